@@ -1,0 +1,30 @@
+"""MulCo: a bilingual (EN/ZH) multi-task instruction dataset for code.
+
+``mulco.load(name, data_dir=...)`` loads a config of a built folder with ``datasets``;
+``mulco.build.build(BuildConfig(...))`` builds one; ``mulco.builder.MulCo`` is the
+``datasets`` builder class for in-process builds.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def load(name: str = "all", data_dir=None, split: str | None = None, streaming: bool = False, **kwargs):
+    """Load config ``name`` of a MulCo folder written by ``mulco build`` (or a Hub repo id).
+
+    ``data_dir`` defaults to the Hub repo ``collama/mulco``. An unknown name raises
+    :class:`mulco.taxonomy.UnknownConfigError` listing close valid names.
+    """
+    from pathlib import Path
+
+    import datasets
+
+    from .hub import read_configs
+    from .taxonomy import check_available, parse
+
+    path = str(data_dir) if data_dir is not None else "collama/mulco"
+    if data_dir is not None and Path(data_dir).is_dir():
+        check_available(name, read_configs(Path(data_dir)))
+    else:
+        parse(name)
+    return datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs)

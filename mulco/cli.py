@@ -1,0 +1,30 @@
+"""``mulco``: one command with subcommands. Heavy imports happen inside each command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+COMMANDS = ("build", "configs", "show")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mulco", description="Build, check and load the MulCo dataset.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from .commands import build_cmd, configs_cmd, show_cmd
+
+    for mod in (build_cmd, configs_cmd, show_cmd):
+        mod.make_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, PermissionError) as e:
+        # expected user errors: one line, no traceback
+        print(f"mulco {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

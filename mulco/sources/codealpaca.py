@@ -1,0 +1,57 @@
+"""CodeAlpaca: 20k instruction-following examples for code, made with self-instruct.
+
+Raw file: ``codealpaca/code_alpaca_20k.json`` (or ``code_alpaca_2k.json``), one JSON array of
+``{"instruction", "input", "output"}`` objects (https://github.com/sahil280114/codealpaca).
+Records: English ``code_generation``, instruction/input/output kept as written; ``plang`` is the
+one language the instruction names (else a tagged code fence in the output), or null.
+Data license CC BY-NC 4.0 (code Apache-2.0).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from ..record import Record, make_record
+from . import plangs
+from .base import Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
+
+SPEC = SourceSpec(
+    name="codealpaca",
+    title="CodeAlpaca",
+    url="https://github.com/sahil280114/codealpaca",
+    license="CC-BY-NC-4.0",
+    license_url="https://creativecommons.org/licenses/by-nc/4.0/",
+    patterns=("codealpaca/code_alpaca_*.json",),
+    expected="codealpaca/code_alpaca_20k.json: a JSON array of {instruction, input, output}",
+    citation=(
+        "@misc{codealpaca,\n  author = {Sahil Chaudhary},\n  title = {Code Alpaca: An Instruction-following "
+        "LLaMA model for code generation},\n  year = {2023},\n  publisher = {GitHub},\n"
+        "  howpublished = {\\url{https://github.com/sahil280114/codealpaca}}\n}"
+    ),
+    produces=(("code_generation", None),),
+    unit="array item",
+)
+
+
+def find(raw_dir: Path) -> list[Path]:
+    return glob_files(raw_dir, SPEC.patterns)
+
+
+def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
+    for path in files:
+        name = rel(raw_dir, path)
+        yield from iter_json_array(path, name)
+
+
+def to_records(row: Row) -> list[Record]:
+    instruction = need_str(row.data, "instruction")
+    inp = need_str(row.data, "input", allow_empty=True)
+    output = need_str(row.data, "output")
+    plang = plangs.mentioned(instruction) or plangs.from_fences(output)
+    return [
+        make_record(
+            source=SPEC.name, source_id=row.source_id, license=SPEC.license,
+            task="code_generation", lang="en", plang=plang,
+            instruction=instruction.strip(), input=inp.strip(), output=output,
+        )
+    ]

@@ -1,0 +1,43 @@
+"""The summary tables a build prints at the end."""
+from __future__ import annotations
+
+import collections
+
+from .table import render
+
+
+def build_summary(result) -> str:
+    parts = []
+    per = collections.Counter()
+    for (task, subtask, lang, plang, split), n in result.leaves.items():
+        per[(task + (f".{subtask}" if subtask else ""), lang, plang or "-", split)] += n
+    rows = collections.defaultdict(lambda: [0, 0, 0])
+    for (t, lang, plang, split), n in per.items():
+        rows[(t, lang, plang)][("train", "validation", "test").index(split)] += n
+    parts.append(render(["task", "lang", "plang", "train", "validation", "test"],
+                        [(*k, *v) for k, v in sorted(rows.items())], title="Records"))
+    src_rows = []
+    reasons = collections.Counter()
+    for name, r in result.sources.items():
+        if r.status != "built":
+            src_rows.append((name, r.status, "", "", "", "", "", ""))
+            continue
+        src_rows.append((name, r.status, r.units_read, r.units_kept, r.units_quarantined,
+                         sum(r.records_skipped.values()), sum(r.records_dropped.values()), r.records_kept))
+        for k, v in r.quarantine_reasons.items():
+            reasons[(name, "quarantined", k)] += v
+        for k, v in r.records_skipped.items():
+            reasons[(name, "skipped", k)] += v
+        for k, v in r.records_dropped.items():
+            reasons[(name, "dropped", k)] += v
+    parts.append(render(["source", "status", "rows read", "kept", "quarantined", "rec skipped", "rec dropped", "records"],
+                        src_rows, title="Sources (rows = raw units; records = what they became)"))
+    if reasons:
+        parts.append(render(["source", "what", "reason", "count"], [(*k, v) for k, v in sorted(reasons.items())],
+                            title="Not kept, by reason"))
+    missing = [f"  {n}: {r.message}" for n, r in result.sources.items() if r.status != "built"]
+    if missing:
+        parts.append("Sources not built:\n" + "\n".join(missing))
+    total = sum(result.leaves.values())
+    parts.append(f"{total:,} records in {len(result.configs)} configs written to {result.out} in {result.seconds:.1f} s")
+    return "\n\n".join(parts)

@@ -1,0 +1,44 @@
+"""Instruction templates and answer labels, kept as data in ``templates/<lang>.yaml``.
+
+A template is chosen deterministically from the record id, so rebuilds are identical.
+Placeholders: ``{plang}``, ``{target_plang}`` (display names), ``{n}`` (number of candidates).
+"""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import yaml
+
+from .taxonomy import LANGS, PLANG_NAMES
+
+#: Keys that must have templates: tasks without subtasks, and every subtask.
+TEMPLATE_KEYS = (
+    "code_generation", "code_summarization", "clone_detection", "defect_detection", "cloze_test",
+    "code_completion", "code_repair", "code_translation", "query_to_code",
+)
+MIN_TEMPLATES = 8
+
+
+@functools.lru_cache(maxsize=None)
+def load(lang: str) -> dict:
+    if lang not in LANGS:
+        raise ValueError(f"no templates for language {lang!r}")
+    text = resources.files("mulco").joinpath("templates", f"{lang}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def instruction(key: str, lang: str, rid: str, **fmt: str | None) -> str:
+    """The template for ``key`` picked by the record id ``rid``, formatted."""
+    options = load(lang)["instructions"][key]
+    template = options[int(rid, 16) % len(options)]
+    values = {k: (PLANG_NAMES.get(v, v) if k in ("plang", "target_plang") and v else v) for k, v in fmt.items()}
+    return template.format(**values)
+
+
+def label(key: str, value: bool | int | str, lang: str) -> str:
+    """The answer word for a label (e.g. clone_detection True -> 'Yes' / '是')."""
+    labels = load(lang)["labels"][key]
+    if isinstance(value, bool) or isinstance(value, int):
+        value = "true" if value else "false"
+    return labels[value]
