@@ -40,6 +40,18 @@ class BuildConfig:
     workers: int = field(default=1, metadata={"help": "Processes converting sources in parallel (output is identical for any value)."})
     strict: bool = field(default=False, metadata={"help": "Fail when a source is only partly present instead of skipping it."})
     progress: bool = field(default=True, metadata={"help": "Show progress bars (on a terminal)."})
+    translator_url: str | None = field(
+        default=None,
+        metadata={"help": "OpenAI-compatible chat endpoint (e.g. http://127.0.0.1:8000/v1) used to write Chinese "
+                          "versions of English docstrings. Without it those ZH records are skipped and counted."},
+    )
+    translator_model: str = field(default="gpt-4o-mini", metadata={"help": "Model name sent to the translator endpoint."})
+    translator_key_env: str = field(
+        default="MULCO_TRANSLATOR_KEY", metadata={"help": "Environment variable holding the translator API key (never printed)."}
+    )
+    translator_cache: Path | None = field(
+        default=None, metadata={"help": "Folder caching translations on disk (default: ~/.cache/mulco/translations)."}
+    )
 
 
 @dataclass

@@ -4,16 +4,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-COMMANDS = ("build", "configs", "show")
+#: Subcommand modules under mulco.commands, in the order `mulco --help` lists them.
+COMMANDS = ("build_cmd", "configs_cmd", "show_cmd")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mulco", description="Build, check and load the MulCo dataset.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from .commands import build_cmd, configs_cmd, show_cmd
+    import importlib
 
-    for mod in (build_cmd, configs_cmd, show_cmd):
-        mod.make_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"mulco.commands.{name}").make_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

@@ -23,7 +23,12 @@ def main(args) -> int:
     from ..summary import build_summary
 
     cfg = from_namespace(BuildConfig, args)
-    result = build(cfg)
+    translator = None
+    if cfg.translator_url:
+        from ..translate_openai import translator_from_config
+
+        translator = translator_from_config(cfg)
+    result = build(cfg, translator=translator)
     print(build_summary(result))
     bad = [n for n, r in result.sources.items() if not r.reconciles()]
     if bad:
