@@ -86,6 +86,11 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
     return f"---\n{head}---\n{body}"
 
 
+def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: dict) -> None:
+    """Write the card (``README.md``) and anything it shows into the output folder."""
+    (Path(folder) / "README.md").write_text(render_card(config_entries, leaves, report, sources), encoding="utf-8")
+
+
 def read_card_yaml(path: Path) -> dict:
     text = Path(path).read_text(encoding="utf-8")
     if not text.startswith("---\n"):

@@ -47,7 +47,7 @@ def write_parquet(rows: list[dict], path: Path) -> int:
 def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict, quarantine: list[dict], sources: dict) -> tuple[dict, list[str]]:
     """Write the whole Hub folder to a temp folder next to ``out`` and swap it into place."""
     from .build import atomic_replace
-    from .card import render_card
+    from .card import write_card
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
             for q in quarantine:
                 fh.write(json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n")
-        (tmp / "README.md").write_text(render_card(config_entries, leaves, report, sources), encoding="utf-8")
+        write_card(tmp, config_entries, leaves, report, sources)
         _fsync_tree(tmp)
         atomic_replace(tmp, out)
     except BaseException:
