@@ -1,0 +1,61 @@
+"""codealpaca: one JSON array of {instruction, input, output} -> English code_generation."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mulco import record
+from mulco.build import convert_source
+
+NASTY = Path(__file__).parent / "fixtures" / "raw" / "codealpaca"
+
+FIRST = {
+    "id": "e6e4454e9e4a41cb",
+    "instruction": "Write a Python function that returns the square of a number.",
+    "input": "",
+    "output": "def square(n):\n    return n * n",
+    "task": "code_generation",
+    "subtask": None,
+    "lang": "en",
+    "plang": "python",
+    "target_plang": None,
+    "source": "codealpaca",
+    "source_id": "codealpaca/code_alpaca_20k.json:0",
+    "license": "CC-BY-NC-4.0",
+}
+
+
+def test_first_sample_record_is_pinned(sample_raw):
+    res = convert_source("codealpaca", sample_raw, progress=False)
+    assert res.records[0][1] == FIRST
+
+
+def test_sample_is_indented_like_the_original_and_all_records_are_valid(sample_raw):
+    text = (sample_raw / "codealpaca/code_alpaca_20k.json").read_text(encoding="utf-8")
+    assert text.startswith('[\n      {\n            "instruction": ') and not text.endswith("\n")
+    assert len(json.loads(text)) == 6
+    res = convert_source("codealpaca", sample_raw, progress=False)
+    assert (res.units_read, res.units_kept, res.units_quarantined) == (6, 6, 0)
+    recs = [r for _, r in res.records]
+    for r in recs:
+        assert list(record.errors(r)) == [], r
+    assert [r["plang"] for r in recs] == ["python", "sql", "javascript", None, "java", "ruby"]
+
+
+def test_nasty_fixture_is_quarantined_with_reasons_and_reconciles():
+    res = convert_source("codealpaca", NASTY, progress=False)
+    assert res.units_read == res.units_kept + res.units_quarantined
+    assert (res.units_read, res.units_kept, res.units_quarantined) == (4, 1, 3)
+    got = {q["line"]: q["reason"] for q in res.quarantine}
+    assert got[1].startswith("bad JSON in array item starting at line 7")
+    assert got[2] == "field 'output' is empty"
+    assert got[3] == "field 'input' is int, expected a string"
+
+
+def test_shared_slice_reconciles_with_plausible_counts(shared_raw):
+    res = convert_source("codealpaca", shared_raw, progress=False)
+    assert res.units_read == res.units_kept + res.units_quarantined
+    assert res.units_read == 1009  # SOURCES.md: first 1009 array items of code_alpaca_2k.json
+    assert res.units_kept >= 1000
+    for _, r in res.records:
+        assert list(record.errors(r)) == [], r["source_id"]
