@@ -1,0 +1,211 @@
+"""CodeSearchNet functions with their docstrings (via CodeXGLUE code-to-text, or the original shards).
+
+Raw files, either layout (https://github.com/microsoft/CodeXGLUE/tree/main/Code-Text/code-to-text,
+https://github.com/github/CodeSearchNet):
+
+* CodeXGLUE code-to-text: ``codesearchnet/<lang>/{train,valid,test}.jsonl`` (or ``.jsonl.gz``);
+  data license C-UDA-1.0;
+* original CodeSearchNet: ``codesearchnet/<lang>/final/jsonl/<split>/<lang>_<split>_<n>.jsonl.gz``;
+  license MIT (the CodeSearchNet repository; functions keep their repositories' licenses).
+
+Each line is one function: ``{repo, path, func_name, original_string, language, code, code_tokens,
+docstring, docstring_tokens, url, partition, ...}``. Per row, in English and in Chinese:
+
+* ``code_summarization``: code -> the docstring's first paragraph (Python code loses its
+  docstring literal so the answer is not in the input); the Chinese record's answer is the
+  English text, marked for translation (``_translate = ("output",)``);
+* ``code_generation``: docstring paragraph -> code (Chinese: ``_translate = ("input",)``);
+* ``code_search/code_completion``: the lines before a cut -> the next line, stripped; the cut is
+  chosen from the English record's id, so both languages share it (none under 3 lines);
+* ``code_search/cloze_test``: one occurrence of a word of ``mulco/data/cloze_vocab.txt``, found as a
+  whole token outside strings and comments, becomes ``<mask>``; the answer is the word
+  (none when no vocabulary word occurs).
+
+The file's split is kept (train/valid/test). Citation: Husain et al. 2019; Lu et al. 2021.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from .. import templates
+from ..record import Record, make_id, make_record
+from .base import TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+
+SPEC = SourceSpec(
+    name="codesearchnet",
+    title="CodeSearchNet (CodeXGLUE code-to-text)",
+    url="https://github.com/microsoft/CodeXGLUE/tree/main/Code-Text/code-to-text",
+    license="C-UDA-1.0",
+    license_url="https://spdx.org/licenses/C-UDA-1.0.html",
+    patterns=tuple(f"codesearchnet/*/{s}.jsonl{gz}" for s in ("train", "valid", "test") for gz in ("", ".gz"))
+    + ("codesearchnet/*/final/jsonl/*/*.jsonl.gz",),
+    expected="codesearchnet/<lang>/{train,valid,test}.jsonl (CodeXGLUE code-to-text) or "
+    "codesearchnet/<lang>/final/jsonl/<split>/<lang>_<split>_<n>.jsonl.gz (CodeSearchNet)",
+    citation=(
+        "@article{husain2019codesearchnet,\n  title = {CodeSearchNet Challenge: Evaluating the State of Semantic "
+        "Code Search},\n  author = {Husain, Hamel and Wu, Ho-Hsiang and Gazit, Tiferet and Allamanis, Miltiadis "
+        "and Brockschmidt, Marc},\n  journal = {arXiv preprint arXiv:1909.09436},\n  year = {2019}\n}\n"
+        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
+        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
+        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+    ),
+    produces=(("code_summarization", None), ("code_generation", None),
+              ("code_search", "code_completion"), ("code_search", "cloze_test")),
+    unit="line",
+)
+
+ORIGINAL_LICENSE = "MIT"
+PLANGS = ("go", "java", "javascript", "php", "python", "ruby")
+MASK = "<mask>"
+MIN_LINES = 3
+
+# A line that starts the tags/sections after a docstring's summary (@param, :returns:, Args:, ----).
+_TAG_LINE = re.compile(
+    r"\s*(?:@\w|:\w[^:\n]*:|(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Notes?)\s*:?\s*$|[-=]{3,}\s*$)"
+)
+_PY_HEADER = re.compile(
+    r"\A(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?def\b.*?\)[ \t]*(?:->[^\n]*?)?:[ \t]*(?:#[^\n]*)?\n", re.S
+)
+_PY_DOC = re.compile(r"""(?:[ \t]*\n)*[ \t]*[rRuU]?(\"\"\"|'''|"|')(?:\\.|(?!\1).)*\1[ \t]*(?:\n|\Z)""", re.S)
+
+_LEX = {  # lexical pieces that are not code words, per language family
+    "str": r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
+    "triple": r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'',
+    "tick": r"`(?:\\.|[^`\\])*`",
+    "slash": r"//[^\n]*|/\*[\s\S]*?\*/",
+    "hash": r"#[^\n]*",
+}
+_PIECES = {
+    "python": ("triple", "str", "hash"), "ruby": ("str", "hash"), "php": ("str", "slash", "hash"),
+    "go": ("str", "tick", "slash"), "java": ("str", "slash"), "javascript": ("str", "tick", "slash"),
+}
+
+
+def find(raw_dir: Path) -> list[Path]:
+    return glob_files(raw_dir, SPEC.patterns)
+
+
+def file_split(rel_path: str) -> str | None:
+    """The split a file belongs to: its name (CodeXGLUE) or its folder (CodeSearchNet shards)."""
+    parts = rel_path.split("/")
+    if "final" in parts:
+        return norm_split(parts[-2])
+    return norm_split(parts[-1].split(".")[0])
+
+
+def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
+    for path in files:
+        rel_path = path.relative_to(raw_dir).as_posix()
+        yield from JsonLines(raw_dir, path, file_split(rel_path))
+
+
+def row_license(file: str) -> str:
+    return ORIGINAL_LICENSE if "/final/jsonl/" in file else SPEC.license
+
+
+def first_paragraph(docstring: str) -> str:
+    """The docstring's summary: lines up to the first blank line or tag line, whitespace-normalised."""
+    lines: list[str] = []
+    for line in docstring.strip().splitlines():
+        if not line.strip() or _TAG_LINE.match(line):
+            break
+        lines.append(line)
+    return " ".join(" ".join(lines).split())
+
+
+def strip_py_docstring(code: str, expect: str = "") -> str:
+    """Python ``code`` without the docstring literal that opens the function body; with
+    ``expect`` (the summary), only a literal whose text contains its first words is removed."""
+    head = _PY_HEADER.match(code)
+    doc = _PY_DOC.match(code, head.end()) if head else None
+    if not doc or " ".join(re.findall(r"\w+", expect)[:6]) not in " ".join(re.findall(r"\w+", doc.group(0))):
+        return code
+    return code[: head.end()] + code[doc.end():]
+
+
+def cut_line(code: str, pick: int) -> tuple[str, str] | None:
+    """(lines before the cut, next line stripped); the cut among lines 2..n-1 with a non-blank
+    next line, chosen by ``pick``; None when the code has fewer than 3 lines."""
+    lines = code.split("\n")
+    cuts = [k for k in range(2, len(lines)) if lines[k].strip()]
+    if len(lines) < MIN_LINES or not cuts:
+        return None
+    k = cuts[pick % len(cuts)]
+    return "\n".join(lines[:k]), lines[k].strip()
+
+
+@functools.lru_cache(maxsize=1)
+def cloze_vocab() -> frozenset[str]:
+    text = resources.files("mulco").joinpath("data", "cloze_vocab.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+@functools.lru_cache(maxsize=None)
+def _lexer(plang: str) -> re.Pattern:
+    skip = "|".join(_LEX[p] for p in _PIECES[plang])
+    return re.compile(rf"{skip}|\d[\w.]*|(?P<word>[@$]*[A-Za-z_][\w$]*)")
+
+
+def mask_word(code: str, plang: str, pick: int) -> tuple[str, str] | None:
+    """(code with one occurrence of a vocabulary word replaced by ``<mask>``, the word), or None.
+
+    The word is picked among the distinct vocabulary words present, then one of its occurrences."""
+    vocab = cloze_vocab()
+    spots: dict[str, list[tuple[int, int]]] = {}
+    for m in _lexer(plang).finditer(code):
+        if m.group("word") in vocab:
+            spots.setdefault(m.group("word"), []).append(m.span("word"))
+    if not spots:
+        return None
+    words = sorted(spots)  # a word first, then one of its occurrences: frequent keywords do not dominate
+    word = words[pick % len(words)]
+    start, end = spots[word][(pick // len(words)) % len(spots[word])]
+    return code[:start] + MASK + code[end:], word
+
+
+def _pair(row: Row, plang: str, task: str, subtask: str | None, key: str, inp: str, out: str,
+          zh_translate: tuple[str, ...] = ()) -> list[Record]:
+    """The EN and ZH records of one task (the ZH one marked for translation when asked)."""
+    made = []
+    for lang in ("en", "zh"):
+        rid = make_id(SPEC.name, row.source_id, task, subtask, lang)
+        rec = make_record(
+            source=SPEC.name, source_id=row.source_id, license=row_license(row.file), task=task,
+            subtask=subtask, lang=lang, plang=plang, input=inp, output=out,
+            instruction=templates.instruction(key, lang, rid, plang=plang),
+        )
+        if lang == "zh" and zh_translate:
+            rec[TRANSLATE_KEY] = zh_translate
+        made.append(rec)
+    return made
+
+
+def _pick(row: Row, subtask: str) -> int:
+    """A number from the English record's id, shared by both languages."""
+    return int(make_id(SPEC.name, row.source_id, "code_search", subtask, "en"), 16)
+
+
+def to_records(row: Row) -> list[Record]:
+    plang = need_str(row.data, "language").strip().lower()
+    if plang not in PLANGS:
+        raise BadRow(f"unknown language: {plang!r} (expected one of {', '.join(PLANGS)})", "language")
+    code = need_str(row.data, "code").replace("\r\n", "\n").strip("\n")
+    summary = first_paragraph(need_str(row.data, "docstring", allow_empty=True))
+    if not summary:
+        raise BadRow("empty docstring: no summary paragraph", "docstring")
+    body = strip_py_docstring(code, summary) if plang == "python" else code
+    if not body.strip():
+        raise BadRow("empty code", "code")
+    made = _pair(row, plang, "code_summarization", None, "code_summarization", body, summary, ("output",))
+    made += _pair(row, plang, "code_generation", None, "code_generation", summary, code, ("input",))
+    cut = cut_line(body, _pick(row, "code_completion"))
+    if cut:
+        made += _pair(row, plang, "code_search", "code_completion", "code_completion", *cut)
+    masked = mask_word(body, plang, _pick(row, "cloze_test"))
+    if masked:
+        made += _pair(row, plang, "code_search", "cloze_test", "cloze_test", *masked)
+    return made
