@@ -109,7 +109,7 @@ def test_builder_class_reads_a_built_folder(sample_build, tmp_path):
     ds = b.as_dataset()
     rows = [r for split in ds.values() for r in split]
     assert rows and {r["output"] for r in rows} <= {"是", "否"}
-    with pytest.raises(UnknownConfigError):
+    with pytest.raises(ValueError, match="code_search.clone_detection"):  # datasets lists the configs
         MulCo(config_name="code_search.clone_detecton", data_dir=str(sample_build.out), cache_dir=str(tmp_path))
 
 
@@ -194,5 +194,7 @@ def test_shared_raw_build_reconciles_for_every_source(shared_raw, tmp_path):
     for name, res in result.sources.items():
         assert res.reconciles(), res.summary()
     assert result.sources["devign"].status == "skipped" and "function.json" in result.sources["devign"].message
-    quarantined = sum(1 for _ in open(tmp_path / "shared" / "quarantine.jsonl"))
-    assert quarantined >= sum(r.units_quarantined for r in result.sources.values()) > 0
+    entries = [json.loads(line) for line in open(tmp_path / "shared" / "quarantine.jsonl", encoding="utf-8")]
+    # every source that quarantined rows lists them, each with file, line and reason
+    assert {e["source"] for e in entries} >= {n for n, r in result.sources.items() if r.units_quarantined}
+    assert all(e["file"] and e["line"] is not None and e["reason"] for e in entries)

@@ -47,7 +47,7 @@ def test_nasty_fixture_is_quarantined_with_reasons_and_reconciles():
     assert res.units_read == res.units_kept + res.units_quarantined
     assert (res.units_read, res.units_kept, res.units_quarantined) == (4, 1, 3)
     got = {q["line"]: q["reason"] for q in res.quarantine}
-    assert got[1].startswith("bad JSON in array item starting at line 7")
+    assert got[1].startswith("bad JSON in array item: starting at line 7")
     assert got[2] == "field 'output' is empty"
     assert got[3] == "field 'input' is int, expected a string"
 

@@ -94,7 +94,7 @@ def test_nasty_zip_is_quarantined_with_reasons_and_reconciles():
     assert got[(zip_name, "member b'code-text/\\xff\\xfe.json'")] == \
         "undecodable member name: not GBK (and no UTF-8 flag)"
     assert got[("notes/readme.json", "member")].startswith("unknown member")
-    assert got[("code-medium/C.json", "member")] == "invalid UTF-8 at byte 0"
+    assert got[("code-medium/C.json", "member")] == "invalid UTF-8: at byte 0"
     assert got[("code-medium/Go.json", 1)].startswith("bad JSON in array item")
     assert got[("code-basic/PHP.json", 0)] == "field 'assistant' is empty"
     assert got[("code-basic/PHP.json", 1)] == "field 'user' is empty"

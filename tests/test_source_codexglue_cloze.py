@@ -84,7 +84,7 @@ def test_nasty_fixtures_are_quarantined_with_reasons():
         ("python", 2, "mask count: 0 <mask> tokens in pl_tokens (expected exactly one)"),
         ("python", 3, "mask count: 2 <mask> tokens in pl_tokens (expected exactly one)"),
         ("python", 4, "bad answer: 'mid' is not max or min"),
-        ("ruby", 1, "bad JSON in array item starting at line 25: Expecting ',' delimiter"),
+        ("ruby", 1, "bad JSON in array item: starting at line 25: Expecting ',' delimiter"),
     ]
     # the ruby items around the broken one are kept
     assert {r["source_id"].rsplit(":", 1)[1] for _, r in res.records if r["plang"] == "ruby"} == {"0", "2"}

@@ -160,7 +160,7 @@ class JsonLines:
                     try:
                         text = raw.decode("utf-8")
                     except UnicodeDecodeError as e:
-                        yield Rejected(name, lineno, f"invalid UTF-8 at byte {e.start}", excerpt=excerpt(raw))
+                        yield Rejected(name, lineno, f"invalid UTF-8: at byte {e.start}", excerpt=excerpt(raw))
                         continue
                     try:
                         obj = json.loads(text)
@@ -183,7 +183,7 @@ def iter_json_array(path: Path, name: str, text: str | None = None) -> Iterator[
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            yield Rejected(name, "file", f"invalid UTF-8 at byte {e.start}")
+            yield Rejected(name, "file", f"invalid UTF-8: at byte {e.start}")
             return
     try:
         items = json.loads(text)
@@ -226,7 +226,7 @@ def _salvage_array(text: str, name: str) -> Iterator[Row | Rejected]:
                 nxt = m.end() - 1 if m else -1
             elif item_start:
                 nxt += len(item_start) - 1
-            yield Rejected(name, index, f"bad JSON in array item starting at line {line}: {e.msg}",
+            yield Rejected(name, index, f"bad JSON in array item: starting at line {line}: {e.msg}",
                            excerpt=excerpt(text[pos:pos + 200]))
             if nxt < 0:
                 return

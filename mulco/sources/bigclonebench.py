@@ -87,7 +87,7 @@ def _load_functions(path: Path, name: str, funcs: dict[str, str]) -> Iterator[Re
             try:
                 obj = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
             except UnicodeDecodeError as e:
-                yield Rejected(name, lineno, f"invalid UTF-8 at byte {e.start}", excerpt=excerpt(raw))
+                yield Rejected(name, lineno, f"invalid UTF-8: at byte {e.start}", excerpt=excerpt(raw))
                 continue
             except json.JSONDecodeError as e:
                 yield Rejected(name, lineno, f"bad JSON: {e.msg} at column {e.colno}", excerpt=excerpt(raw))

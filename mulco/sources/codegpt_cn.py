@@ -98,7 +98,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zname: str) ->
     try:
         text = archive.read(info).decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        yield Rejected(f"{zname}!{member}", "member", f"invalid UTF-8 at byte {e.start}")
+        yield Rejected(f"{zname}!{member}", "member", f"invalid UTF-8: at byte {e.start}")
         return
     except (zipfile.BadZipFile, OSError, EOFError) as e:  # bad CRC, truncated member
         yield Rejected(f"{zname}!{member}", "member", f"unreadable member: {e}")

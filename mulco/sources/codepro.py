@@ -68,7 +68,7 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
         try:
             text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            yield Rejected(name, "file", f"invalid UTF-8 at byte {e.start}")
+            yield Rejected(name, "file", f"invalid UTF-8: at byte {e.start}")
             continue
         yield from group_items(name, parse_items(text, name), plang_of(path.name))
 
