@@ -1,0 +1,422 @@
+"""``mulco publish``: put a built folder on the Hugging Face Hub as one commit.
+
+1. **Check** the folder: a card with ``configs:`` whose data files all exist.
+2. **Plan** against the repo's current state (``list_repo_tree`` with sizes and hashes at the
+   target revision): each local file is *added*, *updated* (its git blob id, or LFS sha256,
+   differs) or *unchanged*; each remote file missing locally is *deleted* (except
+   ``.gitattributes``; ``--no-delete`` keeps them all). ``--dry-run`` prints the plan and stops.
+3. **Commit** every addition and deletion in a single ``create_commit`` with
+   ``parent_commit`` = the revision's head at planning time: either the whole folder lands or
+   nothing does, and a concurrent push makes the commit fail instead of being overwritten.
+   (``upload_large_folder`` is not used: it makes many commits, so a failure could leave the
+   remote half updated.)
+4. **Tag** the new commit with ``--tag`` (``create_tag``).
+
+The token comes from huggingface_hub's usual places (``HF_TOKEN``, ``hf auth login``); it is
+passed to ``HfApi`` and nowhere else: never printed, logged or written, and any error text is
+scrubbed of it before it is shown. Failures become one :class:`PublishError` line that says
+what to do.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO_TYPE = "dataset"
+DEFAULT_REVISION = "main"
+#: Remote files a publish never deletes.
+KEEP_REMOTE = (".gitattributes",)
+#: Local files never uploaded (editor/OS litter, temp files of an interrupted build).
+IGNORE_LOCAL = (".*.tmp-*", ".DS_Store", "*~", "__pycache__/*", "*/__pycache__/*")
+
+
+class PublishError(RuntimeError):
+    """A publish that cannot go on; the message is one line and says what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str  # relative, posix
+    size: int
+    abspath: Path
+
+    def git_blob_id(self) -> str:
+        """The git blob id (sha1 of ``blob <size>\\0<content>``), as the Hub reports for regular files."""
+        h = hashlib.sha1(f"blob {self.size}\0".encode())
+        _feed(h, self.abspath)
+        return h.hexdigest()
+
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        _feed(h, self.abspath)
+        return h.hexdigest()
+
+
+def _feed(h, path: Path) -> None:
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    path: str
+    size: int
+    blob_id: str | None = None
+    lfs_sha256: str | None = None
+
+
+@dataclass
+class PlanItem:
+    action: str  # add | update | delete | unchanged | keep
+    path: str
+    size: int  # bytes to upload (add/update), or size of the remote file (delete/keep)
+    remote_size: int | None = None
+
+
+@dataclass
+class Plan:
+    repo_id: str
+    revision: str
+    repo_exists: bool
+    branch_exists: bool
+    parent_commit: str | None
+    items: list[PlanItem] = field(default_factory=list)
+
+    def of(self, action: str) -> list[PlanItem]:
+        return [i for i in self.items if i.action == action]
+
+    @property
+    def changes(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action in ("add", "update", "delete")]
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(i.size for i in self.items if i.action in ("add", "update"))
+
+    def summary(self) -> str:
+        return (f"{len(self.of('add'))} to add, {len(self.of('update'))} to update, {len(self.of('delete'))} to delete, "
+                f"{len(self.of('unchanged'))} unchanged; {human_size(self.upload_bytes)} to upload")
+
+    def render(self, show_unchanged: bool = False) -> str:
+        head = f"dataset {self.repo_id} @ {self.revision}"
+        if not self.repo_exists:
+            head += " (the repo does not exist yet: it would be created)"
+        elif not self.branch_exists:
+            head += f" (branch {self.revision} does not exist yet: it would be created from {DEFAULT_REVISION})"
+        elif self.parent_commit:
+            head += f" (now at {self.parent_commit[:12]})"
+        lines = [head]
+        order = {"add": 0, "update": 1, "delete": 2, "keep": 3, "unchanged": 4}
+        for it in sorted(self.items, key=lambda i: (order[i.action], i.path)):
+            if it.action == "unchanged" and not show_unchanged:
+                continue
+            size = human_size(it.size)
+            if it.action == "update" and it.remote_size is not None:
+                size = f"{human_size(it.remote_size)} -> {human_size(it.size)}"
+            lines.append(f"  {it.action:<9} {size:>21}  {it.path}")
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def local_files(folder: Path) -> dict[str, LocalFile]:
+    """Files to publish: everything under ``folder`` but temp/OS litter, by relative path."""
+    folder = Path(folder)
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.is_symlink():
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat) for pat in IGNORE_LOCAL):
+            continue
+        out[rel] = LocalFile(rel, p.stat().st_size, p)
+    return out
+
+
+def check_folder(folder: Path) -> None:
+    """A folder written by ``mulco build``: a card with configs whose data files all exist."""
+    from .card import read_card_yaml
+
+    folder = Path(folder)
+    card = folder / "README.md"
+    if not folder.is_dir():
+        raise PublishError(f"{folder} is not a folder: pass the output folder of `mulco build`")
+    if not card.is_file():
+        raise PublishError(f"{folder} has no README.md: is it a folder written by `mulco build`?")
+    try:
+        meta = read_card_yaml(card)
+    except Exception as e:
+        raise PublishError(f"{card}: the YAML header does not parse ({type(e).__name__}); rebuild the folder") from None
+    configs = meta.get("configs") or []
+    if not configs:
+        raise PublishError(f"{card} lists no configs: is it a folder written by `mulco build`?")
+    missing = sorted({p for c in configs for df in c.get("data_files", [])
+                      for p in ([df["path"]] if isinstance(df["path"], str) else df["path"])
+                      if not (folder / p).is_file()})
+    if missing:
+        raise PublishError(f"{len(missing)} data files named in README.md are missing (first: {missing[0]}); rebuild the folder")
+
+
+def compare(local: dict[str, LocalFile], remote: dict[str, RemoteFile], *, delete: bool = True) -> list[PlanItem]:
+    """What changes: local vs remote files (content compared by git blob id or LFS sha256)."""
+    items = []
+    for path, lf in local.items():
+        rf = remote.get(path)
+        if rf is None:
+            items.append(PlanItem("add", path, lf.size))
+        elif _same(lf, rf):
+            items.append(PlanItem("unchanged", path, lf.size, rf.size))
+        else:
+            items.append(PlanItem("update", path, lf.size, rf.size))
+    for path, rf in remote.items():
+        if path in local:
+            continue
+        keep = not delete or path in KEEP_REMOTE
+        items.append(PlanItem("keep" if keep else "delete", path, rf.size, rf.size))
+    return items
+
+
+def _same(lf: LocalFile, rf: RemoteFile) -> bool:
+    if rf.lfs_sha256:
+        return lf.size == rf.size and lf.sha256() == rf.lfs_sha256
+    if rf.blob_id:
+        return lf.size == rf.size and lf.git_blob_id() == rf.blob_id
+    return False  # unknown content: upload again
+
+
+def remote_state(api, repo_id: str, revision: str) -> tuple[bool, bool, str | None, dict[str, RemoteFile]]:
+    """(repo exists, branch exists, head commit, files) of ``repo_id`` at ``revision``."""
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        info = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
+    except RevisionNotFoundError:
+        if revision == DEFAULT_REVISION:
+            return True, False, None, {}
+        # a new branch starts from main: compare against main
+        exists, _, _, files = remote_state(api, repo_id, DEFAULT_REVISION)
+        return exists, False, None, files
+    except RepositoryNotFoundError:
+        return False, False, None, {}
+    files = {}
+    for entry in api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=revision, recursive=True):
+        if not hasattr(entry, "blob_id"):  # a folder
+            continue
+        lfs = getattr(entry, "lfs", None)
+        files[entry.path] = RemoteFile(entry.path, int(entry.size or 0), entry.blob_id,
+                                       getattr(lfs, "sha256", None) if lfs else None)
+    return True, True, getattr(info, "sha", None), files
+
+
+def make_plan(api, folder: Path, repo_id: str, revision: str = DEFAULT_REVISION, *, delete: bool = True) -> Plan:
+    check_folder(folder)
+    exists, branch_exists, head, remote = remote_state(api, repo_id, revision)
+    plan = Plan(repo_id, revision, exists, branch_exists, head)
+    plan.items = compare(local_files(folder), remote, delete=delete)
+    return plan
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing
+
+
+@dataclass
+class PublishResult:
+    plan: Plan
+    commit: str | None = None
+    commit_url: str | None = None
+    tag: str | None = None
+    created_repo: bool = False
+
+
+def publish(folder: Path, repo_id: str, *, revision: str | None = None, tag: str | None = None,
+            private: bool = False, dry_run: bool = False, delete: bool = True, endpoint: str | None = None,
+            token: str | None = None, commit_message: str | None = None,
+            log: Callable[[str], None] = print) -> PublishResult:
+    """Publish ``folder`` to the dataset repo ``repo_id``; see the module docstring.
+
+    ``token=None`` takes it from the usual places. Raises :class:`PublishError` (one line,
+    never containing the token) on any failure.
+    """
+    from huggingface_hub import constants
+
+    revision = revision or DEFAULT_REVISION
+    folder = Path(folder)
+    _check_repo_id(repo_id)
+    if token is None:
+        token = _find_token()
+    if constants.is_offline_mode():
+        raise PublishError("huggingface_hub is in offline mode (HF_HUB_OFFLINE is set): unset it to publish")
+    if not token and not dry_run:
+        raise PublishError("no Hugging Face token found: set HF_TOKEN or run `hf auth login` "
+                           "(the token needs write access to " + repo_id.split("/")[0] + ")")
+    redact = _redactor(token)
+    try:
+        return _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint, token,
+                        commit_message, log, redact)
+    except PublishError as e:
+        raise PublishError(redact(str(e))) from None
+    except Exception as e:  # one line that says what to do; never the token
+        raise PublishError(redact(explain(e, repo_id, revision, endpoint or constants.ENDPOINT))) from None
+
+
+def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint, token, commit_message, log, redact):
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+    api = HfApi(endpoint=endpoint, token=token or False)
+    check_folder(folder)
+    if token and not dry_run:
+        api.whoami()  # a bad token fails here, before anything is planned
+    plan = make_plan(api, folder, repo_id, revision, delete=delete)
+    result = PublishResult(plan)
+    if dry_run:
+        log(plan.render())
+        if tag:
+            log(f"would tag the new commit as {tag}")
+        log("dry run: nothing was written")
+        return result
+
+    log(plan.render())
+    if not plan.repo_exists:
+        api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+        result.created_repo = True
+        log(f"created {'private' if private else 'public'} dataset repo {repo_id}")
+        plan = make_plan(api, folder, repo_id, revision, delete=delete)  # a new repo has a first commit
+        result.plan = plan
+    if not plan.branch_exists and revision != DEFAULT_REVISION:
+        api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
+        plan = make_plan(api, folder, repo_id, revision, delete=delete)
+        result.plan = plan
+    if plan.changes:
+        local = local_files(folder)
+        ops = [CommitOperationAdd(path_in_repo=i.path, path_or_fileobj=str(local[i.path].abspath))
+               for i in plan.items if i.action in ("add", "update")]
+        ops += [CommitOperationDelete(path_in_repo=i.path) for i in plan.items if i.action == "delete"]
+        msg = commit_message or (f"mulco publish: {len(plan.of('add'))} added, {len(plan.of('update'))} updated, "
+                                 f"{len(plan.of('delete'))} deleted")
+        info = api.create_commit(repo_id, ops, commit_message=msg, repo_type=REPO_TYPE, revision=revision,
+                                 parent_commit=plan.parent_commit)
+        result.commit, result.commit_url = info.oid, info.commit_url
+        log(f"committed {info.oid[:12]} to {repo_id}@{revision}: {plan.summary()}")
+    else:
+        result.commit = plan.parent_commit
+        log(f"{repo_id}@{revision} is up to date; nothing to commit")
+    if tag:
+        try:
+            api.create_tag(repo_id, tag=tag, revision=result.commit or revision, repo_type=REPO_TYPE)
+        except Exception as e:
+            raise PublishError(
+                f"published {repo_id}@{revision} ({(result.commit or '')[:12]}) but could not create tag {tag}: "
+                + explain(e, repo_id, revision, api.endpoint)) from None
+        result.tag = tag
+        log(f"tagged {(result.commit or revision)[:12]} as {tag}")
+    return result
+
+
+def _check_repo_id(repo_id: str) -> None:
+    parts = repo_id.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise PublishError(f"--repo-id must be <namespace>/<name>, got {repo_id!r}")
+
+
+def _find_token() -> str | None:
+    from huggingface_hub import get_token
+
+    try:
+        return get_token()
+    except Exception:
+        return None
+
+
+def _redactor(token: str | None) -> Callable[[str], str]:
+    def redact(text: str) -> str:
+        if token:
+            text = text.replace(token, "***")
+        return text
+
+    return redact
+
+
+def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str:
+    """One line for a failure from huggingface_hub / the network, with what to do."""
+    from huggingface_hub import errors as hf_errors
+
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    server = _server_message(e)
+    if isinstance(e, hf_errors.OfflineModeIsEnabled):
+        return "huggingface_hub is in offline mode (HF_HUB_OFFLINE is set): unset it to publish"
+    if isinstance(e, hf_errors.LocalTokenNotFoundError):
+        return "no Hugging Face token found: set HF_TOKEN or run `hf auth login`"
+    if status == 401:
+        return ("the Hub refused the token (HTTP 401: invalid or expired): create a token with write access at "
+                "https://huggingface.co/settings/tokens and set HF_TOKEN or run `hf auth login`")
+    if status == 403:
+        return (f"no permission to write to dataset {repo_id} (HTTP 403{server}): use a token with write access "
+                f"to the {repo_id.split('/')[0]} namespace")
+    if isinstance(e, hf_errors.RepositoryNotFoundError) or (status == 404 and "Repo" in type(e).__name__):
+        return f"dataset {repo_id} not found (or private and the token cannot see it): check --repo-id and the token"
+    if isinstance(e, hf_errors.RevisionNotFoundError):
+        return f"revision {revision} not found in {repo_id}: check --revision"
+    if status in (409, 412):
+        return (f"{repo_id}@{revision} changed while publishing (HTTP {status}{server}); nothing was committed: "
+                f"run `mulco publish` again")
+    if status == 429:
+        return f"the Hub is rate-limiting requests (HTTP 429); nothing was committed: wait a few minutes and retry"
+    if status is not None and status >= 500:
+        return f"the Hub failed (HTTP {status}{server}); nothing was committed: retry later"
+    if status is not None:
+        return f"the Hub answered HTTP {status}{server}; nothing was committed"
+    if _is_network_error(e):
+        return f"cannot reach {endpoint} ({type(e).__name__}): check the network connection (or HF_ENDPOINT); nothing was committed"
+    if isinstance(e, ValueError):
+        return f"{_first_line(str(e))}; nothing was committed"
+    return f"{type(e).__name__}: {_first_line(str(e))}; nothing was committed"
+
+
+def _server_message(e: BaseException) -> str:
+    msg = getattr(e, "server_message", None)
+    msg = " ".join(str(msg).split())[:200] if msg else ""
+    return f": {msg}" if msg else ""
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""
+
+
+def _is_network_error(e: BaseException) -> bool:
+    try:
+        import httpx2
+
+        if isinstance(e, httpx2.TransportError):
+            return True
+    except ImportError:  # older huggingface_hub: httpx or requests
+        pass
+    for mod in ("httpx", "requests"):
+        try:
+            m = __import__(mod)
+        except ImportError:
+            continue
+        base = getattr(m, "TransportError", None) or getattr(getattr(m, "exceptions", None), "ConnectionError", None)
+        if base is not None and isinstance(e, base):
+            return True
+    import socket
+
+    return isinstance(e, (ConnectionError, TimeoutError, socket.gaierror))
