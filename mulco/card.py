@@ -58,7 +58,11 @@ SUBTASK_DESCRIPTIONS: Mapping[str, str] = {
     "query_to_code": "which code fragment answers a natural-language question?",
 }
 
-_KNOWN_REPORT_KEYS = {"mulco_version", "raw_dir", "translator", "sources", "leaves"}
+#: Report keys the card shows in their own way; other keys are summarised generically.
+_KNOWN_REPORT_KEYS = {"mulco_version", "raw_dir", "translator", "sources", "leaves", "warnings", "steps", "totals",
+                      "reconciles"}
+#: Report keys too detailed for the card (they stay in build_report.json / .md).
+_SKIPPED_REPORT_KEYS = {"configs", "settings"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +287,14 @@ def fence(text: str) -> str:
 # Charts
 
 
+def _require_matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ModuleNotFoundError("the dataset card's charts need matplotlib: pip install 'matplotlib>=3.8'") from None
+    return matplotlib
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -299,8 +311,7 @@ def _save_png(fig, path: Path) -> None:
 
 
 def _chart_style():
-    import matplotlib
-
+    matplotlib = _require_matplotlib()
     return matplotlib.rc_context({
         "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs on every machine
         "font.size": 9,
@@ -415,8 +426,14 @@ def quality_summary(report: dict) -> dict:
                 for reason, n in val.items():
                     reasons[(what, str(reason))] += _num(n)
     extra = []
-    for key in sorted(k for k in report if k not in _KNOWN_REPORT_KEYS):
+    for key in sorted(k for k in report if k not in _KNOWN_REPORT_KEYS | _SKIPPED_REPORT_KEYS):
         extra.extend(_flatten(key, report[key]))
+    steps = []
+    for st in report.get("steps") or []:
+        if isinstance(st, Mapping):
+            steps.append({"step": str(st.get("step", st.get("name", "?"))), "records_in": _num(st.get("records_in", 0)),
+                          "dropped": _num(st.get("dropped", 0)), "flagged": _num(st.get("flagged", 0))})
+    warnings = [str(w) for w in (report.get("warnings") or []) if isinstance(w, (str, int, float))]
     zh_skipped = sum(n for (what, reason), n in reasons.items() if what == "skipped" and "translat" in reason)
     return {
         "totals": dict(totals),
@@ -424,6 +441,10 @@ def quality_summary(report: dict) -> dict:
         "reasons": [{"what": w, "reason": r, "count": n} for (w, r), n in sorted(reasons.items())],
         "extra": extra[:60],
         "extra_more": max(0, len(extra) - 60),
+        "steps": steps,
+        "warnings": warnings,
+        "reconciles": report.get("reconciles") if isinstance(report.get("reconciles"), bool) else
+        (all(r["reconciles"] for r in rows if r["reconciles"] is not None) if rows else None),
         "translator": report.get("translator"),
         "zh_skipped": zh_skipped,
         "mulco_version": report.get("mulco_version", "?"),
@@ -440,15 +461,13 @@ def _flatten(prefix: str, value: Any, depth: int = 0) -> list[tuple[str, str]]:
     if isinstance(value, str):
         return [(prefix, value if len(value) <= 80 else value[:80] + "…")]
     if isinstance(value, Mapping):
-        if depth >= 3:
-            return [(prefix, f"{len(value)} entries")]
+        if depth >= 2:
+            return []
         out = []
         for k in sorted(value, key=str):
             out.extend(_flatten(f"{prefix}.{k}", value[k], depth + 1))
         return out
-    if isinstance(value, (list, tuple)):
-        return [(prefix, f"{len(value)} entries")]
-    return []
+    return []  # lists and other objects: see build_report.json
 
 
 # --------------------------------------------------------------------------------------------

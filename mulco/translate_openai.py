@@ -294,10 +294,16 @@ def translator_from_config(cfg) -> OpenAITranslator:
     if not cfg.translator_url:
         raise ValueError("no translator URL: pass --translator-url http://host:port/v1")
     key = os.environ.get(cfg.translator_key_env) if cfg.translator_key_env else None
+    extra = {}
+    for attr, name in (("translator_rps", "requests_per_second"), ("translator_batch_size", "batch_size"),
+                       ("translator_retries", "max_retries")):
+        if getattr(cfg, attr, None) is not None:  # optional settings, used when the config has them
+            extra[name] = getattr(cfg, attr)
     return OpenAITranslator(
         url=cfg.translator_url,
         model=cfg.translator_model,
         api_key=key or None,
         cache_dir=cfg.translator_cache,
         progress=getattr(cfg, "progress", True),
+        **extra,
     )

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mulco import card as card_mod
-from mulco.build import BuildConfig, SourceResult, build, make_report
+from mulco.build import BuildConfig, SourceResult, build
 from mulco.hub import write_folder
 from mulco.record import make_record
 
@@ -25,6 +25,14 @@ LEAVES = [  # task, subtask, lang, plang, target_plang
     ("code_search", "clone_detection", "zh", "java", None),
 ]
 SPLITS = ("train", "validation", "test")
+#: Report parts other steps add: the card shows them without knowing them in advance.
+EXTRA = dict(dedup={"exact": {"dropped": 4, "clusters": 2, "size_histogram": {"2": 2}}, "near": {"threshold": 0.85}},
+             future={"largest": [{"kept": "x"}], "n": 1},
+             warnings=["NOT decontaminated: the decontamination step was turned off"],
+             steps=[{"step": "exact_dedup", "records_in": 67, "dropped": 4, "flagged": 0,
+                     "dropped_by_reason": {"exact duplicate": 4}, "dropped_by_source": {"codealpaca": 4}}],
+             configs={"all": {"records_in": 67, "dropped": {"exact_dedup": 4}, "kept": 63}}, settings={"build": {"workers": 1}},
+             reconciles=True)
 
 
 def synthetic_records() -> list[tuple[str, dict]]:
@@ -41,7 +49,8 @@ def synthetic_records() -> list[tuple[str, dict]]:
 
 
 def report_for(source: SourceResult, raw_dir: Path, **extra) -> dict:
-    return {**make_report(raw_dir, {source.name: source}, None), **extra}
+    return {"mulco_version": "0.1.0", "raw_dir": raw_dir.name, "translator": None,
+            "sources": {source.name: source.summary()}, **extra}
 
 
 def write_synthetic(out: Path, tmp: Path, **extra) -> Path:
@@ -59,7 +68,7 @@ def write_synthetic(out: Path, tmp: Path, **extra) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("card")
-    return write_synthetic(tmp / "out", tmp, dedup={"exact": {"dropped": 4}, "near": {"threshold": 0.85}})
+    return write_synthetic(tmp / "out", tmp, **EXTRA)
 
 
 def test_card_parses_with_DatasetCard_and_yaml_round_trips(built):
@@ -137,6 +146,9 @@ def test_body_has_every_section(built):
     assert "Hu2023CoLLaMA" in text and "CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code" in text
     assert "@misc{codealpaca" in text and "https://github.com/sahil280114/codealpaca" in text
     assert "`dedup.exact.dropped` | 4" in text and "`dedup.near.threshold` | 0.85" in text
+    assert "largest" not in text and "`configs." not in text and "`settings." not in text
+    assert "> **Warning:** NOT decontaminated" in text and "| exact_dedup | 67 | 4 | 0 |" in text
+    assert "Every count reconciles: **yes**" in text
     assert "3 Chinese records that need an English text translated were skipped" in text
     assert "| codealpaca | 64 | 63 | 1 | 66 | 3 | 0 | 63 |" in text
     assert "| quarantined | bad JSON | 1 |" in text
@@ -198,7 +210,7 @@ def test_charts_are_pngs_without_software_or_time_metadata(built):
 
 
 def test_rebuild_is_byte_identical(built, tmp_path):
-    again = write_synthetic(tmp_path / "again", tmp_path, dedup={"exact": {"dropped": 4}, "near": {"threshold": 0.85}})
+    again = write_synthetic(tmp_path / "again", tmp_path, **EXTRA)
     names = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
     for n in names:
@@ -223,6 +235,7 @@ def test_quality_summary_copes_with_any_report(report):
 
 def test_report_md_is_linked_when_the_build_writes_it(tmp_path):
     out = write_synthetic(tmp_path / "out", tmp_path)
+    (out / "build_report.md").unlink(missing_ok=True)
     text = card_mod.render_card([], {}, json.loads((out / "build_report.json").read_text()),
                                 {"codealpaca": SourceResult("codealpaca", status="built")}, out)
     assert "(build_report.md)" not in text
