@@ -20,15 +20,17 @@ from typing import Any
 from . import record as rec_mod
 from . import sources as registry
 from .sources.base import TRANSLATE_KEY, MissingSourceFile, Rejected, hash_split
-from .steps.validate import schema_errors
+from .steps.decontaminate import DecontamConfig
+from .steps.dedup import DedupConfig
+from .steps.filters import FilterConfig
+from .steps.parse import ParseConfig
+from .steps.pipeline import reason_key as _reason_key
 
 SAMPLE_RAW = "sample/raw"
 
 
 @dataclass
-class BuildConfig:
-    """Settings of ``mulco build``."""
-
+class _BuildSettings:
     raw_dir: Path | None = field(
         default=None,
         metadata={"help": "Folder with the raw sources (layout in docs/sources.md). Default: the small sample bundled with mulco."},
@@ -38,6 +40,7 @@ class BuildConfig:
         default=None, metadata={"help": "Only these sources (registry names). A named source that is missing is an error."}
     )
     workers: int = field(default=1, metadata={"help": "Processes converting sources in parallel (output is identical for any value)."})
+    threads: int = field(default=2, metadata={"help": "Threads for the corpus-wide quality steps (output is identical for any value)."})
     strict: bool = field(default=False, metadata={"help": "Fail when a source is only partly present instead of skipping it."})
     progress: bool = field(default=True, metadata={"help": "Show progress bars (on a terminal)."})
     translator_url: str | None = field(
@@ -52,6 +55,16 @@ class BuildConfig:
     translator_cache: Path | None = field(
         default=None, metadata={"help": "Folder caching translations on disk (default: ~/.cache/mulco/translations)."}
     )
+
+
+@dataclass
+class BuildConfig(DecontamConfig, DedupConfig, ParseConfig, FilterConfig, _BuildSettings):
+    """Settings of ``mulco build``: where from and to, then the settings of each quality step
+    (each documented once, in its step's config class; see docs/quality.md)."""
+
+    def quality_settings(self) -> dict:
+        return {"filters": self.filter_settings(), "parse": self.parse_settings(),
+                "dedup": self.dedup_settings(), "decontamination": self.decontam_settings()}
 
 
 @dataclass
@@ -104,15 +117,14 @@ class BuildResult:
     configs: list[str]
     seconds: float
     report: dict = field(default_factory=dict)
+    steps: list = field(default_factory=list)  # StepResult per quality step, in order
+    warnings: list[str] = field(default_factory=list)  # e.g. a benchmark that was not available
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase and step (never written)
+    records_in: int = 0  # records that entered the quality steps
 
 
 def sample_raw_dir() -> Path:
     return Path(str(resources.files("mulco").joinpath(SAMPLE_RAW)))
-
-
-def _reason_key(reason: str) -> str:
-    """Group reasons for counting: the part before the first ':' (details stay in the quarantine)."""
-    return reason.split(":", 1)[0].strip()
 
 
 def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: bool = False, progress: bool = True) -> SourceResult:
@@ -137,7 +149,7 @@ def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: boo
     def quarantine(file, line, reason, field=None, excerpt="", weight=1, stage="read", record_id=None):
         res.quarantine.append({
             "source": name, "file": file, "line": line, "stage": stage, "reason": reason,
-            "field": field, "record_id": record_id, "excerpt": excerpt,
+            "field": field, "record_id": record_id, "matched": None, "excerpt": excerpt,
         })
         if stage in ("read", "convert"):
             res.units_quarantined += weight
@@ -205,29 +217,77 @@ def resolve_translations(res: SourceResult, translator) -> None:
     res.pending = []
 
 
-def apply_record_steps(res: SourceResult, steps) -> None:
-    kept = []
-    for split, r in res.records:
-        for step_name, step in steps:
-            reason = step(r)
-            if reason:
-                res.records_dropped[f"{step_name}: {_reason_key(reason)}" if step_name != _reason_key(reason) else step_name] += 1
-                res.quarantine.append({
-                    "source": r.get("source", res.name), "file": r.get("source_id", "").rsplit(":", 1)[0],
-                    "line": r.get("source_id", "").rsplit(":", 1)[-1], "stage": step_name, "reason": reason,
-                    "field": None, "record_id": r.get("id"), "excerpt": "",
-                })
-                break
-        else:
-            kept.append((split, r))
-    res.records = kept
+def quality_steps(cfg: BuildConfig, raw_dir: Path | None) -> list:
+    """The quality steps in the order they run (see docs/quality.md)."""
+    from .steps.decontaminate import Decontaminate
+    from .steps.dedup import ExactDedup, Leakage, NearDedup
+    from .steps.filters import record_filters
+    from .steps.parse import ParseCheck
+    from .steps.pipeline import RecordStep
+    from .steps.validate import schema_errors
+
+    steps: list = [RecordStep(name, fn) for name, fn in record_filters(cfg)]
+    steps.append(RecordStep("schema", schema_errors))
+    if cfg.parse_check:
+        steps.append(ParseCheck(cfg))
+    if cfg.dedup_exact:
+        steps.append(ExactDedup(cfg))
+    if cfg.dedup_near:
+        steps.append(NearDedup(cfg))
+    if cfg.decontaminate:
+        steps.append(Decontaminate(cfg, raw_dir))
+    if cfg.leakage:
+        steps.append(Leakage(cfg))
+    return steps
+
+
+def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None) -> list:
+    """Run the quality steps over the records of all sources; count drops per source and send the
+    dropped records to each source's quarantine (with the step, the reason and what they matched)."""
+    from .steps.pipeline import Corpus, run_steps
+
+    records, splits, owners = [], [], []
+    for k, res in enumerate(results):
+        for split, r in res.records:
+            records.append(r)
+            splits.append(split)
+            owners.append(k)
+    corpus = Corpus(records, splits, [results[k].name for k in owners], threads=max(1, cfg.threads),
+                    feature_args=dict(shingle_n=cfg.dedup_ngram, word_n=cfg.decontam_ngram,
+                                      num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed))
+    step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir), log=log)
+    kept: list[list] = [[] for _ in results]
+    for i, (r, split, k) in enumerate(zip(records, splits, owners)):
+        if i not in dropped:
+            kept[k].append((split, r))
+    for i in sorted(dropped):
+        d, r, res = dropped[i], records[i], results[owners[i]]
+        key = _reason_key(d.reason)
+        res.records_dropped[d.step if key == d.step else f"{d.step}: {key}"] += 1
+        file, _, line = str(r.get("source_id", "")).rpartition(":")
+        res.quarantine.append({
+            "source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
+            "field": None, "record_id": r.get("id"), "matched": d.matched,
+            "excerpt": _short(r.get("output")),
+        })
+    for res, recs in zip(results, kept):
+        res.records = recs
+    leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
+    return step_results, leaf_in
+
+
+def _short(text, n: int = 200) -> str:
+    s = text if isinstance(text, str) else repr(text)
+    return s if len(s) <= n else s[:n] + "…"
 
 
 def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
     """Build MulCo from ``cfg.raw_dir`` into ``cfg.out``; see the module docstring."""
     from .hub import write_folder
+    from .report import make_report
 
     t0 = time.perf_counter()
+    timings: dict[str, float] = {}
     raw_dir = Path(cfg.raw_dir) if cfg.raw_dir else sample_raw_dir()
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist (expected the raw sources; see docs/sources.md)")
@@ -244,10 +304,12 @@ def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
     else:
         results = [convert_source(*j) for j in jobs]
 
-    steps = [("schema", schema_errors)]
     for res in results:
         resolve_translations(res, translator)
-        apply_record_steps(res, steps)
+    timings["convert"] = time.perf_counter() - t0
+    step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=None)
+    for st in step_results:
+        timings[f"step:{st.name}"] = st.seconds
 
     all_records: list[tuple[str, dict]] = []
     for res in results:
@@ -255,23 +317,19 @@ def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
         all_records.extend(res.records)
     quarantine = [q for res in results for q in res.quarantine]
     by_source = {res.name: res for res in results}
-    report = make_report(raw_dir, by_source, translator)
+    report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
+                         translator=translator, steps=step_results, leaf_in=leaf_in,
+                         settings=cfg.quality_settings(), version=_version())
     out = Path(cfg.out)
+    t1 = time.perf_counter()
     leaves, configs = write_folder(all_records, out, report=report, quarantine=quarantine, sources=by_source)
+    timings["write"] = time.perf_counter() - t1
     seconds = time.perf_counter() - t0
     for res in results:  # free memory; keep the counts
         res.records, res.quarantine = [], []
-    return BuildResult(out=out, sources=by_source, leaves=leaves, configs=configs, seconds=seconds, report=report)
-
-
-def make_report(raw_dir: Path, by_source: dict[str, SourceResult], translator) -> dict:
-    sample = raw_dir.resolve() == sample_raw_dir().resolve()
-    return {
-        "mulco_version": _version(),
-        "raw_dir": "<bundled sample>" if sample else raw_dir.name,
-        "translator": getattr(translator, "name", None),
-        "sources": {n: r.summary() for n, r in by_source.items()},
-    }
+    return BuildResult(out=out, sources=by_source, leaves=leaves, configs=configs, seconds=seconds, report=report,
+                       steps=step_results, warnings=list(report.get("warnings", [])), timings=timings,
+                       records_in=sum(leaf_in.values()))
 
 
 def _version() -> str:

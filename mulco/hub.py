@@ -85,6 +85,9 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
             for k, n in leaves.items()
         ])
         _write_json(tmp / "build_report.json", report)
+        from .report import render_markdown
+
+        (tmp / "build_report.md").write_text(render_markdown(report) + "\n", encoding="utf-8")
         with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
             for q in quarantine:
                 fh.write(json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n")

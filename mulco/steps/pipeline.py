@@ -1,0 +1,168 @@
+"""Running the quality steps over the whole corpus, with the accounting.
+
+A step is either a *record step* ``f(record) -> None | reason`` (wrapped by :class:`RecordStep`)
+or a *corpus step*: an object with a ``name`` and ``run(corpus) -> Outcome`` that sees every
+record still alive at once (dedup, decontamination, leakage). A reason that is a :class:`Flag`
+only flags the record (counted, not dropped). A dropped record carries the step, the reason and,
+for dedup/decontamination/leakage, what it ``matched`` (the id of the record kept for its
+cluster, or the benchmark item).
+
+:class:`Corpus` holds the records with their split and source, which are alive, and the shared,
+lazily computed views the corpus steps use (content text, tokens, shingles, signatures), so
+each is computed once.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+SPLIT_RANK = {"test": 0, "validation": 1, "train": 2}  # the order a duplicate cluster keeps
+
+
+class Flag(str):
+    """A reason that flags a record without dropping it."""
+
+
+@dataclass
+class Outcome:
+    drops: list[tuple[int, str, Optional[str]]] = field(default_factory=list)  # (index, reason, matched)
+    flags: list[tuple[int, str]] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+
+class Corpus:
+    def __init__(self, records: Sequence[dict], splits: Sequence[str], sources: Sequence[str], threads: int = 2,
+                 feature_args: dict | None = None):
+        self.records = list(records)
+        n = len(self.records)
+        self.splits = list(splits)
+        self.split_rank = np.fromiter((SPLIT_RANK.get(s, 2) for s in self.splits), dtype=np.int8, count=n)
+        self.sources = list(sources)
+        self.alive = np.ones(n, dtype=bool)
+        self.threads = threads
+        #: shingle_n, word_n, num_perm, seed of :meth:`features` (set from the build settings)
+        self.feature_args = {"shingle_n": 5, "word_n": 13, "num_perm": 128, "seed": 1, **(feature_args or {})}
+        self._cache: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def cached(self, key, make: Callable[[], Any]):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def ids(self) -> list[str]:
+        return self.cached("ids", lambda: [str(r.get("id")) for r in self.records])
+
+    def preference(self) -> np.ndarray:
+        """rank[i]: position of record i when records are ordered test < validation < train, then id."""
+        def make():
+            ids = np.array(self.ids())
+            order = np.lexsort((ids, self.split_rank))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            return rank
+        return self.cached("preference", make)
+
+    def content(self) -> list[str]:
+        from .text import content
+
+        return self.cached("content", lambda: [content(r) for r in self.records])
+
+    def features(self, **overrides):
+        """:class:`mulco.steps.text.Features` of the content of every record (computed once for
+        the same settings; ``overrides`` of :attr:`feature_args` give another set)."""
+        from .text import features
+
+        args = dict(self.feature_args, **overrides)
+        key = ("features", tuple(sorted(args.items())))
+        return self.cached(key, lambda: features(self.content(), threads=self.threads, **args))
+
+    def field_of(self, name: str) -> list:
+        return [r.get(name) for r in self.records]
+
+
+@dataclass
+class RecordStep:
+    """A step applied to one record at a time: ``fn(record) -> None | reason | Flag``."""
+
+    name: str
+    fn: Callable[[dict], Optional[str]]
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        fn, recs = self.fn, corpus.records
+        for i in np.flatnonzero(corpus.alive).tolist():
+            reason = fn(recs[i])
+            if reason:
+                if isinstance(reason, Flag):
+                    out.flags.append((i, str(reason)))
+                else:
+                    out.drops.append((i, reason, None))
+        return out
+
+
+def reason_key(reason: str) -> str:
+    """Group reasons for counting: the part before the first ':' (details stay in the quarantine)."""
+    return reason.split(":", 1)[0].strip()
+
+
+@dataclass
+class StepResult:
+    name: str
+    records_in: int
+    dropped: int
+    flagged: int
+    by_reason: dict
+    by_source: dict
+    flagged_by_reason: dict
+    by_leaf: dict  # (task, subtask, lang, plang) -> dropped
+    stats: dict
+    seconds: float  # for benches; never written to the report (builds are byte-identical)
+
+
+@dataclass
+class Dropped:
+    step: str
+    reason: str
+    matched: Optional[str]
+
+
+def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None = None) -> tuple[list[StepResult], dict[int, Dropped]]:
+    """Run ``steps`` in order; a record dropped by a step is not seen by the next ones."""
+    dropped: dict[int, Dropped] = {}
+    results = []
+    for step in steps:
+        t0 = time.perf_counter()
+        n_in = int(corpus.alive.sum())
+        out = step.run(corpus)
+        by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
+        for i, reason, matched in out.drops:
+            if not corpus.alive[i]:
+                continue  # a step must not drop twice; keep the first
+            corpus.alive[i] = False
+            dropped[i] = Dropped(step.name, reason, matched)
+            r = corpus.records[i]
+            by_reason[reason_key(reason)] += 1
+            by_source[corpus.sources[i]] += 1
+            by_leaf[(r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang"))] += 1
+        flagged = collections.Counter(reason_key(reason) for _, reason in out.flags)
+        res = StepResult(step.name, n_in, sum(by_reason.values()), len(out.flags), dict(sorted(by_reason.items())),
+                         dict(sorted(by_source.items())), dict(sorted(flagged.items())), dict(by_leaf), out.stats,
+                         time.perf_counter() - t0)
+        if out.flags:
+            examples = collections.defaultdict(list)
+            for i, reason in out.flags:
+                k = reason_key(reason)
+                if len(examples[k]) < 5:
+                    examples[k].append(corpus.records[i].get("id"))
+            res.stats = dict(res.stats, flag_examples=dict(sorted(examples.items())))
+        results.append(res)
+        if log:
+            log(f"{step.name}: {res.dropped} dropped, {res.flagged} flagged of {n_in} ({res.seconds:.2f} s)")
+    return results, dropped

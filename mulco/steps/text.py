@@ -1,0 +1,315 @@
+"""What the corpus steps compare, and fast vectorised token / n-gram hashing.
+
+* :func:`content` is the text of a record that dedup and decontamination look at: the input and
+  the output, plus the instruction unless it is one of MulCo's instruction templates (a template
+  is picked from the record id, so two copies of one example usually have different ones; what a
+  converter appends to a template, such as the cloze max/min hint, is kept).
+* :func:`tokenize` splits many texts at once with numpy (no Python loop per token): a token is a
+  run of letters/digits/underscore, one CJK character (a Chinese sentence is not one token), or
+  one other non-space character. ASCII letters are case-folded. Each token gets a 64-bit hash.
+* :func:`features` computes, chunk by chunk (threads, bounded memory), the tokens, the hash of
+  every run of ``n`` consecutive tokens of a record (a shingle), of every ``n`` consecutive
+  words (punctuation left out), the hash of a record's whole token sequence (the exact-dedup
+  key: equal for texts that differ only in whitespace or letter case) and MinHash signatures.
+
+Hashes are deterministic (no ``hash()``, no seeds from the process), so builds are byte-identical.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+U64 = np.uint64
+SEP = "\n\x01\n"  # between instruction, input and output: a token of its own
+
+# token classes of a code point
+SPACE, WORD, PUNCT, CJK = 0, 1, 2, 3
+_B = 0x100000001B3  # polynomial base for token hashes (odd, so it has an inverse mod 2**64)
+_CHUNK_CHARS = 1 << 22  # texts are tokenised in chunks of about this many characters (bounded memory)
+_MUL = [U64(x) for x in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                         0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)]
+
+
+def is_cjk(cp: int) -> bool:
+    return 0x3400 <= cp < 0xA000 or 0xF900 <= cp < 0xFB00 or 0x3040 <= cp < 0x3100 or 0x20000 <= cp < 0x30000
+
+
+@functools.lru_cache(maxsize=1)
+def _class_table() -> np.ndarray:
+    t = np.full(0x10000, PUNCT, dtype=np.uint8)
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if ch.isspace() or cp == 0:
+            t[cp] = SPACE
+        elif ch.isalnum() or ch == "_":
+            t[cp] = WORD
+    t[0x3400:0xA000] = CJK
+    t[0xF900:0xFB00] = CJK
+    t[0x3040:0x3100] = CJK  # kana
+    t[0xD800:0xE000] = PUNCT
+    return t
+
+
+@functools.lru_cache(maxsize=1)
+def _fold_table() -> np.ndarray:
+    t = np.arange(0x10000, dtype=np.uint32)
+    t[ord("A"):ord("Z") + 1] += 32
+    return t
+
+
+@functools.lru_cache(maxsize=4)
+def _powers(base: int, n: int) -> np.ndarray:
+    a = np.full(n, U64(base), dtype=np.uint64)
+    a[0] = 1
+    return np.cumprod(a, dtype=np.uint64)
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, vectorised (uint64 in, uint64 out)."""
+    x = x ^ (x >> U64(30))
+    x = x * U64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> U64(27))
+    x = x * U64(0x94D049BB133111EB)
+    return x ^ (x >> U64(31))
+
+
+# --------------------------------------------------------------------------------------------
+# The text a record is compared by
+
+
+@functools.lru_cache(maxsize=2)
+def _template_re(lang: str) -> re.Pattern:
+    from .. import templates
+
+    pats = []
+    for options in templates.load(lang)["instructions"].values():
+        for t in options:
+            parts = re.split(r"\{[a-z_]+\}", t)
+            pats.append(r".{1,40}?".join(re.escape(p) for p in parts))
+    pats.sort(key=len, reverse=True)
+    return re.compile("(?:" + "|".join(pats) + ")", re.S)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def strip_template(instruction: str, lang: str) -> str:
+    """The instruction without a leading MulCo template (what follows it is kept)."""
+    try:
+        m = _template_re(lang).match(instruction)
+    except (KeyError, ValueError, FileNotFoundError):
+        return instruction
+    return instruction[m.end():].strip() if m else instruction
+
+
+def content(record: dict) -> str:
+    """What dedup and decontamination compare: [instruction unless a template] + input + output."""
+    instr = record.get("instruction") or ""
+    lang = record.get("lang")
+    if lang in ("en", "zh"):
+        instr = strip_template(instr, lang)
+    return f"{instr}{SEP}{record.get('input') or ''}{SEP}{record.get('output') or ''}"
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+
+
+@dataclass
+class Tokens:
+    """Tokens of ``n_texts`` texts, flat and in text order: ``hash[i]`` belongs to text ``text[i]``."""
+
+    hash: np.ndarray  # uint64
+    text: np.ndarray  # int64, non-decreasing
+    word: np.ndarray  # bool: a letter/digit run or a CJK character (not punctuation)
+    n_texts: int
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.text, minlength=self.n_texts)
+
+    def starts(self) -> np.ndarray:
+        c = self.counts()
+        return np.cumsum(c) - c
+
+    def words(self) -> "Tokens":
+        return Tokens(self.hash[self.word], self.text[self.word], self.word[self.word], self.n_texts)
+
+
+def _tokenize_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    big = "\x00".join(texts) + "\x00"
+    if big.isascii():
+        arr = np.frombuffer(big.encode("ascii"), dtype=np.uint8)
+        cls = _class_table()[:128][arr]
+        code = arr.astype(np.uint64)
+        code |= ((arr - np.uint8(65)) < 26).astype(np.uint64) << U64(5)
+    else:
+        arr = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32)
+        low = np.minimum(arr, 0xFFFF)
+        cls = _class_table()[low]
+        astral = arr > 0xFFFF
+        if astral.any():  # CJK extension planes are CJK; anything else astral is punctuation
+            cls = cls.copy()
+            cls[astral] = np.where((arr[astral] >= 0x20000) & (arr[astral] < 0x30000), CJK, PUNCT)
+        code = np.where(astral, arr, _fold_table()[low]).astype(np.uint64)
+    n = len(code)
+    nz = cls != SPACE
+    start = np.empty(n, dtype=bool)
+    start[0] = nz[0]
+    start[1:] = nz[1:] & ((cls[1:] != cls[:-1]) | (cls[1:] >= PUNCT))
+    end = np.zeros(n, dtype=bool)  # position of a token's last character
+    end[:-1] = nz[:-1] & (~nz[1:] | start[1:])
+    s = np.flatnonzero(start)
+    e = np.flatnonzero(end)
+    h = mix(_window(code, s, e + 1) + U64(0x9E3779B97F4A7C15))
+    starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lens[:-1] + 1, out=starts[1:])
+    text = np.searchsorted(starts, s, side="right") - 1
+    word = cls[s] != PUNCT
+    return h, text, word
+
+
+def _window(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """sum(vals[j] * B**(j - lo) for j in [lo, hi)) for every (lo, hi), mod 2**64, via prefix sums."""
+    n = len(vals)
+    pref = np.empty(n + 1, dtype=np.uint64)
+    pref[0] = 0
+    np.cumsum(vals * _powers(_B, _CHUNK_CHARS + 2)[:n], dtype=np.uint64, out=pref[1:])
+    return (pref[hi] - pref[lo]) * _powers(pow(_B, -1, 2**64), _CHUNK_CHARS + 2)[lo]
+
+
+def _chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
+    """Spans of texts of about _CHUNK_CHARS characters; a long run of ASCII-only texts gets its own
+    spans (they take the fast one-byte path)."""
+    ascii_ = [t.isascii() for t in texts]
+    # runs shorter than 64 texts count as non-ASCII, so alternating EN/ZH texts are not split up
+    kind, i, n = [], 0, len(texts)
+    while i < n:
+        j = i
+        while j < n and ascii_[j] == ascii_[i]:
+            j += 1
+        k = ascii_[i] and j - i >= 64
+        kind.extend([k] * (j - i))
+        i = j
+    out, i = [], 0
+    while i < n:
+        j, total = i, 0
+        while j < n and (j == i or (total + len(texts[j]) + 1 <= _CHUNK_CHARS and kind[j] == kind[i])):
+            total += len(texts[j]) + 1
+            j += 1
+        out.append((i, j))
+        i = j
+    return out
+
+
+def _windows(tok_h: np.ndarray, text: np.ndarray, counts: np.ndarray, starts: np.ndarray, n: int, short: bool
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of all n-token windows inside a text (+ one per short text when ``short``)."""
+    T = len(tok_h)
+    if T == 0:
+        return tok_h, text
+    pos = np.arange(T) - starts[text]
+    lo = np.flatnonzero(pos + n <= counts[text])
+    hi = lo + n
+    if short:
+        sh = np.flatnonzero((counts > 0) & (counts < n))
+        if len(sh):
+            lo = np.concatenate((lo, starts[sh]))
+            hi = np.concatenate((hi, starts[sh] + counts[sh]))
+            order = np.argsort(lo, kind="stable")
+            lo, hi = lo[order], hi[order]
+    w = _window(tok_h, lo, hi)
+    return mix(w ^ (hi - lo).astype(np.uint64)), text[lo]
+
+
+@dataclass
+class Features:
+    """Everything the corpus steps compare, computed in one pass per chunk of texts."""
+
+    tokens: Tokens
+    shingles: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``shingle_n``-token window
+    word_ngrams: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``word_n``-word window
+    exact_keys: np.ndarray  # one per text: its whole token sequence
+    signatures: np.ndarray | None  # (n_texts, num_perm) uint32, or None when num_perm is 0
+
+
+def _features_chunk(texts, shingle_n: int, word_n: int, num_perm: int, seed: int):
+    from .minhash import signatures
+
+    h, t, w = _tokenize_chunk(texts)
+    m = len(texts)
+    counts = np.bincount(t, minlength=m)
+    starts = np.cumsum(counts) - counts
+    keys = np.zeros(m, dtype=np.uint64)
+    has = counts > 0
+    if len(h):
+        keys[has] = mix(_window(h, starts[has], starts[has] + counts[has]) ^ counts[has].astype(np.uint64))
+    sh, st = _windows(h, t, counts, starts, shingle_n, short=True)
+    wh, wt = h[w], t[w]
+    wc = np.bincount(wt, minlength=m)
+    wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
+    sig = signatures(sh, st, m, num_perm=num_perm, seed=seed) if num_perm else None
+    return h, t, w, sh, st, wn, wnt, keys, sig
+
+
+def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_perm: int = 128, seed: int = 1,
+             threads: int = 1) -> Features:
+    """Tokens, shingles, word n-grams, exact keys and MinHash signatures of ``texts``, computed
+    chunk by chunk (bounded temporary memory); numpy releases the GIL, so ``threads`` > 1 runs
+    chunks in parallel. The result does not depend on ``threads``."""
+    texts = [t if len(t) < _CHUNK_CHARS else t[:_CHUNK_CHARS - 1] for t in texts]
+    spans = _chunks(texts)
+
+    def run(span):
+        i, j = span
+        return i, _features_chunk(texts[i:j], shingle_n, word_n, num_perm, seed)
+
+    if threads > 1 and len(spans) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as ex:
+            parts = list(ex.map(run, spans))
+    else:
+        parts = [run(s) for s in spans]
+    n = len(texts)
+    if not parts:
+        z64, zi = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return Features(Tokens(z64, zi, np.zeros(0, dtype=bool), 0), (z64, zi), (z64, zi), z64,
+                        np.zeros((0, num_perm), dtype=np.uint32) if num_perm else None)
+
+    def cat(k, off=False):
+        return np.concatenate([p[k] + i if off else p[k] for i, p in parts])
+
+    tok = Tokens(cat(0), cat(1, True), cat(2), n)
+    sig = np.concatenate([p[8] for _, p in parts]) if num_perm else None
+    return Features(tok, (cat(3), cat(4, True)), (cat(5), cat(6, True)), cat(7), sig)
+
+
+def tokenize(texts: Sequence[str]) -> Tokens:
+    """Tokens of ``texts`` (see the module docstring)."""
+    return features(texts, num_perm=0).tokens
+
+
+def ngrams(tok: Tokens, n: int, short: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, text) of every ``n`` consecutive tokens of each text. A text with fewer than ``n``
+    (but some) tokens gives one hash of all its tokens when ``short``, else nothing. The same
+    hashes as :func:`features` computes."""
+    counts = tok.counts()
+    out_h, out_t = [], []
+    # in chunks of tokens aligned on texts, so the power tables stay within their size
+    starts = np.cumsum(counts) - counts
+    i = 0
+    while i < tok.n_texts:
+        j = int(np.searchsorted(starts, starts[i] + _CHUNK_CHARS // 2, side="right"))
+        j = max(j, i + 1)
+        lo, hi = starts[i], (starts[j] if j < tok.n_texts else len(tok.hash))
+        c = counts[i:j]
+        h, t = _windows(tok.hash[lo:hi], tok.text[lo:hi] - i, c, np.cumsum(c) - c, n, short)
+        out_h.append(h)
+        out_t.append(t + i)
+        i = j
+    if not out_h:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_h), np.concatenate(out_t)
