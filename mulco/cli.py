@@ -5,7 +5,7 @@ import argparse
 import sys
 
 #: Subcommand modules under mulco.commands, in the order `mulco --help` lists them.
-COMMANDS = ("build_cmd", "configs_cmd", "show_cmd", "sources_cmd", "publish_cmd", "download_cmd")
+COMMANDS = ("build_cmd", "configs_cmd", "show_cmd", "sources_cmd", "publish_cmd", "download_cmd", "validate_cmd")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -280,7 +280,7 @@ class Decontaminate:
         np.minimum.at(first_win, at, idx)
         nid = np.flatnonzero(usable)
         look = _Lookup(ah[first_win[nid]], nid)
-        h, t = feats.shingles
+        h, t = feats.anchors
         cand = corpus.alive[t]
         pos, owner = look.find(h[cand])
         recs = t[cand][pos]

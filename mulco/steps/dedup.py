@@ -43,7 +43,7 @@ class DedupConfig:
     dedup_near: bool = field(default=True, metadata={"help": "Drop near duplicates (MinHash LSH)."})
     dedup_ngram: int = field(default=5, metadata={
         "help": "Shingle size in tokens (code tokens; one Chinese character is one token)."})
-    dedup_threshold: float = field(default=0.75, metadata={
+    dedup_threshold: float = field(default=0.8, metadata={
         "help": "Estimated Jaccard similarity of shingle sets from which two records are near duplicates."})
     dedup_num_perm: int = field(default=128, metadata={"help": "MinHash signature size (slots)."})
     dedup_bands: int = field(default=0, metadata={

@@ -77,11 +77,12 @@ class Corpus:
     def features(self, **overrides):
         """:class:`mulco.steps.text.Features` of the content of every record (computed once for
         the same settings; ``overrides`` of :attr:`feature_args` give another set)."""
-        from .text import features
+        from .text import code_fields, features
 
         args = dict(self.feature_args, **overrides)
         key = ("features", tuple(sorted(args.items())))
-        return self.cached(key, lambda: features(self.content(), threads=self.threads, **args))
+        return self.cached(key, lambda: features(self.content(), threads=self.threads,
+                                                 fields=[code_fields(r) for r in self.records], **args))
 
     def field_of(self, name: str) -> list:
         return [r.get(name) for r in self.records]

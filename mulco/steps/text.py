@@ -77,6 +77,33 @@ def mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> U64(31))
 
 
+#: Words kept as they are when the identifiers of code are abstracted: the keywords (and a few
+#: literal words) of the languages MulCo has, lower-cased (tokens are case-folded).
+KEYWORDS = frozenset("""
+abstract and as assert async await auto begin bool boolean break byte case catch char class const constexpr continue
+def default defer del delete do double elif else elsif end ensure enum except explicit export extends extern
+fallthrough false final finally float fn for foreach friend from func function global go goto if implements import
+in inline instanceof int interface is lambda let long map module namespace new next nil none nonlocal not null
+object operator or override package pass print private protected public raise range redo register rescue retry
+return select self short signed sizeof static string struct super switch synchronized template then this throw
+throws transient true try type typedef typename typeof union unless unsigned until using var virtual void volatile
+when where while with yield echo elseif endif endforeach endwhile array list dict str bytes char insert update
+delete from where join on group by order having limit values into create table drop alter primary key foreign
+references distinct count sum avg min max like between exists union all any case when
+""".split())
+INSTRUCTION, INPUT, OUTPUT = 1, 2, 4
+#: Which fields hold code, per task/subtask: their identifiers are abstracted for near dedup.
+CODE_FIELDS = {
+    "code_generation": OUTPUT, "code_summarization": INPUT, "clone_detection": INPUT, "defect_detection": INPUT,
+    "cloze_test": INPUT, "code_completion": INPUT | OUTPUT, "code_repair": INPUT | OUTPUT,
+    "code_translation": INPUT | OUTPUT, "query_to_code": INPUT,
+}
+
+
+def code_fields(record: dict) -> int:
+    return CODE_FIELDS.get(record.get("subtask") or record.get("task") or "", 0)
+
+
 # --------------------------------------------------------------------------------------------
 # The text a record is compared by
 
@@ -168,7 +195,9 @@ def _tokenize_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nd
     np.cumsum(lens[:-1] + 1, out=starts[1:])
     text = np.searchsorted(starts, s, side="right") - 1
     word = cls[s] != PUNCT
-    return h, text, word
+    first = code[s]
+    ident = (cls[s] == WORD) & ~((first >= 48) & (first <= 57))  # a word that does not start with a digit
+    return h, text, word, ident
 
 
 def _window(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -229,16 +258,34 @@ class Features:
     """Everything the corpus steps compare, computed in one pass per chunk of texts."""
 
     tokens: Tokens
-    shingles: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``shingle_n``-token window
+    #: (hash, text): the near-dedup set of each text: every ``shingle_n``-token window, with the
+    #: variables of code fields (identifiers used more than once in the field) replaced by one
+    #: placeholder, plus each such variable alone (so renaming a variable changes a few
+    #: elements, not every window it is in)
+    shingles: tuple[np.ndarray, np.ndarray]
+    anchors: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``shingle_n``-token window as written
     word_ngrams: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``word_n``-word window
     exact_keys: np.ndarray  # one per text: its whole token sequence
-    signatures: np.ndarray | None  # (n_texts, num_perm) uint32, or None when num_perm is 0
+    signatures: np.ndarray | None  # (n_texts, num_perm) uint32 MinHash of ``shingles``, or None
 
 
-def _features_chunk(texts, shingle_n: int, word_n: int, num_perm: int, seed: int):
+@functools.lru_cache(maxsize=1)
+def _special_hashes() -> tuple[np.ndarray, int]:
+    """(sorted hashes of KEYWORDS, hash of the field separator token)."""
+    kw = sorted(KEYWORDS)
+    h, t, _, _ = _tokenize_chunk(kw + ["\x01"])
+    first = np.searchsorted(t, np.arange(len(kw) + 1))
+    return np.unique(h[first[:-1]]), int(h[first[-1]])
+
+
+_ID = U64(0x5EED1D5EED1D5EED)  # the placeholder of an abstracted identifier
+_UNI = U64(0x0DDBA11CAFEF00D5)  # tags an identifier used alone
+
+
+def _features_chunk(texts, fields, shingle_n: int, word_n: int, num_perm: int, seed: int):
     from .minhash import signatures
 
-    h, t, w = _tokenize_chunk(texts)
+    h, t, w, ident = _tokenize_chunk(texts)
     m = len(texts)
     counts = np.bincount(t, minlength=m)
     starts = np.cumsum(counts) - counts
@@ -246,25 +293,53 @@ def _features_chunk(texts, shingle_n: int, word_n: int, num_perm: int, seed: int
     has = counts > 0
     if len(h):
         keys[has] = mix(_window(h, starts[has], starts[has] + counts[has]) ^ counts[has].astype(np.uint64))
-    sh, st = _windows(h, t, counts, starts, shingle_n, short=True)
+    ah, at = _windows(h, t, counts, starts, shingle_n, short=True)
+    if fields is not None and len(h):
+        kw, sep = _special_hashes()
+        is_sep = h == U64(sep)
+        before = np.cumsum(is_sep) - is_sep  # separators before each token, in the chunk
+        field = np.minimum(before - (before[starts] if len(starts) else 0)[t], 2)
+        code = (np.asarray(fields, dtype=np.int64)[t] >> field) & 1
+        j = np.minimum(np.searchsorted(kw, h), len(kw) - 1)
+        cand = np.flatnonzero(ident & (code == 1) & (kw[j] != h))
+        # a variable is used more than once in its field; a name used once (a called API, a field)
+        # stays as written, so two functions differing in it stay different
+        kk = mix(h[cand] ^ (t[cand].astype(np.uint64) * U64(0x9E3779B97F4A7C15) + field[cand].astype(np.uint64)))
+        order = np.argsort(kk, kind="stable")
+        ks = kk[order]
+        new_run = np.concatenate(([True], ks[1:] != ks[:-1])) if len(ks) else np.zeros(0, dtype=bool)
+        run_id = np.cumsum(new_run) - 1
+        run_len = np.bincount(run_id) if len(ks) else np.zeros(0, dtype=np.int64)
+        multi = np.zeros(len(cand), dtype=bool)
+        multi[order] = run_len[run_id] >= 2
+        abstract = np.zeros(len(h), dtype=bool)
+        abstract[cand[multi]] = True
+        h2 = np.where(abstract, _ID, h)
+        sh, st = _windows(h2, t, counts, starts, shingle_n, short=True)
+        sh = np.concatenate((sh, mix(h[abstract] ^ _UNI)))
+        st = np.concatenate((st, t[abstract]))
+    else:
+        sh, st = ah, at
     wh, wt = h[w], t[w]
     wc = np.bincount(wt, minlength=m)
     wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
     sig = signatures(sh, st, m, num_perm=num_perm, seed=seed) if num_perm else None
-    return h, t, w, sh, st, wn, wnt, keys, sig
+    return h, t, w, sh, st, ah, at, wn, wnt, keys, sig
 
 
 def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_perm: int = 128, seed: int = 1,
-             threads: int = 1) -> Features:
+             threads: int = 1, fields: Sequence[int] | None = None) -> Features:
     """Tokens, shingles, word n-grams, exact keys and MinHash signatures of ``texts``, computed
     chunk by chunk (bounded temporary memory); numpy releases the GIL, so ``threads`` > 1 runs
-    chunks in parallel. The result does not depend on ``threads``."""
+    chunks in parallel. The result does not depend on ``threads``. ``fields`` gives per text the
+    fields holding code (bits INSTRUCTION, INPUT, OUTPUT of a :func:`content` text), whose
+    identifiers are abstracted in the near-dedup shingles."""
     texts = [t if len(t) < _CHUNK_CHARS else t[:_CHUNK_CHARS - 1] for t in texts]
     spans = _chunks(texts)
 
     def run(span):
         i, j = span
-        return i, _features_chunk(texts[i:j], shingle_n, word_n, num_perm, seed)
+        return i, _features_chunk(texts[i:j], None if fields is None else fields[i:j], shingle_n, word_n, num_perm, seed)
 
     if threads > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -276,15 +351,15 @@ def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_per
     n = len(texts)
     if not parts:
         z64, zi = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-        return Features(Tokens(z64, zi, np.zeros(0, dtype=bool), 0), (z64, zi), (z64, zi), z64,
+        return Features(Tokens(z64, zi, np.zeros(0, dtype=bool), 0), (z64, zi), (z64, zi), (z64, zi), z64,
                         np.zeros((0, num_perm), dtype=np.uint32) if num_perm else None)
 
     def cat(k, off=False):
         return np.concatenate([p[k] + i if off else p[k] for i, p in parts])
 
     tok = Tokens(cat(0), cat(1, True), cat(2), n)
-    sig = np.concatenate([p[8] for _, p in parts]) if num_perm else None
-    return Features(tok, (cat(3), cat(4, True)), (cat(5), cat(6, True)), cat(7), sig)
+    sig = np.concatenate([p[10] for _, p in parts]) if num_perm else None
+    return Features(tok, (cat(3), cat(4, True)), (cat(5), cat(6, True)), (cat(7), cat(8, True)), cat(9), sig)
 
 
 def tokenize(texts: Sequence[str]) -> Tokens:

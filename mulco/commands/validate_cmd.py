@@ -1,0 +1,54 @@
+"""``mulco validate PATH...``: check Alpaca-style files against the MulCo record schema."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def make_parser(subparsers=None):
+    import argparse
+
+    kw = dict(help="Check JSON/JSONL/Parquet files or a built folder against the record schema.",
+              description="Check every record of JSON arrays, JSON Lines (.jsonl, .gz too), Parquet files or a folder "
+                          "written by `mulco build` against the MulCo record schema (or, with --alpaca, the bare "
+                          "instruction/input/output shape). Each bad record is printed with its file, line/item/row, "
+                          "the JSON pointer of the field and the reason; the exit status is 1 when any record fails. "
+                          "Files are streamed, never loaded whole.")
+    p = subparsers.add_parser("validate", **kw) if subparsers else argparse.ArgumentParser("mulco validate", **kw)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Files or built folders.")
+    p.add_argument("--alpaca", action="store_true",
+                   help="Check only the Alpaca shape: string instruction (non-empty), input and output (non-empty).")
+    p.add_argument("--max-errors", type=int, default=50,
+                   help="Print at most this many problems (all are counted; default: 50; 0 prints none).")
+    p.set_defaults(func=main)
+    return p
+
+
+def main(args) -> int:
+    from ..steps.validate import validate_paths
+    from ..table import render
+
+    shown = 0
+
+    def on_problem(p):
+        nonlocal shown
+        if shown < args.max_errors:
+            print(p)
+        shown += 1
+
+    summary = validate_paths(args.paths, alpaca=args.alpaca, on_problem=on_problem)
+    if shown > args.max_errors:
+        print(f"... {shown - args.max_errors:,} more problems not shown (--max-errors)")
+    what = "Alpaca shape" if args.alpaca else "MulCo record schema"
+    if summary.by_reason:
+        print()
+        print(render(["reason", "records"], sorted(summary.by_reason.items(), key=lambda kv: (-kv[1], kv[0])),
+                     title=f"Records failing the {what}, by reason"))
+    print()
+    print(f"{summary.records:,} records in {summary.files:,} files: {summary.records - summary.bad_records:,} valid, "
+          f"{summary.bad_records:,} invalid ({what}).")
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(make_parser().parse_args()))
