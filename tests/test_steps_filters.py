@@ -1,0 +1,88 @@
+"""Record filters and the parse check: each returns None (keep) or a reason."""
+from __future__ import annotations
+
+from mulco.record import make_record
+from mulco.steps.filters import FilterConfig, empty_output, en_mostly_cjk, length_bounds, record_filters, zh_without_cjk
+from mulco.steps.parse import ParseCheck, ParseConfig, check_record, code_blocks, parses
+from mulco.steps.pipeline import Corpus, Flag, run_steps
+
+
+def rec(**kw):
+    base = dict(source="codealpaca", source_id="f:1", license="x", task="code_generation", lang="en", plang="python",
+                instruction="Write a function.", input="", output="def f():\n    return 1\n")
+    base.update(kw)
+    return make_record(**base)
+
+
+def test_empty_and_whitespace_outputs():
+    assert empty_output(rec()) is None
+    assert empty_output(rec(output="")) == "empty output"
+    assert empty_output(rec(output=" \n\t")) == "whitespace-only output"
+
+
+def test_length_bounds_in_characters_and_lines():
+    cfg = FilterConfig(max_output_chars=50, max_lines=5, min_instruction_chars=3)
+    check = length_bounds(cfg)
+    assert check(rec()) is None
+    assert check(rec(output="x" * 51)).startswith("output too long: 51 > 50 characters")
+    assert check(rec(input="a\n" * 6)).startswith("input too long") and "lines" in check(rec(input="a\n" * 6))
+    assert check(rec(instruction="ab")).startswith("instruction too short")
+
+
+def test_language_script_filters():
+    assert zh_without_cjk(rec(lang="zh", instruction="Write a function.")).startswith("ZH record")
+    assert zh_without_cjk(rec(lang="zh", instruction="写一个 Python 函数。")) is None
+    check = en_mostly_cjk(FilterConfig())
+    assert check(rec(instruction="写一个函数，返回列表的和。")).startswith("EN record whose instruction is mostly Chinese")
+    assert check(rec(instruction="Translate 你好 into English, keeping the greeting polite.")) is None
+    assert check(rec(lang="zh", instruction="写一个函数")) is None
+
+
+def test_filters_run_in_order_and_count():
+    recs = [rec(source_id=f"f:{i}", output=o) for i, o in enumerate(["ok", " ", "x" * 20_000])]
+    corpus = Corpus(recs, ["train"] * 3, ["codealpaca"] * 3, threads=1)
+    from mulco.steps.pipeline import RecordStep
+
+    results, dropped = run_steps(corpus, [RecordStep(n, f) for n, f in record_filters(FilterConfig())])
+    assert [r.dropped for r in results] == [1, 1, 0, 0]
+    assert {d.step for d in dropped.values()} == {"empty_output", "length"}
+
+
+def test_parse_check_per_language():
+    assert parses("python", "def f(x):\n    return x + 1\n") is True
+    assert parses("python", "def f(x:\n    return") is False
+    assert parses("java", "public int f(int a) { return a + 1; }") is True  # a bare method
+    assert parses("java", "public int f(int a) { return a + ; }") is False
+    assert parses("csharp", "public override void Serialize(ILittleEndianOutput out1){out1.WriteShort(x);}") is True
+    assert parses("php", "function f($a) { return $a; }") is True
+    assert parses("go", "func (c *Client) Get() error { return nil }") is True
+    assert parses("ruby", "def f(a)\n  a + 1\nend") is True
+    assert parses("c", "int main(void) { return 0; }") is True
+
+
+def test_fenced_code_is_checked_block_by_block():
+    md = "Here:\n```python\ndef f():\n    return 1\n```\nand in Java:\n```java\nclass A {}\n```"
+    assert code_blocks(md, "python") == ["def f():\n    return 1\n"]
+    assert code_blocks("x = 1", "python") == ["x = 1"]
+
+
+def test_parse_policy_drops_or_flags_per_task():
+    drop = frozenset(ParseConfig().parse_drop)
+    summ = rec(task="code_summarization", input="def f(:\n  pass", output="Does f.")
+    assert check_record(summ, drop) == "python input does not parse (code_summarization)"
+    repair = rec(task="code_search", subtask="code_repair", plang="java", input="void f( { }", output="void f() { }")
+    r = check_record(repair, drop)
+    assert isinstance(r, Flag) and "input does not parse" in r  # buggy on purpose: only flagged
+    gen = rec(output="Use a loop:\n```python\nfor x in:\n```")
+    assert isinstance(check_record(gen, drop), Flag)
+    cloze = rec(task="code_search", subtask="cloze_test", input="def f(<mask>", output="x")
+    assert check_record(cloze, drop) is None  # not checked
+
+
+def test_parse_step_counts_flags_without_dropping():
+    recs = [rec(source_id="a:1", output="```python\nfor x in:\n```"), rec(source_id="a:2"),
+            rec(source_id="a:3", task="code_summarization", input="def f(:", output="Does f.")]
+    corpus = Corpus(recs, ["train"] * 3, ["codealpaca"] * 3, threads=1)
+    results, dropped = run_steps(corpus, [ParseCheck(ParseConfig())])
+    assert results[0].flagged == 1 and results[0].dropped == 1 and list(dropped) == [2]
+    assert results[0].stats["policy"]["code_summarization"] == "drop"
