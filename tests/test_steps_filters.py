@@ -71,8 +71,10 @@ def test_parse_policy_drops_or_flags_per_task():
     summ = rec(task="code_summarization", input="def f(:\n  pass", output="Does f.")
     assert check_record(summ, drop) == "python input does not parse (code_summarization)"
     repair = rec(task="code_search", subtask="code_repair", plang="java", input="void f( { }", output="void f() { }")
+    assert check_record(repair, drop) is None  # the input is buggy on purpose: not checked
+    repair["output"] = "void f() { return ; ; } }"
     r = check_record(repair, drop)
-    assert isinstance(r, Flag) and "input does not parse" in r  # buggy on purpose: only flagged
+    assert isinstance(r, Flag) and "output does not parse" in r  # abstracted fixes: only flagged
     gen = rec(output="Use a loop:\n```python\nfor x in:\n```")
     assert isinstance(check_record(gen, drop), Flag)
     cloze = rec(task="code_search", subtask="cloze_test", input="def f(<mask>", output="x")

@@ -24,7 +24,7 @@ def _texts(n=600, seed=0):
 
 def test_signature_estimates_jaccard_as_well_as_independent_permutations():
     texts = _texts()
-    f = text.features(texts)
+    f = text.features(texts, keep=True)
     h, t = f.shingles
     sets = [set() for _ in texts]
     for x, i in zip(h.tolist(), t.tolist()):
@@ -46,9 +46,9 @@ def test_lsh_bands_match_datasketch():
 
 def test_features_do_not_depend_on_chunking_or_threads(monkeypatch):
     texts = _texts(200) + ["你好世界，这是一个测试。" * 3, "MixedCase_Identifier foo(bar) 😀 𠀀𠀁"]
-    a = text.features(texts)
+    a = text.features(texts, keep=True)
     monkeypatch.setattr(text, "_CHUNK_CHARS", 2000)
-    b = text.features(texts, threads=2)
+    b = text.features(texts, threads=2, keep=True)
     for x, y in ((a.shingles, b.shingles), (a.word_ngrams, b.word_ngrams), (a.anchors, b.anchors)):
         assert np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
     assert np.array_equal(a.exact_keys, b.exact_keys) and np.array_equal(a.signatures, b.signatures)

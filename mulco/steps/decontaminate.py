@@ -288,9 +288,8 @@ class Decontaminate:
         by_anchor = collections.defaultdict(list)
         for j in nid.tolist():
             by_anchor[int(ah[first_win[j]])].append(j)
-        tok = feats.tokens
-        tcounts = tok.counts()
-        tstarts = np.cumsum(tcounts) - tcounts
+        contents = corpus.content()
+        segs: dict[int, np.ndarray] = {}
         per = collections.defaultdict(collections.Counter)
         checked = set()
         for i, hh in sorted(zip(recs.tolist(), h[cand][pos].tolist())):
@@ -298,7 +297,9 @@ class Decontaminate:
                 if (i, j) in checked or i in hit:
                     continue
                 checked.add((i, j))
-                seg = tok.hash[tstarts[i]:tstarts[i] + tcounts[i]]
+                if i not in segs:
+                    segs[i] = tokenize([contents[i]]).hash
+                seg = segs[i]
                 nd = inner.hash[istarts[j]:istarts[j] + icounts[j]]
                 if _contains(seg, nd):
                     it = items[owners[j]]

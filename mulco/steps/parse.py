@@ -9,8 +9,8 @@ task / subtask      field(s)         on failure
 code_summarization  input            drop: the code to summarise is a whole function
 code_translation    input, output    drop: both sides are whole methods
 code_generation     output           flag: answers mix prose, fragments and code fences
-code_repair         input, output    flag: the input is buggy on purpose; the abstracted
-                                     (``VAR_1``) fixes of CodeXGLUE do not always parse
+code_repair         output           flag: the abstracted (``VAR_1``) fixes of CodeXGLUE do not
+                                     always parse; the input is buggy on purpose (not checked)
 defect_detection    input            flag: vulnerable C with macros
 clone_detection     (not checked)    the input holds two functions
 cloze_test          (not checked)    the code has a ``<mask>``
@@ -36,7 +36,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "code_summarization": ("input",),
     "code_translation": ("input", "output"),
     "code_generation": ("output",),
-    "code_repair": ("input", "output"),
+    "code_repair": ("output",),
     "defect_detection": ("input",),
 }
 DEFAULT_DROP = ["code_summarization", "code_translation"]
@@ -161,24 +161,67 @@ def check_record(record: dict, drop_tasks: frozenset) -> str | None:
     return None
 
 
+_JOB: tuple | None = None  # (records, drop tasks) for a forked worker
+
+
+def _check_all() -> list[tuple[int, str, bool]]:
+    records, drop = _JOB
+    out = []
+    for i, r in enumerate(records):
+        reason = check_record(r, drop)
+        if reason:
+            out.append((i, str(reason), isinstance(reason, Flag)))
+    return out
+
+
 @dataclass
 class ParseCheck:
+    """The parse check as a corpus step. :meth:`prepare` starts it in a forked process (where
+    fork exists), so it runs on the second core while the main process computes the shingles
+    and signatures the later steps need."""
+
     cfg: ParseConfig
     name: str = "parse"
+
+    def prepare(self, corpus: Corpus) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" not in mp.get_all_start_methods() or len(corpus) < 2000:
+            return
+        global _JOB
+        _JOB = (corpus.records, frozenset(self.cfg.parse_drop))
+        self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+        self._future = self._pool.submit(_check_all)
+        _JOB = None  # the child has its copy
 
     def run(self, corpus: Corpus) -> Outcome:
         out = Outcome()
         drop = frozenset(self.cfg.parse_drop)
-        recs = corpus.records
-        import numpy as np
-
-        for i in np.flatnonzero(corpus.alive).tolist():
-            reason = check_record(recs[i], drop)
-            if reason:
-                if isinstance(reason, Flag):
-                    out.flags.append((i, str(reason)))
-                else:
-                    out.drops.append((i, reason, None))
+        future = getattr(self, "_future", None)
+        results = None
+        if future is not None:
+            try:
+                results = future.result()
+            except Exception:  # noqa: BLE001 - a broken worker: check here instead
+                results = None
+            finally:
+                self._pool.shutdown()
+                self._future = None
+        if results is None:
+            global _JOB
+            _JOB = (corpus.records, drop)
+            try:
+                results = _check_all()
+            finally:
+                _JOB = None
+        for i, reason, is_flag in results:
+            if not corpus.alive[i]:
+                continue
+            if is_flag:
+                out.flags.append((i, reason))
+            else:
+                out.drops.append((i, reason, None))
         av = available()
         out.stats.update(grammars={k: ("tree-sitter" if v else "missing") for k, v in sorted(av.items())},
                          policy={k: ("drop" if k in drop else "flag") for k in CHECKS})

@@ -47,6 +47,7 @@ class Corpus:
         #: shingle_n, word_n, num_perm, seed of :meth:`features` (set from the build settings)
         self.feature_args = {"shingle_n": 5, "word_n": 13, "num_perm": 128, "seed": 1, **(feature_args or {})}
         self._cache: dict = {}
+        self._pending: dict = {}
 
     def __len__(self) -> int:
         return len(self.records)
@@ -74,15 +75,45 @@ class Corpus:
 
         return self.cached("content", lambda: [content(r) for r in self.records])
 
-    def features(self, **overrides):
-        """:class:`mulco.steps.text.Features` of the content of every record (computed once for
-        the same settings; ``overrides`` of :attr:`feature_args` give another set)."""
+    def prefetch(self) -> None:
+        """Start computing :meth:`features` (default settings) in a background thread."""
+        import threading
+
+        key = self._features_key({})
+        if key in self._cache or key in self._pending:
+            return
+        box: dict = {}
+
+        def work():
+            try:
+                box["value"] = self._make_features({})
+            except BaseException as e:  # noqa: BLE001 - re-raised where the value is used
+                box["error"] = e
+
+        th = threading.Thread(target=work, name="mulco-features", daemon=True)
+        self._pending[key] = (th, box)
+        th.start()
+
+    def _features_key(self, overrides: dict):
+        return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())))
+
+    def _make_features(self, overrides: dict):
         from .text import code_fields, features
 
         args = dict(self.feature_args, **overrides)
-        key = ("features", tuple(sorted(args.items())))
-        return self.cached(key, lambda: features(self.content(), threads=self.threads,
-                                                 fields=[code_fields(r) for r in self.records], **args))
+        return features(self.content(), threads=self.threads, fields=[code_fields(r) for r in self.records], **args)
+
+    def features(self, **overrides):
+        """:class:`mulco.steps.text.Features` of the content of every record (computed once for
+        the same settings; ``overrides`` of :attr:`feature_args` give another set)."""
+        key = self._features_key(overrides)
+        if key in self._pending:
+            th, box = self._pending.pop(key)
+            th.join()
+            if "error" in box:
+                raise box["error"]
+            self._cache[key] = box["value"]
+        return self.cached(key, lambda: self._make_features(overrides))
 
     def field_of(self, name: str) -> list:
         return [r.get(name) for r in self.records]
@@ -138,6 +169,13 @@ def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None
     """Run ``steps`` in order; a record dropped by a step is not seen by the next ones."""
     dropped: dict[int, Dropped] = {}
     results = []
+    steps = list(steps)
+    for step in steps:  # e.g. start work in another process (before any thread exists: fork)
+        prepare = getattr(step, "prepare", None)
+        if prepare:
+            prepare(corpus)
+    if any(not isinstance(s, RecordStep) for s in steps):
+        corpus.prefetch()  # shingles and signatures are computed while the record steps run
     for step in steps:
         t0 = time.perf_counter()
         n_in = int(corpus.alive.sum())

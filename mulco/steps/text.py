@@ -200,12 +200,19 @@ def _tokenize_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nd
     return h, text, word, ident
 
 
-def _window(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """sum(vals[j] * B**(j - lo) for j in [lo, hi)) for every (lo, hi), mod 2**64, via prefix sums."""
+def _prefix(vals: np.ndarray) -> np.ndarray:
+    """pref[i] = sum(vals[j] * B**j for j < i) mod 2**64."""
     n = len(vals)
     pref = np.empty(n + 1, dtype=np.uint64)
     pref[0] = 0
     np.cumsum(vals * _powers(_B, _CHUNK_CHARS + 2)[:n], dtype=np.uint64, out=pref[1:])
+    return pref
+
+
+def _window(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, pref: np.ndarray | None = None) -> np.ndarray:
+    """sum(vals[j] * B**(j - lo) for j in [lo, hi)) for every (lo, hi), mod 2**64, via prefix sums."""
+    if pref is None:
+        pref = _prefix(vals)
     return (pref[hi] - pref[lo]) * _powers(pow(_B, -1, 2**64), _CHUNK_CHARS + 2)[lo]
 
 
@@ -233,8 +240,8 @@ def _chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
     return out
 
 
-def _windows(tok_h: np.ndarray, text: np.ndarray, counts: np.ndarray, starts: np.ndarray, n: int, short: bool
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _windows(tok_h: np.ndarray, text: np.ndarray, counts: np.ndarray, starts: np.ndarray, n: int, short: bool,
+             pref: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of all n-token windows inside a text (+ one per short text when ``short``)."""
     T = len(tok_h)
     if T == 0:
@@ -249,24 +256,25 @@ def _windows(tok_h: np.ndarray, text: np.ndarray, counts: np.ndarray, starts: np
             hi = np.concatenate((hi, starts[sh] + counts[sh]))
             order = np.argsort(lo, kind="stable")
             lo, hi = lo[order], hi[order]
-    w = _window(tok_h, lo, hi)
+    w = _window(tok_h, lo, hi, pref)
     return mix(w ^ (hi - lo).astype(np.uint64)), text[lo]
 
 
 @dataclass
 class Features:
-    """Everything the corpus steps compare, computed in one pass per chunk of texts."""
+    """Everything the corpus steps compare, computed in one pass per chunk of texts. Text ids are
+    int32 (memory); ``tokens`` and ``shingles`` are kept only when asked for (``keep=True``)."""
 
-    tokens: Tokens
-    #: (hash, text): the near-dedup set of each text: every ``shingle_n``-token window, with the
-    #: variables of code fields (identifiers used more than once in the field) replaced by one
-    #: placeholder, plus each such variable alone (so renaming a variable changes a few
-    #: elements, not every window it is in)
-    shingles: tuple[np.ndarray, np.ndarray]
     anchors: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``shingle_n``-token window as written
     word_ngrams: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``word_n``-word window
     exact_keys: np.ndarray  # one per text: its whole token sequence
     signatures: np.ndarray | None  # (n_texts, num_perm) uint32 MinHash of ``shingles``, or None
+    tokens: Tokens | None = None
+    #: (hash, text): the near-dedup set of each text: every ``shingle_n``-token window, with the
+    #: variables of code fields (identifiers used more than once in the field) replaced by one
+    #: placeholder, plus each such variable alone (so renaming a variable changes a few
+    #: elements, not every window it is in)
+    shingles: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -282,7 +290,7 @@ _ID = U64(0x5EED1D5EED1D5EED)  # the placeholder of an abstracted identifier
 _UNI = U64(0x0DDBA11CAFEF00D5)  # tags an identifier used alone
 
 
-def _features_chunk(texts, fields, shingle_n: int, word_n: int, num_perm: int, seed: int):
+def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num_perm: int, seed: int, keep: bool):
     from .minhash import signatures
 
     h, t, w, ident = _tokenize_chunk(texts)
@@ -291,9 +299,10 @@ def _features_chunk(texts, fields, shingle_n: int, word_n: int, num_perm: int, s
     starts = np.cumsum(counts) - counts
     keys = np.zeros(m, dtype=np.uint64)
     has = counts > 0
+    pref = _prefix(h)
     if len(h):
-        keys[has] = mix(_window(h, starts[has], starts[has] + counts[has]) ^ counts[has].astype(np.uint64))
-    ah, at = _windows(h, t, counts, starts, shingle_n, short=True)
+        keys[has] = mix(_window(h, starts[has], starts[has] + counts[has], pref) ^ counts[has].astype(np.uint64))
+    ah, at = _windows(h, t, counts, starts, shingle_n, short=True, pref=pref)
     if fields is not None and len(h):
         kw, sep = _special_hashes()
         is_sep = h == U64(sep)
@@ -324,11 +333,17 @@ def _features_chunk(texts, fields, shingle_n: int, word_n: int, num_perm: int, s
     wc = np.bincount(wt, minlength=m)
     wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
     sig = signatures(sh, st, m, num_perm=num_perm, seed=seed) if num_perm else None
-    return h, t, w, sh, st, ah, at, wn, wnt, keys, sig
+    i32 = np.int32
+    out = {"anchors": (ah, (at + offset).astype(i32)), "word_ngrams": (wn, (wnt + offset).astype(i32)),
+           "exact_keys": keys, "signatures": sig}
+    if keep:
+        out["tokens"] = (h, t + offset, w)
+        out["shingles"] = (sh, st + offset)
+    return out
 
 
 def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_perm: int = 128, seed: int = 1,
-             threads: int = 1, fields: Sequence[int] | None = None) -> Features:
+             threads: int = 1, fields: Sequence[int] | None = None, keep: bool = False) -> Features:
     """Tokens, shingles, word n-grams, exact keys and MinHash signatures of ``texts``, computed
     chunk by chunk (bounded temporary memory); numpy releases the GIL, so ``threads`` > 1 runs
     chunks in parallel. The result does not depend on ``threads``. ``fields`` gives per text the
@@ -339,7 +354,8 @@ def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_per
 
     def run(span):
         i, j = span
-        return i, _features_chunk(texts[i:j], None if fields is None else fields[i:j], shingle_n, word_n, num_perm, seed)
+        return _features_chunk(texts[i:j], None if fields is None else fields[i:j], i, shingle_n, word_n, num_perm,
+                               seed, keep)
 
     if threads > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -348,23 +364,32 @@ def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_per
             parts = list(ex.map(run, spans))
     else:
         parts = [run(s) for s in spans]
-    n = len(texts)
     if not parts:
-        z64, zi = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-        return Features(Tokens(z64, zi, np.zeros(0, dtype=bool), 0), (z64, zi), (z64, zi), (z64, zi), z64,
-                        np.zeros((0, num_perm), dtype=np.uint32) if num_perm else None)
+        parts = [_features_chunk([""], None, 0, shingle_n, word_n, num_perm, seed, keep)]
+        n_empty = True
+    else:
+        n_empty = False
 
-    def cat(k, off=False):
-        return np.concatenate([p[k] + i if off else p[k] for i, p in parts])
+    def cat(key, k):
+        return np.concatenate([p[key][k] for p in parts])
 
-    tok = Tokens(cat(0), cat(1, True), cat(2), n)
-    sig = np.concatenate([p[10] for _, p in parts]) if num_perm else None
-    return Features(tok, (cat(3), cat(4, True)), (cat(5), cat(6, True)), (cat(7), cat(8, True)), cat(9), sig)
+    sig = np.concatenate([p["signatures"] for p in parts]) if num_perm else None
+    keys = np.concatenate([p["exact_keys"] for p in parts])
+    f = Features((cat("anchors", 0), cat("anchors", 1)), (cat("word_ngrams", 0), cat("word_ngrams", 1)), keys, sig)
+    if keep:
+        f.tokens = Tokens(cat("tokens", 0), cat("tokens", 1), cat("tokens", 2), len(texts))
+        f.shingles = (cat("shingles", 0), cat("shingles", 1))
+    if n_empty:
+        z64, z32 = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+        f = Features((z64, z32), (z64, z32), z64, sig[:0] if sig is not None else None,
+                     Tokens(z64, z32.astype(np.int64), np.zeros(0, dtype=bool), 0) if keep else None,
+                     (z64, z32) if keep else None)
+    return f
 
 
 def tokenize(texts: Sequence[str]) -> Tokens:
     """Tokens of ``texts`` (see the module docstring)."""
-    return features(texts, num_perm=0).tokens
+    return features(texts, num_perm=0, keep=True).tokens
 
 
 def ngrams(tok: Tokens, n: int, short: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,308 @@
+"""Benchmark: the full `mulco build` on >= 100k records, step by step, next to a straightforward
+baseline run in the same process on the same records.
+
+The corpus is the shared raw slices (../shared/data/raw, or --raw) replicated with small
+perturbations (a renamed word per copied row, the same in both files of an aligned pair) into a
+temporary raw folder until the build makes at least --records records. The baseline is what one
+would write first: a ``jsonschema`` Draft202012Validator built once, and ``datasketch`` MinHash
+(``update_batch``) + MinHashLSH with the same num_perm, threshold and shingle size over the same
+content text, tokenised with a regex. Prints records/s per step and in total, and the speedups.
+
+    python bench/bench_build.py [--records 100000] [--no-baseline] [--candidates]
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+
+
+def perturb(text: str, rnd: random.Random, rename: dict | None = None) -> str:
+    """Rename one word (the same mapping for every text given the same ``rename``)."""
+    if rename is None:
+        words = WORD.findall(text)
+        if not words:
+            return text + " "
+        w = rnd.choice(words)
+        rename = {w: f"{w}{rnd.randrange(10, 99)}"}
+    for a, b in rename.items():
+        text = re.sub(rf"\b{re.escape(a)}\b", b, text)
+    return text
+
+
+def _perturb_obj(obj, rnd):
+    if isinstance(obj, str):
+        return perturb(obj, rnd)
+    if isinstance(obj, dict):
+        keys = [k for k, v in obj.items() if isinstance(v, str) and len(v) > 20]
+        if keys:
+            k = rnd.choice(keys)
+            obj = dict(obj, **{k: perturb(obj[k], rnd)})
+        return obj
+    return obj
+
+
+def replicate(src: Path, dst: Path, factor: float, seed: int = 0) -> None:
+    """Copy the raw folder ``src`` to ``dst``, adding perturbed copies of about ``factor`` of the rows."""
+    rnd = random.Random(seed)
+    copies = lambda: int(factor) + (1 if rnd.random() < factor - int(factor) else 0)  # noqa: E731
+    for path in sorted(src.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(src)
+        out = dst / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        name = path.name
+        if rel.parts[0] in ("humaneval", "mbpp") or name.endswith(".md") or "Defect-detection" in rel.parts:
+            shutil.copyfile(path, out)
+        elif re.search(r"\.(buggy|fixed|java|cs)$", name):
+            continue  # aligned pairs are written together below
+        elif name.endswith((".jsonl", ".json")) and path.read_bytes().lstrip()[:1] != b"[":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            extra = [json.dumps(_perturb_obj(json.loads(l), rnd), ensure_ascii=False) for l in lines for _ in range(copies())]
+            out.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+        elif name.endswith(".json"):
+            items = json.loads(path.read_text(encoding="utf-8-sig"))
+            items += [_perturb_obj(it, rnd) for it in list(items) for _ in range(copies())]
+            out.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
+        elif name.endswith(".txt") and path.read_text(encoding="utf-8", errors="replace").startswith("["):
+            items = ast.literal_eval(path.read_text(encoding="utf-8"))
+            extra = []
+            for it in items:
+                for c in range(copies()):
+                    it2 = list(it)
+                    it2[0] = (it[0][0] + 10_000_000 * (c + 1), it[0][1])  # a new question id
+                    it2[2] = [[perturb(it[2][0][0], rnd)]]
+                    extra.append(it2)
+            out.write_text(repr(items + extra), encoding="utf-8")
+        elif name.endswith(".zip"):
+            with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+                for info in zin.infolist():
+                    data = zin.read(info)
+                    try:
+                        items = json.loads(data.decode("utf-8-sig"))
+                        items += [_perturb_obj(it, rnd) for it in list(items) for _ in range(copies())]
+                        data = json.dumps(items, ensure_ascii=False).encode("utf-8")
+                    except (ValueError, UnicodeDecodeError):
+                        pass
+                    zout.writestr(info, data)
+        else:
+            shutil.copyfile(path, out)
+    # aligned line pairs: the same rename on both sides of a row
+    for a_suf, b_suf in ((".buggy", ".fixed"), (".java", ".cs")):
+        for a in sorted(src.rglob(f"*{a_suf}")):
+            b = a.with_name(a.name[: -len(a_suf)] + b_suf)
+            if not b.exists():
+                continue
+            la = a.read_text(encoding="utf-8").splitlines()
+            lb = b.read_text(encoding="utf-8").splitlines()
+            ea, eb = [], []
+            for x, y in zip(la, lb):
+                for _ in range(copies()):
+                    words = WORD.findall(x)
+                    if not words:
+                        continue
+                    w = rnd.choice(words)
+                    ren = {w: f"{w}{rnd.randrange(10, 99)}"}
+                    ea.append(perturb(x, rnd, ren))
+                    eb.append(perturb(y, rnd, ren))
+            for p, lines, extra in ((a, la, ea), (b, lb, eb)):
+                o = dst / p.relative_to(src)
+                o.parent.mkdir(parents=True, exist_ok=True)
+                o.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Baseline
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_]+|[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff]|\w+|[^\s\w]")
+
+
+def baseline(records: list[dict], contents: list[str], cfg) -> dict:
+    import jsonschema
+    from datasketch import MinHash, MinHashLSH
+
+    from mulco.record import schema
+
+    out = {}
+    t0 = time.perf_counter()
+    v = jsonschema.Draft202012Validator(schema())
+    bad = sum(1 for r in records if not v.is_valid(r))
+    out["schema"] = time.perf_counter() - t0
+    assert bad == 0
+    n = cfg.dedup_ngram
+    t0 = time.perf_counter()
+    sigs = []
+    for text in contents:
+        toks = _TOKEN.findall(text.lower())
+        sh = {" ".join(toks[i:i + n]).encode("utf-8") for i in range(max(1, len(toks) - n + 1))}
+        m = MinHash(num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
+        m.update_batch(list(sh))
+        sigs.append(m)
+    out["minhash"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lsh = MinHashLSH(threshold=cfg.dedup_threshold, num_perm=cfg.dedup_num_perm)
+    dups = 0
+    for i, m in enumerate(sigs):
+        if lsh.query(m):
+            dups += 1
+        lsh.insert(str(i), m)
+    out["lsh"] = time.perf_counter() - t0
+    out["near_duplicates"] = dups
+    return out
+
+
+def candidates(records: list[dict], contents: list[str], cfg) -> dict:
+    """Other ways to compute the signatures, on the same shingles (seconds)."""
+    import numpy as np
+
+    from mulco.steps import minhash, text
+
+    feats = text.features(contents, num_perm=0, threads=2, keep=True,
+                           fields=[text.code_fields(r) for r in records])
+    h, t = feats.shingles
+    n = len(contents)
+    out = {}
+    t0 = time.perf_counter()
+    minhash.signatures(h, t, n, num_perm=cfg.dedup_num_perm)
+    out["numpy one-permutation + densification (1 thread)"] = time.perf_counter() - t0
+    try:
+        import rensa
+
+        order = np.argsort(t, kind="stable")
+        hs, ts = h[order], t[order]
+        offsets = np.concatenate(([0], np.cumsum(np.bincount(ts, minlength=n)))).astype(np.uint64)
+        t0 = time.perf_counter()
+        mat = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hs, offsets, cfg.dedup_num_perm, cfg.dedup_seed)
+        out["rensa R-MinHash digest matrix (Rust, rayon)"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        np.array(mat.to_rows(), dtype=np.uint32)
+        out["rensa: export of the matrix to numpy (to_rows)"] = time.perf_counter() - t0
+    except ImportError:
+        out["rensa"] = float("nan")
+    # classic k independent permutations (a*x+b), numpy, on a 10% sample, scaled
+    sample = t < n // 10
+    hh, tt = h[sample], t[sample]
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(1)
+    a = rng.integers(1, 2**61, cfg.dedup_num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**61, cfg.dedup_num_perm, dtype=np.uint64)
+    starts = np.flatnonzero(np.concatenate(([True], tt[1:] != tt[:-1])))
+    for k in range(cfg.dedup_num_perm):
+        np.minimum.reduceat((hh * a[k] + b[k]) >> np.uint64(32), starts)
+    out["numpy k permutations (estimated from a 10% sample)"] = (time.perf_counter() - t0) * 10
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--raw", type=Path, default=REPO.parent / "shared" / "data" / "raw")
+    p.add_argument("--records", type=int, default=100_000, help="Minimum records entering the quality steps.")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--candidates", action="store_true", help="Also time other MinHash implementations.")
+    p.add_argument("--keep", type=Path, default=None, help="Keep the replicated raw folder here.")
+    args = p.parse_args(argv)
+    if not args.raw.is_dir():
+        print(f"no raw folder at {args.raw}", file=sys.stderr)
+        return 2
+
+    from mulco.build import BuildConfig, build
+
+    tmp = Path(tempfile.mkdtemp(prefix="mulco-bench-"))
+    try:
+        raw = args.keep or tmp / "raw"
+        factor = 0.5
+        while True:
+            if raw.exists():
+                shutil.rmtree(raw)
+            t0 = time.perf_counter()
+            replicate(args.raw, raw, factor)
+            print(f"replicated raw slices (+{factor:.0%} perturbed copies) in {time.perf_counter() - t0:.1f} s")
+            cfg = BuildConfig(raw_dir=raw, out=tmp / "out", progress=False, workers=args.workers, threads=args.threads)
+            captured = {}
+
+            import mulco.build as B
+
+            orig = B.apply_quality
+
+            def spy(results, cfg_, raw_dir, log=None):
+                captured["records"] = [r for res in results for _, r in res.records]
+                return orig(results, cfg_, raw_dir, log)
+
+            B.apply_quality = spy
+            try:
+                result = build(cfg, log=None)
+            finally:
+                B.apply_quality = orig
+            n = result.records_in
+            if n >= args.records:
+                break
+            factor = factor * args.records / max(1, n) * 1.05 + 0.1
+            print(f"only {n:,} records; again with more copies")
+        kept = sum(result.leaves.values())
+        print(f"\n{n:,} records entered the quality steps, {kept:,} kept "
+              f"(workers={args.workers}, threads={args.threads}, {os.cpu_count()} CPUs)\n")
+        rows = []
+        steps_total = 0.0
+        for k, v in result.timings.items():
+            if k.startswith("step:"):
+                steps_total += v
+        for k, v in result.timings.items():
+            rows.append((k, v))
+        print(f"{'phase / step':32s} {'seconds':>8s} {'records/s':>12s}")
+        for k, v in rows:
+            print(f"{k:32s} {v:8.2f} {n / v if v else float('inf'):12,.0f}")
+        print(f"{'quality steps, total':32s} {steps_total:8.2f} {n / steps_total:12,.0f}")
+        print(f"{'whole build':32s} {result.seconds:8.2f} {n / result.seconds:12,.0f}")
+        if not args.no_baseline:
+            from mulco.steps.text import content
+
+            records = captured["records"]
+            contents = [content(r) for r in records]
+            print("\nbaseline (same process, same records): jsonschema + datasketch ...", flush=True)
+            base = baseline(records, contents, cfg)
+            ours_schema = result.timings.get("step:schema", 0)
+            ours_dedup = result.timings.get("step:exact_dedup", 0) + result.timings.get("step:near_dedup", 0)
+            print(f"{'':32s} {'ours s':>8s} {'baseline s':>11s} {'speedup':>8s}")
+            print(f"{'schema validation':32s} {ours_schema:8.2f} {base['schema']:11.2f} {base['schema'] / ours_schema:7.1f}x")
+            b_mh = base["minhash"] + base["lsh"]
+            print(f"{'MinHash + LSH (dedup steps)':32s} {ours_dedup:8.2f} {b_mh:11.2f} {b_mh / ours_dedup:7.1f}x")
+            b_tot = base["schema"] + b_mh
+            print(f"{'baseline total vs our steps':32s} {steps_total:8.2f} {b_tot:11.2f} {b_tot / steps_total:7.1f}x")
+            print(f"{'baseline total vs whole build':32s} {result.seconds:8.2f} {b_tot:11.2f} {b_tot / result.seconds:7.1f}x")
+            print(f"(baseline: minhash {base['minhash']:.1f} s, lsh {base['lsh']:.1f} s, "
+                  f"{base['near_duplicates']:,} records with an LSH candidate)")
+        if args.candidates:
+            from mulco.steps.text import content
+
+            contents = [content(r) for r in captured["records"]]
+            print("\nMinHash candidates on the same shingles:")
+            for k, v in candidates(captured["records"], contents, cfg).items():
+                print(f"  {k:60s} {v:7.2f} s  {n / v:12,.0f} records/s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
