@@ -231,7 +231,7 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mulco-bench-"))
     try:
         raw = args.keep or tmp / "raw"
-        factor = 0.5
+        factor = 0.25
         while True:
             if raw.exists():
                 shutil.rmtree(raw)
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
             n = result.records_in
             if n >= args.records:
                 break
-            factor = factor * args.records / max(1, n) * 1.05 + 0.1
+            factor = (factor + 1) * args.records / max(1, n) * 1.02 - 1
             print(f"only {n:,} records; again with more copies")
         kept = sum(result.leaves.values())
         print(f"\n{n:,} records entered the quality steps, {kept:,} kept "

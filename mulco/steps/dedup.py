@@ -116,6 +116,12 @@ def _feats(corpus: Corpus, cfg: DedupConfig):
     return corpus.features(shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
 
 
+def _dense(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """The densified signatures of all records (for LSH), computed once."""
+    return corpus.cached(("dense", cfg.dedup_ngram, cfg.dedup_num_perm, cfg.dedup_seed),
+                         lambda: minhash.dense(_feats(corpus, cfg).signatures))
+
+
 def _alive_nodes(corpus: Corpus) -> np.ndarray:
     """Alive record indices in preference order (node i is preferred to node j when i < j)."""
     alive = np.flatnonzero(corpus.alive)
@@ -159,8 +165,8 @@ class NearDedup:
             return out
         sig = _feats(corpus, cfg).signatures[nodes]
         group = buckets(corpus)[nodes]
-        usable = sig[:, 0] != minhash.EMPTY
-        u, v = minhash.candidate_edges(sig, group, bands, rows, usable)
+        usable = ~(sig == minhash.EMPTY).all(axis=1)
+        u, v = minhash.candidate_edges(sig, group, bands, rows, usable, _dense(corpus, cfg)[nodes])
         sim = minhash.similarity(sig, u, v)
         ok = sim >= cfg.dedup_threshold
         out.stats.update(candidate_pairs=int(len(u)), accepted_pairs=int(ok.sum()))
@@ -197,8 +203,8 @@ class Leakage:
         # near: LSH over the whole language, pairs (test, non-test) only
         bands, rows = cfg.lsh_params()
         sig = _feats(corpus, cfg).signatures[nodes]
-        usable = sig[:, 0] != minhash.EMPTY
-        u, v = minhash.candidate_edges(sig, group, bands, rows, usable)
+        usable = ~(sig == minhash.EMPTY).all(axis=1)
+        u, v = minhash.candidate_edges(sig, group, bands, rows, usable, _dense(corpus, cfg)[nodes])
         cross = is_test[u] & ~is_test[v]
         u, v = u[cross], v[cross]
         sim = minhash.similarity(sig, u, v)

@@ -1,12 +1,11 @@
 """MinHash signatures, LSH banding and duplicate clusters, vectorised with numpy.
 
-Signatures are one-permutation MinHash (Li, Owen & Zhang 2012) with optimal densification
-(Shrivastava 2017): every shingle hash is mixed once, its top bits pick one of ``num_perm``
-slots and the slot keeps the smallest value; a slot that no shingle reached borrows the value of
-a slot chosen by a fixed probe sequence. The fraction of equal slots of two signatures estimates
-the Jaccard similarity of the two shingle sets, as with ``num_perm`` independent permutations,
-for one hash per shingle instead of ``num_perm`` (measured against datasketch in
-``bench/bench_build.py`` and ``docs/quality.md``).
+Signatures are one-permutation MinHash (Li, Owen & Zhang 2012): every shingle hash is mixed
+once, its top bits pick one of ``num_perm`` slots and the slot keeps the smallest value. Equal
+non-empty slots over the slots non-empty in either signature estimate the Jaccard similarity of
+the two shingle sets with the error of ``num_perm`` independent permutations, for one hash per
+shingle instead of ``num_perm`` (tests/test_steps_minhash.py; timings in docs/quality.md). For
+LSH the empty slots of short texts are filled by rotation densification (:func:`dense`).
 
 LSH splits a signature into ``bands`` bands of ``rows`` slots; records whose band agrees (and
 whose group agrees: the bucket a step compares within) are candidates. Candidates are checked
@@ -25,77 +24,35 @@ EMPTY = np.uint32(0xFFFFFFFF)
 
 
 def signatures(h: np.ndarray, text: np.ndarray, n_texts: int, num_perm: int = 128, seed: int = 1) -> np.ndarray:
-    """(n_texts, num_perm) uint32 signatures from shingle hashes ``h`` of texts ``text``. A text
-    without any shingle has an all-EMPTY row."""
+    """(n_texts, num_perm) uint32 one-permutation signatures from shingle hashes ``h`` of texts
+    ``text``; a slot no shingle reached is EMPTY (a text without shingles: all EMPTY).
+    :func:`similarity` reads them as they are; :func:`dense` fills the empty slots for LSH."""
     sig = np.full(n_texts * num_perm, EMPTY, dtype=np.uint32)
     if len(h):
         x = mix(h ^ U64((seed * 0x9E3779B97F4A7C15) % 2**64))
         slot = ((x >> U64(32)) * U64(num_perm)) >> U64(32)
         val = (x & U64(0xFFFFFFFE)).astype(np.uint32)  # never EMPTY
         np.minimum.at(sig, text * num_perm + slot.astype(np.int64), val)
-    sig = sig.reshape(n_texts, num_perm)
-    _densify(sig, seed)
-    return sig
+    return sig.reshape(n_texts, num_perm)
 
 
-@functools.lru_cache(maxsize=8)
-def _probes(k: int, seed: int, attempts: int) -> np.ndarray:
-    """probe[a, j]: the slot an empty slot ``j`` looks at on attempt ``a`` (same for every record)."""
-    a = np.arange(1, attempts + 1, dtype=np.uint64)[:, None]
-    j = np.arange(k, dtype=np.uint64)[None, :]
-    return (mix(j * U64(0xD6E8FEB86659FD93) + a * U64(0x9E3779B97F4A7C15) + U64(seed)) % U64(k)).astype(np.int64)
-
-
-@functools.lru_cache(maxsize=8)
-def _first_attempt(k: int, seed: int) -> np.ndarray:
-    """first[j, t]: the first attempt on which slot j probes slot t (ranks after every probed
-    attempt, in a fixed order, for slots the probe sequence never reaches)."""
-    attempts = 16 * k
-    probe = _probes(k, seed, attempts)
-    first = np.full((k, k), attempts + 1, dtype=np.int64) + (np.arange(k)[None, :] - np.arange(k)[:, None]) % k
-    a_idx = np.broadcast_to(np.arange(1, attempts + 1)[:, None], probe.shape)
-    j_idx = np.broadcast_to(np.arange(k)[None, :], probe.shape)
-    np.minimum.at(first, (j_idx.ravel(), probe.ravel()), a_idx.ravel())
-    return first
-
-
-def _densify(sig: np.ndarray, seed: int, rounds: int = 12, chunk: int = 1 << 22) -> None:
-    """Fill empty slots in place by optimal densification: an empty slot takes the value of the
-    first non-empty slot of its probe sequence. The first ``rounds`` probes are tried for all
-    slots; what is still empty is resolved from the table of first attempts."""
-    empty = sig == EMPTY
-    some = ~empty.all(axis=1)
-    rows, cols = np.nonzero(empty & some[:, None])
-    if not len(rows):
-        return
+def dense(sig: np.ndarray) -> np.ndarray:
+    """A copy of ``sig`` whose empty slots take the value of the next non-empty slot to the right
+    (circularly) plus an offset per step (rotation densification, Shrivastava & Li 2014), so
+    that LSH bands of sparse texts still agree when the texts do. (Rows with no shingle stay
+    meaningless; they are never compared.)"""
     n, k = sig.shape
-    orig = sig.copy()
-    flat = orig.ravel()
-    probe = _probes(k, seed, rounds)
-    for attempt in range(rounds):
-        v = flat[rows * k + probe[attempt][cols]]
-        ok = v != EMPTY
-        sig[rows[ok], cols[ok]] = v[ok]
-        rows, cols = rows[~ok], cols[~ok]
-        if not len(rows):
-            return
-    first = _first_attempt(k, seed)
-    nz_r, nz_t = np.nonzero(orig != EMPTY)  # non-empty slots, grouped by row
-    cnt = np.bincount(nz_r, minlength=n)
-    start = np.cumsum(cnt) - cnt
-    per = cnt[rows]
-    i = 0
-    while i < len(rows):  # chunks of entries, so the (entry x non-empty slot) table stays bounded
-        csum = np.cumsum(per[i:])
-        j = i + max(1, int(np.searchsorted(csum, chunk, side="right")))
-        r, c, m = rows[i:j], cols[i:j], per[i:j]
-        seg = np.repeat(np.arange(len(r)), m)
-        off = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
-        t = nz_t[np.repeat(start[r], m) + off]
-        key = first[np.repeat(c, m), t] * k + t
-        best = np.minimum.reduceat(key, np.cumsum(m) - m) % k
-        sig[r, c] = orig[r, best]
-        i = j
+    t = np.ascontiguousarray(sig.T)
+    out = t.copy()
+    step = np.uint32(0x9E3779B1)
+    cur = np.full(n, EMPTY, dtype=np.uint32)
+    for rnd in range(2):  # the first round around the circle only finds what wraps to the end
+        for j in range(k - 1, -1, -1):
+            col = t[j]
+            cur = np.where(col != EMPTY, col, cur + step)
+            if rnd:
+                out[j] = cur
+    return np.ascontiguousarray(out.T)
 
 
 @functools.lru_cache(maxsize=64)
@@ -129,17 +86,19 @@ def band_keys(sig: np.ndarray, group: np.ndarray, band: int, rows: int) -> np.nd
     return k
 
 
-def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, usable: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, usable: np.ndarray | None = None,
+                    dense_sig: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (u < v) of nodes that share a band in the same group. Within one bucket each node is
-    paired with the bucket's first node and with the node before it (linear in the bucket size)."""
+    paired with the bucket's first node and with the node before it (linear in the bucket size).
+    ``dense_sig``: ``dense(sig)`` when already computed."""
     n = len(sig)
     idx = np.arange(n) if usable is None else np.flatnonzero(usable)
     us, vs = [], []
     if len(idx) < 2:
         z = np.zeros(0, dtype=np.int64)
         return z, z
-    sub, g = sig[idx], group[idx]
+    sub = dense(sig[idx]) if dense_sig is None else dense_sig[idx]
+    g = group[idx]
     for b in range(bands):
         key = band_keys(sub, g, b, rows)
         order = np.argsort(key, kind="stable")
@@ -163,11 +122,15 @@ def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, u
     return pair // n, pair % n
 
 
-def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 17) -> np.ndarray:
-    """Estimated Jaccard similarity of node pairs (fraction of equal signature slots)."""
+def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
+    """Estimated Jaccard similarity of node pairs from one-permutation signatures (not densified):
+    equal non-empty slots over slots non-empty in either (Li, Owen & Zhang 2012)."""
     out = np.empty(len(u), dtype=np.float64)
     for i in range(0, len(u), batch):
-        out[i:i + batch] = (sig[u[i:i + batch]] == sig[v[i:i + batch]]).mean(axis=1)
+        a, b = sig[u[i:i + batch]], sig[v[i:i + batch]]
+        eq = ((a == b) & (a != EMPTY)).sum(axis=1)
+        used = ((a != EMPTY) | (b != EMPTY)).sum(axis=1)
+        out[i:i + batch] = eq / np.maximum(used, 1)
     return out
 
 

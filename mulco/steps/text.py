@@ -309,8 +309,9 @@ def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num
         before = np.cumsum(is_sep) - is_sep  # separators before each token, in the chunk
         field = np.minimum(before - (before[starts] if len(starts) else 0)[t], 2)
         code = (np.asarray(fields, dtype=np.int64)[t] >> field) & 1
-        j = np.minimum(np.searchsorted(kw, h), len(kw) - 1)
-        cand = np.flatnonzero(ident & (code == 1) & (kw[j] != h))
+        cand = np.flatnonzero(ident & (code == 1))
+        j = np.minimum(np.searchsorted(kw, h[cand]), len(kw) - 1)
+        cand = cand[kw[j] != h[cand]]  # keywords stay as written
         # a variable is used more than once in its field; a name used once (a called API, a field)
         # stays as written, so two functions differing in it stay different
         kk = mix(h[cand] ^ (t[cand].astype(np.uint64) * U64(0x9E3779B97F4A7C15) + field[cand].astype(np.uint64)))
