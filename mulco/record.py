@@ -48,12 +48,11 @@ def features():
     return Features(out)
 
 
+@functools.lru_cache(maxsize=1)
 def arrow_schema():
-    """The pyarrow schema of a MulCo Parquet file, with the datasets Features in its metadata."""
-    import pyarrow as pa
-
-    feats = features()
-    return feats.arrow_schema
+    """The pyarrow schema of a MulCo Parquet file, with the datasets Features in its metadata
+    (computed once: building it imports and walks ``datasets``)."""
+    return features().arrow_schema
 
 
 def make_id(source: str, source_id: str, task: str, subtask: str | None, lang: str) -> str:
