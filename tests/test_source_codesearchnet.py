@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from mulco import record
 from mulco.build import convert_source, sample_raw_dir
 from mulco.sources import codesearchnet as src
-from mulco.sources.base import TRANSLATE_KEY, BadRow, Rejected, Row
+from helpers import convert_files
+from mulco.sources.base import TRANSLATE_KEY, BadRow, Row
 
 NAME = "codesearchnet"
 NASTY = Path(__file__).parent / "fixtures" / "raw" / NAME
@@ -22,18 +23,7 @@ FIXTURE_FILES = [(sample_raw_dir(), f) for f in SAMPLE_FILES] + [(NASTY, f) for 
 
 
 def convert(raw_dir: Path, files: list[Path]):
-    """(records, rejected units, bad rows) of ``files``, accounting checked."""
-    records, rejected, bad = [], [], []
-    for unit in src.read(raw_dir, files):
-        if isinstance(unit, Rejected):
-            rejected.append(unit)
-            continue
-        assert isinstance(unit, Row)
-        try:
-            records.extend(src.to_records(unit))
-        except BadRow as e:
-            bad.append((unit, e))
-    return records, rejected, bad
+    return convert_files(src, raw_dir, files)
 
 
 def schema_errors(rec: dict) -> list:

@@ -9,7 +9,7 @@ import pytest
 from mulco import record
 from mulco.build import convert_source, sample_raw_dir
 from mulco.sources import codexglue_line_completion as src
-from mulco.sources.base import BadRow, Rejected
+from helpers import convert_files
 
 NAME = "codexglue_line_completion"
 NASTY = Path(__file__).parent / "fixtures" / "raw" / NAME
@@ -19,16 +19,7 @@ FIXTURE_FILES += [(NASTY, f"{DATASET}/javaCorpus/train.json"), (NASTY, f"{DATASE
 
 
 def convert(raw_dir: Path, files: list[Path]):
-    records, rejected, bad = [], [], []
-    for unit in src.read(raw_dir, files):
-        if isinstance(unit, Rejected):
-            rejected.append(unit)
-            continue
-        try:
-            records.extend(src.to_records(unit))
-        except BadRow as e:
-            bad.append((unit, e))
-    return records, rejected, bad
+    return convert_files(src, raw_dir, files)
 
 
 @pytest.mark.parametrize("raw_dir,rel_path", FIXTURE_FILES, ids=[f"{d.parent.name}:{f.split('/', 3)[3]}" for d, f in FIXTURE_FILES])

@@ -10,7 +10,8 @@ import pytest
 from mulco import record
 from mulco.build import convert_source, sample_raw_dir
 from mulco.sources import codexglue_refinement as src
-from mulco.sources.base import BadRow, MissingSourceFile, Rejected, Row
+from helpers import convert_files
+from mulco.sources.base import BadRow, MissingSourceFile, Row
 
 NAME = "codexglue_refinement"
 NASTY = Path(__file__).parent / "fixtures" / "raw" / NAME
@@ -20,16 +21,7 @@ FIXTURE_PAIRS += [(NASTY, f"{DATA}/small/test")]
 
 
 def convert(raw_dir: Path, files: list[Path]):
-    records, rejected, bad = [], [], []
-    for unit in src.read(raw_dir, files):
-        if isinstance(unit, Rejected):
-            rejected.append(unit)
-            continue
-        try:
-            records.extend(src.to_records(unit))
-        except BadRow as e:
-            bad.append((unit, e))
-    return records, rejected, bad
+    return convert_files(src, raw_dir, files)
 
 
 @pytest.mark.parametrize("raw_dir,stem", FIXTURE_PAIRS, ids=[f"{d.parent.name}:{s}" for d, s in FIXTURE_PAIRS])
