@@ -114,12 +114,56 @@ def glob_files(raw_dir: Path, patterns: Iterable[str]) -> list[Path]:
 
 
 def rel(raw_dir: Path, path: Path) -> str:
-    return path.relative_to(raw_dir).as_posix()
+    """``path`` relative to ``raw_dir``, always writable as UTF-8: a byte of a file name that is
+    not UTF-8 (say a GBK name) is shown as ``\\xNN``."""
+    return printable(path.relative_to(raw_dir).as_posix())
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A JSON escape that may decode to a lone surrogate (a pair decodes to one character).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _escape_surrogate(m: re.Match) -> str:
+    c = ord(m.group())
+    return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+
+
+def printable(s: str) -> str:
+    """``s`` with lone surrogates (undecodable bytes, ``\\ud800`` escapes) written as escapes."""
+    return _SURROGATE.sub(_escape_surrogate, s)
+
+
+def unicode_problem(value: Any, undecodable: bool = False) -> str | None:
+    """Why ``value`` (parsed JSON, a Python literal) cannot be written as UTF-8 (Parquet, JSON):
+    a string in it holds a lone surrogate, from a ``\\ud800`` escape or, when the file was
+    ``undecodable`` and read with ``surrogateescape``, from bytes that are not UTF-8. None if fine."""
+    stack = [(value, "the item")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, str):
+            m = _SURROGATE.search(v)
+            if m:
+                if undecodable and 0xDC80 <= ord(m.group()) <= 0xDCFF:
+                    return f"invalid UTF-8: undecodable bytes in {where}"
+                return f"invalid Unicode: lone surrogate in {where}"
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                stack.append((k, "a key"))
+                stack.append((x, f"field {printable(k)!r}" if where == "the item" and isinstance(k, str) else where))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, where) for x in v)
+    return None
 
 
 def excerpt(text: Any, n: int = 200) -> str:
     s = text if isinstance(text, str) else repr(text)
-    return s if len(s) <= n else s[:n] + "…"
+    return printable(s if len(s) <= n else s[:n] + "…")
+
+
+def blank(text: str) -> bool:
+    """Nothing but white space (a BOM counts as white space: the schema's ``\\S`` says so)."""
+    return not text.replace("\ufeff", "").strip()
 
 
 def need_str(data: dict, key: str, *, allow_empty: bool = False) -> str:
@@ -131,7 +175,7 @@ def need_str(data: dict, key: str, *, allow_empty: bool = False) -> str:
     val = data[key]
     if not isinstance(val, str):
         raise BadRow(f"field {key!r} is {type(val).__name__}, expected a string", key)
-    if not allow_empty and not val.strip():
+    if not allow_empty and blank(val):
         raise BadRow(f"field {key!r} is empty", key)
     return val
 
@@ -147,6 +191,7 @@ class JsonLines:
 
     def __iter__(self):
         import gzip
+        import zlib
 
         name = rel(self.raw_dir, self.path)
         opener = gzip.open if self.path.suffix == ".gz" else open
@@ -167,8 +212,12 @@ class JsonLines:
                     except json.JSONDecodeError as e:
                         yield Rejected(name, lineno, f"bad JSON: {e.msg} at column {e.colno}", excerpt=excerpt(text))
                         continue
+                    problem = unicode_problem(obj) if _SURROGATE_ESCAPE.search(text) else None
+                    if problem:
+                        yield Rejected(name, lineno, problem, excerpt=excerpt(text))
+                        continue
                     yield Row(name, lineno, obj, self.split)
-            except (EOFError, OSError) as e:  # truncated gzip
+            except (EOFError, OSError, zlib.error) as e:  # truncated or corrupt gzip
                 yield Rejected(name, "eof", f"unreadable file: {e}")
 
 
@@ -178,57 +227,105 @@ def iter_json_array(path: Path, name: str, text: str | None = None) -> Iterator[
     A file that is not a valid JSON array is parsed item by item with ``raw_decode`` so the
     good items before and after a bad one are still kept.
     """
+    undecodable = False
     if text is None:
         data = path.read_bytes()
         try:
             text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            yield Rejected(name, "file", f"invalid UTF-8: at byte {e.start}")
-            return
+        except UnicodeDecodeError:  # keep the good items: the bad bytes end up in their items only
+            text, undecodable = data.decode("utf-8-sig", "surrogateescape"), True
+    check = undecodable or _SURROGATE_ESCAPE.search(text) is not None
     try:
         items = json.loads(text)
     except json.JSONDecodeError:
-        yield from _salvage_array(text, name)
-        return
-    if not isinstance(items, list):
-        yield Rejected(name, "file", f"expected a JSON array, got {type(items).__name__}")
-        return
-    for i, item in enumerate(items):
-        yield Row(name, i, item)
+        units = _salvage_array(text, name)
+    else:
+        if not isinstance(items, list):
+            yield Rejected(name, "file", f"expected a JSON array, got {type(items).__name__}")
+            return
+        units = (Row(name, i, item) for i, item in enumerate(items))
+    for unit in units:
+        problem = unicode_problem(unit.data, undecodable) if check and isinstance(unit, Row) else None
+        if problem:
+            yield Rejected(name, unit.line, problem, excerpt=excerpt(unit.data))
+        else:
+            yield unit
 
 
 def _salvage_array(text: str, name: str) -> Iterator[Row | Rejected]:
     """Parse a broken JSON array item by item; a bad item is rejected and parsing resumes at
-    the next item start (found by the indentation the file uses for its items)."""
+    the next item start: in a pretty-printed file a line at the first item's indentation, in a
+    one-line file the first ``, {`` that opens like the good items (``{"first key":``) or whose
+    object parses and is followed by ``,`` or ``]``. So in a one-line file, a broken item
+    followed by one that is not an object, or by another broken one that opens differently,
+    takes it along (one quarantined unit for both); nothing is silently dropped before the end
+    of the last broken item."""
     dec = json.JSONDecoder()
     pos = text.find("[")
     if pos < 0:
         yield Rejected(name, "file", "not a JSON array (no '[')", excerpt=excerpt(text))
         return
-    first = text.find("{", pos)
-    # "\n  {" in a pretty-printed file, "{" right after ", " in a one-line one
-    item_start = text[text.rfind("\n", pos, first):first + 1] if "\n" in text[pos:first] else None
+    ws = _SPACE.match(text, pos + 1).group()
+    # pretty-printed: items start on a new line at the first item's indentation
+    item_start = re.compile("\n" + re.escape(ws.rsplit("\n", 1)[1]) + r"(?=[^\s\]}])") if "\n" in ws else None
+    opening = None  # one-line files: how the items open, learnt from the first good one
     pos += 1
     index, n = 0, len(text)
+    line, counted = 1, 0  # line number at offset `counted`
     while pos < n:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
-        if pos >= n or text[pos] == "]":
+        if pos >= n:
             return
+        if text[pos] == "]":
+            if _SPACE_TO_END.match(text, pos + 1):
+                return
+            pos += 1  # a stray ']': the items after it are still read
+            continue
         try:
+            start = pos
             obj, pos = dec.raw_decode(text, pos)
             yield Row(name, index, obj)
+            if opening is None and item_start is None and isinstance(obj, dict):
+                m = _KEY_OPENING.match(text, start)
+                opening = re.compile(re.escape(m.group())) if m else None
         except json.JSONDecodeError as e:
-            line = text.count("\n", 0, pos) + 1
-            nxt = text.find(item_start, pos + 1) if item_start else -1
-            if nxt < 0:
-                m = re.compile(r"\}\s*,\s*\{").search(text, pos + 1)
-                nxt = m.end() - 1 if m else -1
-            elif item_start:
-                nxt += len(item_start) - 1
+            line += text.count("\n", counted, pos)
+            counted = pos
+            nxt = _next_item(text, pos, item_start, opening, dec)
             yield Rejected(name, index, f"bad JSON in array item: starting at line {line}: {e.msg}",
                            excerpt=excerpt(text[pos:pos + 200]))
             if nxt < 0:
                 return
             pos = nxt
         index += 1
+
+
+_SPACE = re.compile(r"\s*")
+_SPACE_TO_END = re.compile(r"\s*\Z")
+_KEY_OPENING = re.compile(r'\{\s*"(?:[^"\\]|\\.)*"\s*:')
+_NEXT_OBJECT = re.compile(r",\s*\{")
+_ITEM_END = re.compile(r"\s*[,\]]")
+
+
+def _next_item(text: str, pos: int, item_start: re.Pattern | None, opening: re.Pattern | None, dec) -> int:
+    """Offset of the item after the broken one at ``pos``, or -1 (see :func:`_salvage_array`)."""
+    if item_start is not None:
+        m = item_start.search(text, pos + 1)
+        if m:
+            return m.end()
+    for tries, m in enumerate(_NEXT_OBJECT.finditer(text, pos + 1)):
+        cand = m.end() - 1
+        if opening is not None and opening.match(text, cand):
+            return cand
+        if tries >= 64:  # past that, look for the opening only
+            if opening is None:
+                break
+            continue
+        try:
+            _, end = dec.raw_decode(text, cand)
+        except json.JSONDecodeError:
+            continue
+        if _ITEM_END.match(text, end):
+            return cand
+    return -1

@@ -24,12 +24,14 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, glob_files, norm_split, rel
+from .base import (BadRow, MissingSourceFile, Rejected, Row, SourceSpec, blank, excerpt, glob_files,
+                   norm_split, rel, unicode_problem)
 
 DIR = "codexglue/Clone-detection-BigCloneBench/dataset"
 DATA = f"{DIR}/data.jsonl"
 PAIR_FILES = ("train.txt", "valid.txt", "test.txt")
 PLANG = "java"
+BOM = b"\xef\xbb\xbf"
 
 SPEC = SourceSpec(
     name="bigclonebench",
@@ -82,10 +84,12 @@ def _load_functions(path: Path, name: str, funcs: dict[str, str]) -> Iterator[Re
     """Fill ``funcs`` (idx -> code); yield a Rejected for every line that cannot be used."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM):]
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+                obj = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as e:
                 yield Rejected(name, lineno, f"invalid UTF-8: at byte {e.start}", excerpt=excerpt(raw))
                 continue
@@ -110,6 +114,9 @@ def _function_problem(obj: object, funcs: dict[str, str]) -> tuple[str, str | No
         return "missing field 'func' or not a string", "func"
     if str(idx) in funcs:
         return f"duplicate id: {idx} appears twice in data.jsonl", "idx"
+    problem = unicode_problem(obj)
+    if problem:  # a '\ud800' escape: the text cannot be written as UTF-8
+        return problem, None
     return None
 
 
@@ -117,6 +124,8 @@ def _read_pairs(path: Path, name: str, funcs: dict[str, str]) -> Iterator[Row | 
     split = norm_split(path.stem)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM):]
             text = raw.decode("utf-8", "replace")
             parts = text.split()
             if not parts:
@@ -159,7 +168,7 @@ def to_records(row: Row) -> list[Record]:
     data = row.data
     is_clone = parse_label(data["label"])
     for key in ("func1", "func2"):
-        if not data[key].strip():
+        if blank(data[key]):
             idx = data["idx1" if key == "func1" else "idx2"]
             raise BadRow(f"empty function: id {idx} has an empty 'func' in data.jsonl", "func")
     out = []

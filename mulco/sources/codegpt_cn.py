@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
@@ -100,7 +101,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zname: str) ->
     except UnicodeDecodeError as e:
         yield Rejected(f"{zname}!{member}", "member", f"invalid UTF-8: at byte {e.start}")
         return
-    except (zipfile.BadZipFile, OSError, EOFError) as e:  # bad CRC, truncated member
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:  # bad CRC, truncated or corrupt member
         yield Rejected(f"{zname}!{member}", "member", f"unreadable member: {e}")
         return
     yield from iter_json_array(Path(zname), f"{zname}!{member}", text=text)

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import BadRow, Rejected, Row, SourceSpec, excerpt, glob_files, rel
+from .base import BadRow, Rejected, Row, SourceSpec, blank, excerpt, glob_files, rel, unicode_problem
 
 PLANGS = {"python": "python", "sql": "sql"}
 FILES = tuple(f"codepro/data_hnn/{p}_hnn_qid2index_blocks_labeled.txt" for p in PLANGS)
@@ -64,13 +64,12 @@ def plang_of(filename: str) -> str | None:
 
 def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
     for path in files:
-        name = rel(raw_dir, path)
+        name, data = rel(raw_dir, path), path.read_bytes()
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            yield Rejected(name, "file", f"invalid UTF-8: at byte {e.start}")
-            continue
-        yield from group_items(name, parse_items(text, name), plang_of(path.name))
+            text, undecodable = data.decode("utf-8-sig"), False
+        except UnicodeDecodeError:  # keep the good items: the bad bytes end up in their items only
+            text, undecodable = data.decode("utf-8-sig", "surrogateescape"), True
+        yield from group_items(name, parse_items(text, name), plang_of(path.name), undecodable)
 
 
 def parse_items(text: str, name: str) -> Iterator[tuple[int, Any] | Rejected]:
@@ -108,6 +107,8 @@ def _parse_item(chunk: str, index: int, start: int, name: str) -> tuple[int, Any
         return index, ast.literal_eval(chunk)
     except SyntaxError as e:
         reason = f"Python literal syntax error in item at character {start}: {e.msg}"
+    except UnicodeError:  # undecodable bytes of the file, kept as lone surrogates
+        reason = f"invalid UTF-8: undecodable bytes in item at character {start}"
     except ValueError:
         reason = f"not a plain Python literal: item at character {start} holds names or calls"
     except (TypeError, MemoryError, RecursionError) as e:
@@ -143,8 +144,9 @@ def _is_nested_str(v: Any, depth: int) -> bool:
     return isinstance(v, str)
 
 
-def group_items(name: str, parsed, plang: str | None) -> Iterator[Row | Rejected]:
-    """One Row per question (weight = its items); bad items are rejected one by one."""
+def group_items(name: str, parsed, plang: str | None, undecodable: bool = False) -> Iterator[Row | Rejected]:
+    """One Row per question (weight = its items); bad items are rejected one by one
+    (``undecodable``: the file was not UTF-8, its bad bytes were kept as lone surrogates)."""
     questions: dict[int, list[dict]] = {}
     for unit in parsed:
         if isinstance(unit, Rejected):
@@ -154,6 +156,10 @@ def group_items(name: str, parsed, plang: str | None) -> Iterator[Row | Rejected
         problem = shape_problem(item)
         if problem:
             yield Rejected(name, index, f"bad item shape: {problem}", excerpt=excerpt(item))
+            continue
+        problem = unicode_problem(item, undecodable)
+        if problem:  # undecodable bytes or a '\ud800' escape: the text cannot be written as UTF-8
+            yield Rejected(name, index, problem, excerpt=excerpt(item))
             continue
         (qid, block), code, title = item[0], item[2][0][0], item[3][0]
         cands = questions.setdefault(qid, [])
@@ -188,10 +194,10 @@ def candidates_input(title: str, codes: list[str], plang: str, lang: str) -> str
 def to_records(row: Row) -> list[Record]:
     data = row.data
     plang, cands = data["plang"], data["candidates"]
-    if not data["title"].strip():
+    if blank(data["title"]):
         raise BadRow("empty question title", "title")
     codes = [clean_code(c["code"]) for c in cands]
-    if not all(codes):
+    if any(blank(c) for c in codes):
         raise BadRow("empty candidate code block", "code")
     answers = [str(i) for i, c in enumerate(cands, 1) if c["label"] == 1]
     if not answers:

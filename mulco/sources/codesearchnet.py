@@ -33,7 +33,8 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+from .base import (TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank, glob_files, need_str,
+                   norm_split)
 
 SPEC = SourceSpec(
     name="codesearchnet",
@@ -70,7 +71,9 @@ _TAG_LINE = re.compile(
 _PY_HEADER = re.compile(
     r"\A(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?def\b.*?\)[ \t]*(?:->[^\n]*?)?:[ \t]*(?:#[^\n]*)?\n", re.S
 )
-_PY_DOC = re.compile(r"""(?:[ \t]*\n)*[ \t]*[rRuU]?(\"\"\"|'''|"|')(?:\\.|(?!\1).)*\1[ \t]*(?:\n|\Z)""", re.S)
+# (a backslash is only ever part of an escape: with `(?!\1).` it could also be one character, and
+# an unterminated string full of backslashes then took exponential time)
+_PY_DOC = re.compile(r"""(?:[ \t]*\n)*[ \t]*[rRuU]?(\"\"\"|'''|"|')(?:\\.|(?!\1)[^\\])*\1[ \t]*(?:\n|\Z)""", re.S)
 
 _LEX = {  # lexical pieces that are not code words, per language family
     "str": r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
@@ -110,7 +113,7 @@ def row_license(file: str) -> str:
 def first_paragraph(docstring: str) -> str:
     """The docstring's summary: lines up to the first blank line or tag line, whitespace-normalised."""
     lines: list[str] = []
-    for line in docstring.strip().splitlines():
+    for line in docstring.replace("\ufeff", " ").strip().splitlines():  # a BOM is white space to the schema
         if not line.strip() or _TAG_LINE.match(line):
             break
         lines.append(line)
@@ -131,7 +134,7 @@ def cut_line(code: str, pick: int) -> tuple[str, str] | None:
     """(lines before the cut, next line stripped); the cut among lines 2..n-1 with a non-blank
     next line, chosen by ``pick``; None when the code has fewer than 3 lines."""
     lines = code.split("\n")
-    cuts = [k for k in range(2, len(lines)) if lines[k].strip()]
+    cuts = [k for k in range(2, len(lines)) if not blank(lines[k])]
     if len(lines) < MIN_LINES or not cuts:
         return None
     k = cuts[pick % len(cuts)]

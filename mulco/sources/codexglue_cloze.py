@@ -80,7 +80,7 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
         if path.name != "clozeTest.json":
             continue
         name, apath = rel(raw_dir, path), answers_path(raw_dir, path)
-        answers = parse_answers(apath.read_text(encoding="utf-8", errors="replace")) if apath.is_file() else None
+        answers = parse_answers(apath.read_text(encoding="utf-8-sig", errors="replace")) if apath.is_file() else None
         for unit in iter_json_array(path, name):
             if isinstance(unit, Rejected):
                 yield unit

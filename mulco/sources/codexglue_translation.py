@@ -78,6 +78,11 @@ def read_aligned(raw_dir: Path, left: Path, right: Path, keys: tuple[str, str],
     lname, rname = rel(raw_dir, left), rel(raw_dir, right)
     with open(left, "rb") as lf, open(right, "rb") as rf:
         for lineno, (lraw, rraw) in enumerate(itertools.zip_longest(lf, rf), 1):
+            if lineno == 1:  # a BOM is not content: a BOM-only line is blank
+                lraw, rraw = ((r[3:] or None) if r is not None and r.startswith(b"\xef\xbb\xbf") else r
+                              for r in (lraw, rraw))
+                if lraw is None and rraw is None:
+                    continue
             if lraw is None or rraw is None:
                 have, name, other = (lraw, lname, rname) if rraw is None else (rraw, rname, lname)
                 if have.strip():

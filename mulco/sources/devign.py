@@ -78,7 +78,7 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
     bad_lines: list[Rejected] = []
     for path in index_files:
         name, split = rel(raw_dir, path), norm_split(path.stem)
-        for lineno, text in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        for lineno, text in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
             if not text.strip():
                 continue
             try:
