@@ -13,118 +13,21 @@ content text, tokenised with a regex. Prints records/s per step and in total, an
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 import os
-import random
 import re
 import shutil
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
-
-
-def perturb(text: str, rnd: random.Random, rename: dict | None = None) -> str:
-    """Rename one word (the same mapping for every text given the same ``rename``)."""
-    if rename is None:
-        words = WORD.findall(text)
-        if not words:
-            return text + " "
-        w = rnd.choice(words)
-        rename = {w: f"{w}{rnd.randrange(10, 99)}"}
-    for a, b in rename.items():
-        text = re.sub(rf"\b{re.escape(a)}\b", b, text)
-    return text
-
-
-def _perturb_obj(obj, rnd):
-    if isinstance(obj, str):
-        return perturb(obj, rnd)
-    if isinstance(obj, dict):
-        keys = [k for k, v in obj.items() if isinstance(v, str) and len(v) > 20]
-        if keys:
-            k = rnd.choice(keys)
-            obj = dict(obj, **{k: perturb(obj[k], rnd)})
-        return obj
-    return obj
-
-
-def replicate(src: Path, dst: Path, factor: float, seed: int = 0) -> None:
-    """Copy the raw folder ``src`` to ``dst``, adding perturbed copies of about ``factor`` of the rows."""
-    rnd = random.Random(seed)
-    copies = lambda: int(factor) + (1 if rnd.random() < factor - int(factor) else 0)  # noqa: E731
-    for path in sorted(src.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(src)
-        out = dst / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        name = path.name
-        if rel.parts[0] in ("humaneval", "mbpp") or name.endswith(".md") or "Defect-detection" in rel.parts:
-            shutil.copyfile(path, out)
-        elif re.search(r"\.(buggy|fixed|java|cs)$", name):
-            continue  # aligned pairs are written together below
-        elif name.endswith((".jsonl", ".json")) and path.read_bytes().lstrip()[:1] != b"[":
-            lines = path.read_text(encoding="utf-8").splitlines()
-            extra = [json.dumps(_perturb_obj(json.loads(l), rnd), ensure_ascii=False) for l in lines for _ in range(copies())]
-            out.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
-        elif name.endswith(".json"):
-            items = json.loads(path.read_text(encoding="utf-8-sig"))
-            items += [_perturb_obj(it, rnd) for it in list(items) for _ in range(copies())]
-            out.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
-        elif name.endswith(".txt") and path.read_text(encoding="utf-8", errors="replace").startswith("["):
-            items = ast.literal_eval(path.read_text(encoding="utf-8"))
-            extra = []
-            for it in items:
-                for c in range(copies()):
-                    it2 = list(it)
-                    it2[0] = (it[0][0] + 10_000_000 * (c + 1), it[0][1])  # a new question id
-                    it2[2] = [[perturb(it[2][0][0], rnd)]]
-                    extra.append(it2)
-            out.write_text(repr(items + extra), encoding="utf-8")
-        elif name.endswith(".zip"):
-            with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-                for info in zin.infolist():
-                    data = zin.read(info)
-                    try:
-                        items = json.loads(data.decode("utf-8-sig"))
-                        items += [_perturb_obj(it, rnd) for it in list(items) for _ in range(copies())]
-                        data = json.dumps(items, ensure_ascii=False).encode("utf-8")
-                    except (ValueError, UnicodeDecodeError):
-                        pass
-                    zout.writestr(info, data)
-        else:
-            shutil.copyfile(path, out)
-    # aligned line pairs: the same rename on both sides of a row
-    for a_suf, b_suf in ((".buggy", ".fixed"), (".java", ".cs")):
-        for a in sorted(src.rglob(f"*{a_suf}")):
-            b = a.with_name(a.name[: -len(a_suf)] + b_suf)
-            if not b.exists():
-                continue
-            la = a.read_text(encoding="utf-8").splitlines()
-            lb = b.read_text(encoding="utf-8").splitlines()
-            ea, eb = [], []
-            for x, y in zip(la, lb):
-                for _ in range(copies()):
-                    words = WORD.findall(x)
-                    if not words:
-                        continue
-                    w = rnd.choice(words)
-                    ren = {w: f"{w}{rnd.randrange(10, 99)}"}
-                    ea.append(perturb(x, rnd, ren))
-                    eb.append(perturb(y, rnd, ren))
-            for p, lines, extra in ((a, la, ea), (b, lb, eb)):
-                o = dst / p.relative_to(src)
-                o.parent.mkdir(parents=True, exist_ok=True)
-                o.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
-
+from make_corpus import (
+    replicate,  # (the corpus is made as bench/make_corpus.py makes it)
+)
 
 # --------------------------------------------------------------------------------------------
 # Baseline
