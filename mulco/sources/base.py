@@ -310,10 +310,9 @@ _ITEM_END = re.compile(r"\s*[,\]]")
 
 def _next_item(text: str, pos: int, item_start: re.Pattern | None, opening: re.Pattern | None, dec) -> int:
     """Offset of the item after the broken one at ``pos``, or -1 (see :func:`_salvage_array`)."""
-    if item_start is not None:
+    if item_start is not None:  # pretty-printed: only a line at the items' indentation starts one
         m = item_start.search(text, pos + 1)
-        if m:
-            return m.end()
+        return m.end() if m else -1
     for tries, m in enumerate(_NEXT_OBJECT.finditer(text, pos + 1)):
         cand = m.end() - 1
         if opening is not None and opening.match(text, cand):
