@@ -270,7 +270,7 @@ def test_devign(pairs, fmt, index, crlf, bom):
     with raw_tree() as raw:
         data, expected = array_units(fname, pairs, fmt)
         write(raw / fname, data)
-        size = len(pairs)
+        size = len(expected)  # items written (a broken item right after a broken one is left out)
         listed: dict[int, set[str]] = defaultdict(set)
         for split, lines in index.items():
             name = f"{DEVIGN}/{split}.txt"
