@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,7 +425,9 @@ def rewrite_zip(path: Path, edit=None, add=()) -> None:
             info = RawNameInfo(name.decode("utf-8" if utf8 else "cp437"), date_time=(2023, 5, 1, 0, 0, 0))
             info.raw_name, info.flag_bits = name, (0x800 if utf8 else 0)
             info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
+            with warnings.catch_warnings():  # a duplicate name is what some cases want
+                warnings.simplefilter("ignore")
+                z.writestr(info, data)
         for info, data in members:
             utf8 = bool(info.flag_bits & 0x800)
             raw = info.filename.encode("utf-8" if utf8 else "cp437")
@@ -475,6 +478,14 @@ def gpt_invalid_utf8_member(c: Case):
 def gpt_undecodable_member_name(c: Case):
     rewrite_zip(c.path(GPT), add=[(b"code-basic/\xff\xfe.json", b"[]", False)])
     c.set((GPT, "member b'code-basic/\\xff\\xfe.json'"), ("bad", "undecodable member name"))
+
+
+def gpt_duplicate_member_name(c: Case):
+    """A member name twice (a zip appended to): the rows would share source ids, so the later
+    member is quarantined as a whole."""
+    items = gpt_member(c, "code-basic/C#.json")
+    rewrite_zip(c.path(GPT), add=[("code-basic/C#.json".encode(), json.dumps(items[:1]).encode(), False)])
+    c.set((f"{GPT}!code-basic/C#.json", "member"), ("bad", "duplicate member"))
 
 
 def gpt_bom_crlf_member_and_nul(c: Case):
@@ -848,6 +859,7 @@ CASES = {
                       bcb_data_lone_surrogate, bcb_bom_crlf, bcb_ten_mb_function, bcb_empty_pair_file, bcb_empty_data,
                       bcb_duplicate_id],
     "codegpt_cn": [gpt_broken_middle_and_truncated, gpt_invalid_utf8_member, gpt_undecodable_member_name,
+                   gpt_duplicate_member_name,
                    gpt_bom_crlf_member_and_nul, gpt_truncated_zip, gpt_empty_zip_file, gpt_corrupt_member_data],
     "codepro": [pro_syntax_error_in_the_middle, pro_truncated, pro_labels_and_shapes, pro_a_call_is_never_run,
                 pro_bom_crlf, pro_invalid_utf8_and_lone_surrogate, pro_ten_mb, pro_empty],

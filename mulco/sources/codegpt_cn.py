@@ -29,7 +29,7 @@ from typing import Iterator
 
 from ..record import Record, make_record
 from . import plangs
-from .base import BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
+from .base import BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, printable, rel
 
 ZIP = "codegpt/CodeGPT-Dataset-V1-CN.zip"
 CODE_FOLDERS = ("code-basic", "code-medium", "code-leetcode")
@@ -78,9 +78,20 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
             yield Rejected(zname, "file", f"unreadable zip: {e}")
             continue
         with archive:
+            seen: set[str] = set()
             for info in archive.infolist():
-                if not info.is_dir():
-                    yield from _read_member(archive, info, zname)
+                if info.is_dir():
+                    continue
+                if info.filename in seen:  # same name twice: the rows would share source ids (and ids)
+                    try:
+                        shown = member_name(info)
+                    except UnicodeError:
+                        shown = printable(repr(info.filename.encode("cp437")))
+                    yield Rejected(f"{zname}!{shown}", "member",
+                                   "duplicate member: an earlier member of the zip has the same name")
+                    continue
+                seen.add(info.filename)
+                yield from _read_member(archive, info, zname)
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zname: str) -> Iterator[Row | Rejected]:
