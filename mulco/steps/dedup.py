@@ -116,10 +116,22 @@ def _feats(corpus: Corpus, cfg: DedupConfig):
     return corpus.features(shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
 
 
-def _dense(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
-    """The densified signatures of all records (for LSH), computed once."""
-    return corpus.cached(("dense", cfg.dedup_ngram, cfg.dedup_num_perm, cfg.dedup_seed),
-                         lambda: minhash.dense(_feats(corpus, cfg).signatures))
+def _bands(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """The LSH band hashes of all records (:func:`minhash.band_hashes`), computed once."""
+    bands, rows = cfg.lsh_params()
+    return corpus.cached(("bands", cfg.dedup_ngram, cfg.dedup_num_perm, cfg.dedup_seed, bands, rows),
+                         lambda: minhash.band_hashes(_feats(corpus, cfg).signatures, bands, rows))
+
+
+def _usable(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """Records with at least one shingle (the others are never near duplicates)."""
+    def make():
+        sig = _feats(corpus, cfg).signatures
+        out = np.empty(len(sig), dtype=bool)
+        for i in range(0, len(sig), 1 << 16):
+            out[i:i + (1 << 16)] = ~(sig[i:i + (1 << 16)] == minhash.EMPTY).all(axis=1)
+        return out
+    return corpus.cached(("usable", cfg.dedup_ngram, cfg.dedup_num_perm, cfg.dedup_seed), make)
 
 
 def _alive_nodes(corpus: Corpus) -> np.ndarray:
@@ -163,11 +175,9 @@ class NearDedup:
                          bands=bands, rows=rows)
         if len(nodes) < 2:
             return out
-        sig = _feats(corpus, cfg).signatures[nodes]
         group = buckets(corpus)[nodes]
-        usable = ~(sig == minhash.EMPTY).all(axis=1)
-        u, v = minhash.candidate_edges(sig, group, bands, rows, usable, _dense(corpus, cfg)[nodes])
-        sim = minhash.similarity(sig, u, v)
+        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg)[nodes])
+        sim = minhash.similarity(_feats(corpus, cfg).signatures, nodes[u], nodes[v])
         ok = sim >= cfg.dedup_threshold
         out.stats.update(candidate_pairs=int(len(u)), accepted_pairs=int(ok.sum()))
         lab = minhash.components(len(nodes), u[ok], v[ok])
@@ -202,12 +212,10 @@ class Leakage:
         n_exact = len(matched)
         # near: LSH over the whole language, pairs (test, non-test) only
         bands, rows = cfg.lsh_params()
-        sig = _feats(corpus, cfg).signatures[nodes]
-        usable = ~(sig == minhash.EMPTY).all(axis=1)
-        u, v = minhash.candidate_edges(sig, group, bands, rows, usable, _dense(corpus, cfg)[nodes])
+        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg)[nodes])
         cross = is_test[u] & ~is_test[v]
         u, v = u[cross], v[cross]
-        sim = minhash.similarity(sig, u, v)
+        sim = minhash.similarity(_feats(corpus, cfg).signatures, nodes[u], nodes[v])
         ok = sim >= cfg.dedup_threshold
         for a, b in sorted(zip(v[ok].tolist(), u[ok].tolist())):
             matched.setdefault(a, b)

@@ -78,29 +78,44 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
     return best
 
 
-def band_keys(sig: np.ndarray, group: np.ndarray, band: int, rows: int) -> np.ndarray:
-    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    k = mix(group.astype(np.uint64) * U64(0x9E3779B97F4A7C15) + U64(band))
-    for c in range(rows):
-        k = mix(k ^ (cols[:, c] * U64(0xC2B2AE3D27D4EB4F) + U64(c)))
-    return k
+def band_hashes(sig: np.ndarray, bands: int, rows: int, batch: int = 1 << 16) -> np.ndarray:
+    """(n, bands) uint64: a hash of each LSH band of the densified signatures (:func:`dense`,
+    computed ``batch`` rows at a time, so only the hashes stay: 8 bytes per band instead of
+    ``4 * rows``). Two signatures share a band when these agree."""
+    n = len(sig)
+    out = np.empty((n, bands), dtype=np.uint64)
+    for i in range(0, n, batch):
+        d = dense(sig[i:i + batch])
+        for b in range(bands):
+            cols = d[:, b * rows:(b + 1) * rows].astype(np.uint64)
+            k = np.full(len(d), mix(np.array([b], dtype=np.uint64))[0], dtype=np.uint64)
+            for c in range(rows):
+                k = mix(k ^ (cols[:, c] * U64(0xC2B2AE3D27D4EB4F) + U64(c)))
+            out[i:i + batch, b] = k
+    return out
+
+
+def band_keys(bh: np.ndarray, group: np.ndarray, band: int) -> np.ndarray:
+    """LSH bucket key of ``band``: its band hash and the group (the bucket a step compares within)."""
+    return mix(bh[:, band] ^ mix(group.astype(np.uint64) * U64(0x9E3779B97F4A7C15) + U64(band)))
 
 
 def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, usable: np.ndarray | None = None,
-                    dense_sig: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    bh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (u < v) of nodes that share a band in the same group. Within one bucket each node is
     paired with the bucket's first node and with the node before it (linear in the bucket size).
-    ``dense_sig``: ``dense(sig)`` when already computed."""
-    n = len(sig)
+    ``bh``: ``band_hashes(sig, bands, rows)`` of the same nodes when already computed (then
+    ``sig`` is not read)."""
+    n = len(group)
     idx = np.arange(n) if usable is None else np.flatnonzero(usable)
     us, vs = [], []
     if len(idx) < 2:
         z = np.zeros(0, dtype=np.int64)
         return z, z
-    sub = dense(sig[idx]) if dense_sig is None else dense_sig[idx]
+    sub = band_hashes(sig[idx], bands, rows) if bh is None else bh[idx]
     g = group[idx]
     for b in range(bands):
-        key = band_keys(sub, g, b, rows)
+        key = band_keys(sub, g, b)
         order = np.argsort(key, kind="stable")
         ks = key[order]
         same = ks[1:] == ks[:-1]
@@ -123,8 +138,9 @@ def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, u
 
 
 def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
-    """Estimated Jaccard similarity of node pairs from one-permutation signatures (not densified):
-    equal non-empty slots over slots non-empty in either (Li, Owen & Zhang 2012)."""
+    """Estimated Jaccard similarity of the pairs (rows ``u``, rows ``v``) of one-permutation
+    signatures (not densified): equal non-empty slots over slots non-empty in either (Li, Owen &
+    Zhang 2012)."""
     out = np.empty(len(u), dtype=np.float64)
     for i in range(0, len(u), batch):
         a, b = sig[u[i:i + batch]], sig[v[i:i + batch]]
