@@ -165,25 +165,44 @@ class Decontaminate:
     raw_dir: Optional[Path] = None
     name: str = "decontaminate"
 
+    def _load(self) -> tuple[list[Item], dict, list[str]]:
+        """The HumanEval and MBPP items wanted, with their info and warnings (loaded once)."""
+        if getattr(self, "_loaded", None) is None:
+            cfg = self.cfg
+            wanted = [b for b in BENCHMARKS if b in cfg.decontam_benchmarks]
+            info: dict[str, dict] = {}
+            warnings: list[str] = []
+            external: list[Item] = []
+            for b in ("humaneval", "mbpp"):
+                if b not in wanted:
+                    info[b] = {"status": "disabled"}
+                    warnings.append(f"decontamination against {b} is disabled (--decontam-benchmarks)")
+                    continue
+                loaded = (load_humaneval(self.raw_dir, cfg.humaneval_file) if b == "humaneval"
+                          else load_mbpp(self.raw_dir, cfg.mbpp_dir))
+                info[b] = loaded.info
+                if loaded.info["status"] != "used":
+                    warnings.append(f"NOT decontaminated against {b}: {loaded.info['message']}")
+                external += loaded.items
+            self._loaded = (external, info, warnings)
+        external, info, warnings = self._loaded
+        return external, {k: dict(v) for k, v in info.items()}, list(warnings)
+
+    def prepare(self, corpus: Corpus) -> None:
+        """Load the benchmarks and tell the corpus which anchors the substring search looks up
+        (the first anchor of each snippet): the others need not be kept."""
+        external, _, _ = self._load()
+        needles = _Needles(external, self.cfg.decontam_min_chars, int(corpus.feature_args["shingle_n"])) if external else None
+        self._needles = needles
+        corpus.keep_anchors(needles.first_anchor_hashes() if needles else np.zeros(0, dtype=np.uint64))
+
     def run(self, corpus: Corpus) -> Outcome:
         cfg = self.cfg
         out = Outcome()
         n = cfg.decontam_ngram
         wanted = [b for b in BENCHMARKS if b in cfg.decontam_benchmarks]
-        info: dict[str, dict] = {}
-        warnings: list[str] = []
         hit: dict[int, tuple[str, str]] = {}  # record -> (reason, matched)
-        external: list[Item] = []
-        for b in ("humaneval", "mbpp"):
-            if b not in wanted:
-                info[b] = {"status": "disabled"}
-                warnings.append(f"decontamination against {b} is disabled (--decontam-benchmarks)")
-                continue
-            loaded = load_humaneval(self.raw_dir, cfg.humaneval_file) if b == "humaneval" else load_mbpp(self.raw_dir, cfg.mbpp_dir)
-            info[b] = loaded.info
-            if loaded.info["status"] != "used":
-                warnings.append(f"NOT decontaminated against {b}: {loaded.info['message']}")
-            external += loaded.items
+        external, info, warnings = self._load()
         alive = corpus.alive
         if external:
             self._substrings(corpus, external, hit, info)
@@ -246,40 +265,22 @@ class Decontaminate:
     def _substrings(self, corpus: Corpus, items: list[Item], hit: dict, info: dict) -> None:
         """Records containing a benchmark prompt/solution: tokens of the needle minus its first and last
         token (which may be cut inside a word of the record) must occur contiguously in the record."""
-        min_chars = self.cfg.decontam_min_chars
-        feats = corpus.features(word_n=self.cfg.decontam_ngram)
         anchor = int(corpus.feature_args["shingle_n"])  # the corpus' shingles are the anchors
-        needles, owners, skipped = [], [], collections.Counter()
-        for k, it in enumerate(items):
-            for s in dict.fromkeys(it.needles):  # unique, in order
-                if len(_fold(s)) < min_chars:
-                    skipped[it.benchmark] += 1
-                    continue
-                needles.append(s)
-                owners.append(k)
-        ntok = tokenize(needles)
-        counts = ntok.counts()
-        starts = np.cumsum(counts) - counts
-        interior = np.ones(len(ntok.hash), dtype=bool)
-        interior[starts[counts > 0]] = False
-        interior[(starts + counts - 1)[counts > 0]] = False
-        inner = Tokens(ntok.hash[interior], ntok.text[interior], ntok.word[interior], len(needles))
-        icounts = inner.counts()
-        istarts = np.cumsum(icounts) - icounts
-        usable = icounts >= anchor
+        nd = getattr(self, "_needles", None)
+        if nd is None or nd.items is not items or nd.anchor != anchor:
+            nd = _Needles(items, self.cfg.decontam_min_chars, anchor)
+        feats = corpus.features(word_n=self.cfg.decontam_ngram)
+        owners, usable = nd.owners, nd.usable
         for b in ("humaneval", "mbpp"):
             if b in info and info[b].get("status") == "used":
                 info[b]["substrings_searched"] = sum(1 for j, k in enumerate(owners) if usable[j] and items[k].benchmark == b)
-                info[b]["substrings_too_short"] = skipped[b] + sum(
+                info[b]["substrings_too_short"] = nd.skipped[b] + sum(
                     1 for j, k in enumerate(owners) if not usable[j] and items[k].benchmark == b)
         if not usable.any():
             return
-        ah, at = ngrams(inner, anchor, short=False)
-        idx = np.arange(len(ah))
-        first_win = np.full(len(needles), len(ah), dtype=np.int64)
-        np.minimum.at(first_win, at, idx)
         nid = np.flatnonzero(usable)
-        look = _Lookup(ah[first_win[nid]], nid)
+        firsts = nd.ah[nd.first_win[nid]]
+        look = _Lookup(firsts, nid)
         h, t = feats.anchors
         cand = corpus.alive[t]
         pos, owner = look.find(h[cand])
@@ -287,8 +288,8 @@ class Decontaminate:
         # several needles may share an anchor: expand through a dict
         by_anchor = collections.defaultdict(list)
         for j in nid.tolist():
-            by_anchor[int(ah[first_win[j]])].append(j)
-        contents = corpus.content()
+            by_anchor[int(nd.ah[nd.first_win[j]])].append(j)
+        inner, istarts, icounts = nd.inner, nd.istarts, nd.icounts
         segs: dict[int, np.ndarray] = {}
         per = collections.defaultdict(collections.Counter)
         checked = set()
@@ -298,10 +299,10 @@ class Decontaminate:
                     continue
                 checked.add((i, j))
                 if i not in segs:
-                    segs[i] = tokenize([contents[i]]).hash
+                    segs[i] = tokenize([corpus.content_of(i)]).hash
                 seg = segs[i]
-                nd = inner.hash[istarts[j]:istarts[j] + icounts[j]]
-                if _contains(seg, nd):
+                needle = inner.hash[istarts[j]:istarts[j] + icounts[j]]
+                if _contains(seg, needle):
                     it = items[owners[j]]
                     hit[i] = (f"{it.benchmark} substring: {it.id}", it.id)
                     per[it.benchmark][it.id] += 1
@@ -310,6 +311,44 @@ class Decontaminate:
                 c = per.get(b, collections.Counter())
                 info[b].setdefault("hits", {})["substring"] = sum(c.values())
                 info[b]["items_hit_substring"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+
+
+class _Needles:
+    """The snippets searched as substrings: every prompt/solution of at least ``min_chars``
+    characters, as tokens without the first and last (``inner``), and the hash of the first
+    ``anchor``-token window of each (what is looked up among the records' anchors)."""
+
+    def __init__(self, items: list[Item], min_chars: int, anchor: int):
+        self.items, self.anchor = items, anchor
+        needles, owners, skipped = [], [], collections.Counter()
+        for k, it in enumerate(items):
+            for s in dict.fromkeys(it.needles):  # unique, in order
+                if len(_fold(s)) < min_chars:
+                    skipped[it.benchmark] += 1
+                    continue
+                needles.append(s)
+                owners.append(k)
+        self.owners, self.skipped = owners, skipped
+        ntok = tokenize(needles)
+        counts = ntok.counts()
+        starts = np.cumsum(counts) - counts
+        interior = np.ones(len(ntok.hash), dtype=bool)
+        interior[starts[counts > 0]] = False
+        interior[(starts + counts - 1)[counts > 0]] = False
+        self.inner = Tokens(ntok.hash[interior], ntok.text[interior], ntok.word[interior], len(needles))
+        self.icounts = self.inner.counts()
+        self.istarts = np.cumsum(self.icounts) - self.icounts
+        self.usable = self.icounts >= anchor
+        if self.usable.any():
+            self.ah, at = ngrams(self.inner, anchor, short=False)
+            self.first_win = np.full(len(needles), len(self.ah), dtype=np.int64)
+            np.minimum.at(self.first_win, at, np.arange(len(self.ah)))
+        else:
+            self.ah = np.zeros(0, dtype=np.uint64)
+            self.first_win = np.zeros(len(needles), dtype=np.int64)
+
+    def first_anchor_hashes(self) -> np.ndarray:
+        return self.ah[self.first_win[np.flatnonzero(self.usable)]]
 
 
 def _contains(seg: np.ndarray, nd: np.ndarray) -> bool:

@@ -14,6 +14,7 @@ each is computed once.
 from __future__ import annotations
 
 import collections
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -46,6 +47,10 @@ class Corpus:
         self.threads = threads
         #: shingle_n, word_n, num_perm, seed of :meth:`features` (set from the build settings)
         self.feature_args = {"shingle_n": 5, "word_n": 13, "num_perm": 128, "seed": 1, **(feature_args or {})}
+        #: sorted uint64 hashes: the only anchors :meth:`features` keeps (set by a step's
+        #: ``prepare``, e.g. the first anchors of the benchmark snippets decontamination looks
+        #: for); None keeps every anchor
+        self.anchor_filter: np.ndarray | None = None
         self._cache: dict = {}
         self._pending: dict = {}
 
@@ -71,9 +76,24 @@ class Corpus:
         return self.cached("preference", make)
 
     def content(self) -> list[str]:
+        """The :func:`mulco.steps.text.content` of every record (cached; the features are computed
+        without it, block by block, so a large corpus never holds all of them)."""
         from .text import content
 
         return self.cached("content", lambda: [content(r) for r in self.records])
+
+    def content_of(self, i: int) -> str:
+        from .text import content
+
+        return self._cache["content"][i] if "content" in self._cache else content(self.records[i])
+
+    def keep_anchors(self, hashes: np.ndarray) -> None:
+        """Keep only these anchors in the features computed from now on (see :attr:`anchor_filter`);
+        called again, the union is kept."""
+        h = np.asarray(hashes, dtype=np.uint64)
+        if self.anchor_filter is not None:
+            h = np.concatenate((self.anchor_filter, h))
+        self.anchor_filter = np.unique(h)
 
     def prefetch(self) -> None:
         """Start computing :meth:`features` (default settings) in a background thread."""
@@ -95,13 +115,35 @@ class Corpus:
         th.start()
 
     def _features_key(self, overrides: dict):
-        return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())))
+        filt = None if self.anchor_filter is None else hashlib.blake2b(self.anchor_filter.tobytes()).hexdigest()
+        return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())), filt)
 
     def _make_features(self, overrides: dict):
-        from .text import code_fields, features
+        """:func:`mulco.steps.text.features` of the content of all records, computed block by
+        block (the same arrays as one call, without holding every content text nor, with
+        :attr:`anchor_filter`, every anchor)."""
+        from .text import Features, code_fields, content, features
 
         args = dict(self.feature_args, **overrides)
-        return features(self.content(), threads=self.threads, fields=[code_fields(r) for r in self.records], **args)
+        filt = self.anchor_filter
+        recs = self.records
+        if not recs:
+            return features([], threads=self.threads, **args)
+        parts = []
+        for a in range(0, len(recs), FEATURE_BLOCK):
+            block = recs[a:a + FEATURE_BLOCK]
+            f = features([content(r) for r in block], threads=self.threads, fields=[code_fields(r) for r in block], **args)
+            ah, at = f.anchors
+            if filt is not None:
+                j = np.minimum(np.searchsorted(filt, ah), max(0, len(filt) - 1))
+                keep = filt[j] == ah if len(filt) else np.zeros(len(ah), dtype=bool)
+                ah, at = ah[keep], at[keep]
+            off = np.int32(a)
+            parts.append({"ah": ah, "at": at + off, "wh": f.word_ngrams[0], "wt": f.word_ngrams[1] + off,
+                          "keys": f.exact_keys, "sig": f.signatures})
+            del f
+        cols = {k: _concat_pop(parts, k) for k in ("ah", "at", "wh", "wt", "keys", "sig")}
+        return Features((cols["ah"], cols["at"]), (cols["wh"], cols["wt"]), cols["keys"], cols["sig"])
 
     def features(self, **overrides):
         """:class:`mulco.steps.text.Features` of the content of every record (computed once for
@@ -117,6 +159,25 @@ class Corpus:
 
     def field_of(self, name: str) -> list:
         return [r.get(name) for r in self.records]
+
+
+#: records per block of :meth:`Corpus._make_features`
+FEATURE_BLOCK = 1 << 17
+
+
+def _concat_pop(parts: list[dict], key: str):
+    """Concatenate ``part[key]`` of every part, dropping each from its part once copied (so the
+    result and the parts are never both whole in memory)."""
+    if parts[0][key] is None:
+        return None
+    first = parts[0][key]
+    out = np.empty((sum(len(p[key]) for p in parts),) + first.shape[1:], dtype=first.dtype)
+    i = 0
+    for p in parts:
+        x = p.pop(key)
+        out[i:i + len(x)] = x
+        i += len(x)
+    return out
 
 
 @dataclass
