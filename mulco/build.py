@@ -241,9 +241,13 @@ def quality_steps(cfg: BuildConfig, raw_dir: Path | None) -> list:
     return steps
 
 
-def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None) -> list:
+def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None, quarantine=None) -> list:
     """Run the quality steps over the records of all sources; count drops per source and send the
-    dropped records to each source's quarantine (with the step, the reason and what they matched)."""
+    dropped records to each source's quarantine (with the step, the reason and what they matched).
+
+    ``quarantine``: a text file to write every source's quarantine to instead (``quarantine.jsonl``
+    lines, source by source: what its conversion quarantined, then its dropped records), so a large
+    build never holds them; each source's ``quarantine`` list is then emptied."""
     from .steps.pipeline import Corpus, run_steps
 
     records, splits, owners = [], [], []
@@ -252,27 +256,49 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
             records.append(r)
             splits.append(split)
             owners.append(k)
+        res.records = []  # the records live in ``records`` now (one copy of the list, not two)
     corpus = Corpus(records, splits, [results[k].name for k in owners], threads=max(1, cfg.threads),
                     feature_args=dict(shingle_n=cfg.dedup_ngram, word_n=cfg.decontam_ngram,
                                       num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed))
+    if not cfg.decontaminate:
+        corpus.keep_anchors([])  # only decontamination reads the anchors
     step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir), log=log)
+    del corpus
+    leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
     kept: list[list] = [[] for _ in results]
     for i, (r, split, k) in enumerate(zip(records, splits, owners)):
         if i not in dropped:
             kept[k].append((split, r))
-    for i in sorted(dropped):
-        d, r, res = dropped[i], records[i], results[owners[i]]
-        key = _reason_key(d.reason)
-        res.records_dropped[d.step if key == d.step else f"{d.step}: {key}"] += 1
-        file, _, line = str(r.get("source_id", "")).rpartition(":")
-        res.quarantine.append({
-            "source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
-            "field": None, "record_id": r.get("id"), "matched": d.matched,
-            "excerpt": _short(r.get("output")),
-        })
+    if quarantine is not None:
+        from .hub import quarantine_line
+
+        def write(q: dict) -> None:
+            quarantine.write(quarantine_line(q))
+    drop_order = sorted(dropped)
+    p = 0
+    for k, res in enumerate(results):  # records are in source order: the drops of source k follow its own quarantine
+        if quarantine is not None:
+            for q in res.quarantine:
+                write(q)
+            res.quarantine = []
+        while p < len(drop_order) and owners[drop_order[p]] == k:
+            i = drop_order[p]
+            p += 1
+            d, r = dropped[i], records[i]
+            key = _reason_key(d.reason)
+            res.records_dropped[d.step if key == d.step else f"{d.step}: {key}"] += 1
+            file, _, line = str(r.get("source_id", "")).rpartition(":")
+            q = {
+                "source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
+                "field": None, "record_id": r.get("id"), "matched": d.matched,
+                "excerpt": _short(r.get("output")),
+            }
+            if quarantine is not None:
+                write(q)
+            else:
+                res.quarantine.append(q)
     for res, recs in zip(results, kept):
         res.records = recs
-    leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
     return step_results, leaf_in
 
 
@@ -283,7 +309,7 @@ def _short(text, n: int = 200) -> str:
 
 def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
     """Build MulCo from ``cfg.raw_dir`` into ``cfg.out``; see the module docstring."""
-    from .hub import write_folder
+    from .hub import staging_dir, write_folder
     from .report import make_report
 
     t0 = time.perf_counter()
@@ -307,22 +333,28 @@ def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
     for res in results:
         resolve_translations(res, translator)
     timings["convert"] = time.perf_counter() - t0
-    step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=None)
-    for st in step_results:
-        timings[f"step:{st.name}"] = st.seconds
-
-    all_records: list[tuple[str, dict]] = []
-    for res in results:
-        res.records_kept = len(res.records)
-        all_records.extend(res.records)
-    quarantine = [q for res in results for q in res.quarantine]
-    by_source = {res.name: res for res in results}
-    report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
-                         translator=translator, steps=step_results, leaf_in=leaf_in,
-                         settings=cfg.quality_settings(), version=_version())
     out = Path(cfg.out)
+    tmp = staging_dir(out)  # the quarantine goes straight to its file there
+    try:
+        with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
+            step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=None, quarantine=qf)
+        for st in step_results:
+            timings[f"step:{st.name}"] = st.seconds
+
+        all_records: list[tuple[str, dict]] = []
+        for res in results:
+            res.records_kept = len(res.records)
+            all_records.extend(res.records)
+            res.records = []
+        by_source = {res.name: res for res in results}
+        report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
+                             translator=translator, steps=step_results, leaf_in=leaf_in,
+                             settings=cfg.quality_settings(), version=_version())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     t1 = time.perf_counter()
-    leaves, configs = write_folder(all_records, out, report=report, quarantine=quarantine, sources=by_source)
+    leaves, configs = write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp)
     timings["write"] = time.perf_counter() - t1
     seconds = time.perf_counter() - t0
     for res in results:  # free memory; keep the counts

@@ -44,17 +44,33 @@ def write_parquet(rows: list[dict], path: Path) -> int:
     return table.nbytes
 
 
-def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict, quarantine: list[dict], sources: dict) -> tuple[dict, list[str]]:
-    """Write the whole Hub folder to a temp folder next to ``out`` and swap it into place."""
-    from .build import atomic_replace
-    from .card import write_card
-
+def staging_dir(out: Path) -> Path:
+    """The (new, empty) temp folder next to ``out`` that :func:`write_folder` fills and swaps in."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    return tmp
+
+
+def quarantine_line(q: dict) -> str:
+    """One line of ``quarantine.jsonl``."""
+    return json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict, quarantine: list[dict] | None,
+                 sources: dict, tmp: Path | None = None) -> tuple[dict, list[str]]:
+    """Write the whole Hub folder to a temp folder next to ``out`` and swap it into place.
+    ``tmp``: that folder, from :func:`staging_dir`, when ``quarantine.jsonl`` is already written
+    in it (``quarantine`` None); it is removed on failure."""
+    from .build import atomic_replace
+    from .card import write_card
+
+    out = Path(out)
+    if tmp is None:
+        tmp = staging_dir(out)
     try:
         groups: dict[tuple, list[dict]] = collections.defaultdict(list)
         for split, r in records:
@@ -88,9 +104,9 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         from .report import render_markdown
 
         (tmp / "build_report.md").write_text(render_markdown(report) + "\n", encoding="utf-8")
-        with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
-            for q in quarantine:
-                fh.write(json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n")
+        if quarantine is not None:
+            with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
+                fh.writelines(quarantine_line(q) for q in quarantine)
         write_card(tmp, config_entries, leaves, report, sources)
         _fsync_tree(tmp)
         atomic_replace(tmp, out)
