@@ -256,10 +256,10 @@ def _salvage_array(text: str, name: str) -> Iterator[Row | Rejected]:
     """Parse a broken JSON array item by item; a bad item is rejected and parsing resumes at
     the next item start: in a pretty-printed file a line at the first item's indentation, in a
     one-line file the first ``, {`` that opens like the good items (``{"first key":``) or whose
-    object parses and is followed by ``,`` or ``]``. So in a one-line file, a broken item
-    followed by one that is not an object, or by another broken one that opens differently,
-    takes it along (one quarantined unit for both); nothing is silently dropped before the end
-    of the last broken item."""
+    object parses and is followed by ``,`` or ``]``. Where no such start is found the broken
+    item is the last unit: so in a one-line file a broken item followed by one that is not an
+    object, or by another broken one that opens differently, takes it along (one quarantined
+    unit for both), and a truncated item holding objects may give a unit per object."""
     dec = json.JSONDecoder()
     pos = text.find("[")
     if pos < 0:
