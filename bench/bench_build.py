@@ -148,9 +148,9 @@ def main(argv=None) -> int:
 
             orig = B.apply_quality
 
-            def spy(results, cfg_, raw_dir, log=None):
+            def spy(results, cfg_, raw_dir, log=None, **kw):
                 captured["records"] = [r for res in results for _, r in res.records]
-                return orig(results, cfg_, raw_dir, log)
+                return orig(results, cfg_, raw_dir, log, **kw)
 
             B.apply_quality = spy
             try:
