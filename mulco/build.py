@@ -19,7 +19,7 @@ from typing import Any
 
 from . import record as rec_mod
 from . import sources as registry
-from .sources.base import TRANSLATE_KEY, MissingSourceFile, Rejected, hash_split
+from .sources.base import TRANSLATE_KEY, MissingSourceFile, Rejected, hash_split, rel
 from .steps.decontaminate import DecontamConfig
 from .steps.dedup import DedupConfig
 from .steps.filters import FilterConfig
@@ -144,7 +144,7 @@ def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: boo
         res.message = f"not found under {raw_dir} (expected {mod.SPEC.expected})"
         return res
     res.status = "built"
-    res.files = [p.relative_to(raw_dir).as_posix() for p in files]
+    res.files = [rel(raw_dir, p) for p in files]
 
     def quarantine(file, line, reason, field=None, excerpt="", weight=1, stage="read", record_id=None):
         res.quarantine.append({
@@ -317,7 +317,8 @@ def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
     raw_dir = Path(cfg.raw_dir) if cfg.raw_dir else sample_raw_dir()
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist (expected the raw sources; see docs/sources.md)")
-    names = cfg.sources or registry.names()
+    # registry order whatever order (or repetition) --sources used: the output must not depend on it
+    names = sorted(set(cfg.sources)) if cfg.sources else registry.names()
     for n in names:
         registry.get(n)  # unknown names fail early with close matches
     explicit = cfg.sources is not None
@@ -381,11 +382,57 @@ def atomic_replace(tmp: Path, out: Path) -> None:
         if not _exchange(tmp, out):
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.rename(out, old)
-            os.rename(tmp, out)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(old, out)  # put the old output back before giving up
+                raise
             tmp = old
+        _fsync_dir(out.parent)
         shutil.rmtree(tmp)
     else:
         os.rename(tmp, out)
+        _fsync_dir(out.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(out: Path) -> list[str]:
+    """Remove the ``.X.tmp-PID`` / ``.X.old-PID`` folders that killed builds left beside ``out``.
+    If ``out`` itself is missing (a crash between the two renames where renameat2 is not
+    available), the old output is put back first. Folders of running processes are left alone."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    done = []
+    for kind in ("old", "tmp"):  # old first: it may have to become out again
+        for p in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
+            pid = p.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
+                continue
+            if kind == "old" and not out.exists():
+                os.rename(p, out)
+                done.append(f"restored {out} from {p.name}")
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+                done.append(f"removed {p.name}")
+    return done
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -46,8 +46,11 @@ def write_parquet(rows: list[dict], path: Path) -> int:
 
 def staging_dir(out: Path) -> Path:
     """The (new, empty) temp folder next to ``out`` that :func:`write_folder` fills and swaps in."""
+    from .build import clean_leftovers
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)

@@ -7,8 +7,7 @@ of the new output appears (the write phase), or as soon as X is the new folder (
 being removed). Afterwards X is, byte for byte, either the old tree
 or the complete new one (never a mix, never a half-written file), every Parquet file the card
 lists loads, and a rerun succeeds and gives the new tree. Temp folders left beside X are
-recorded; that the next build removes them is checked separately (it does not yet: see the
-xfail below).
+recorded; that the next build removes them is checked separately.
 
 Download: ``mulco download`` is killed while a file streams from a local server; the file is
 never at its place half-written, and the next run resumes with ``Range`` from what was saved and
@@ -159,9 +158,6 @@ def test_kill_9_during_build_leaves_the_old_output_or_the_new_one(trees, tmp_pat
     assert snapshot(out) == new_snap
 
 
-@pytest.mark.xfail(strict=True, reason="mulco/hub.py write_folder removes only its own .X.tmp-<pid>: a killed "
-                   "build leaves .X.tmp-<pid> (a partial new tree, or the old tree after the swap) beside X for "
-                   "ever; the next build should remove the .X.tmp-*/.X.old-* of processes that no longer run")
 def test_the_next_build_removes_temp_folders_a_killed_build_left(tmp_path):
     from mulco.build import BuildConfig, build
 
@@ -175,9 +171,6 @@ def test_the_next_build_removes_temp_folders_a_killed_build_left(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]
 
 
-@pytest.mark.xfail(strict=True, reason="mulco/build.py atomic_replace without renameat2 (not Linux) renames X "
-                   "aside, then the new tree in: a crash between the two renames leaves no X at all (only "
-                   ".X.old-<pid>), and nothing puts it back")
 def test_without_renameat2_a_crash_between_the_renames_keeps_an_output(tmp_path, monkeypatch):
     import mulco.build
     from mulco.build import BuildConfig, build

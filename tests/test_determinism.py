@@ -85,9 +85,6 @@ def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
     assert differing(a, b) == []
 
 
-@pytest.mark.xfail(strict=True, reason="mulco/build.py builds the sources in the order --sources lists them "
-                   "(and twice when one is named twice): build_report.json, build_report.md and quarantine.jsonl "
-                   "change with that order; the names should be deduplicated and sorted (registry order)")
 def test_the_order_sources_are_named_in_does_not_change_the_output(tmp_path):
     from mulco.build import BuildConfig, build
 

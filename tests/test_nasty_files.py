@@ -957,9 +957,6 @@ def test_a_build_over_nasty_files_of_every_source_quarantines_each_bad_row(tmp_p
                                             and q["stage"] in ("read", "convert")) or source == "codepro"
 
 
-@pytest.mark.xfail(strict=True, reason="mulco/build.py convert_source lists res.files with "
-                   "path.relative_to(raw_dir).as_posix(), not sources.base.rel(): a raw file name that is "
-                   "not UTF-8 puts a lone surrogate in build_report.json and the write fails")
 def test_a_build_with_a_raw_file_name_that_is_not_utf8(tmp_path):
     from mulco.build import BuildConfig, build
 
