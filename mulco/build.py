@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import record as rec_mod
 from . import sources as registry
 from .sources.base import TRANSLATE_KEY, MissingSourceFile, Rejected, hash_split, rel
 from .steps.decontaminate import DecontamConfig

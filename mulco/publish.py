@@ -376,7 +376,7 @@ def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str
         return (f"{repo_id}@{revision} changed while publishing (HTTP {status}{server}); nothing was committed: "
                 f"run `mulco publish` again")
     if status == 429:
-        return f"the Hub is rate-limiting requests (HTTP 429); nothing was committed: wait a few minutes and retry"
+        return "the Hub is rate-limiting requests (HTTP 429); nothing was committed: wait a few minutes and retry"
     if status is not None and status >= 500:
         return f"the Hub failed (HTTP {status}{server}); nothing was committed: retry later"
     if status is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq

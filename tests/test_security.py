@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from mulco.build import BuildConfig, build, sample_raw_dir
+from mulco.build import BuildConfig, build
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "hf_fakeTOKENneverPRINTme0123456789abcdef"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
 from mulco.record import make_record
-from mulco.steps.decontaminate import DecontamConfig, Decontaminate, load_humaneval, load_mbpp
+from mulco.steps.decontaminate import DecontamConfig, Decontaminate, load_humaneval
 from mulco.steps.pipeline import Corpus, run_steps
 
 

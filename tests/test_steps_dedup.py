@@ -2,8 +2,6 @@
 clusters keep the test record, then the smallest id."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
 
 from mulco.record import make_record
 from mulco.steps.dedup import DedupConfig, ExactDedup, Leakage, NearDedup

@@ -26,6 +26,13 @@ _SPLIT_ALIASES = {"train": "train", "valid": "validation", "validation": "valida
 
 TRANSLATE_KEY = "_translate"
 
+#: Cited by every source that comes through CodeXGLUE.
+CODEXGLUE_CITATION = (
+    "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
+    "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
+    "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+)
+
 
 @dataclass(frozen=True)
 class SourceSpec:

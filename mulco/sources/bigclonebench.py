@@ -24,8 +24,8 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import (BadRow, MissingSourceFile, Rejected, Row, SourceSpec, blank, excerpt, glob_files,
-                   norm_split, rel, unicode_problem)
+from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, blank, excerpt,
+    glob_files, norm_split, rel, unicode_problem)
 
 DIR = "codexglue/Clone-detection-BigCloneBench/dataset"
 DATA = f"{DIR}/data.jsonl"
@@ -47,9 +47,7 @@ SPEC = SourceSpec(
         "Code Clones},\n  author = {Svajlenko, Jeffrey and Islam, Judith F. and Keivanloo, Iman and Roy, Chanchal K. "
         "and Mia, Mohammad Mamun},\n  booktitle = {2014 IEEE International Conference on Software Maintenance and "
         "Evolution},\n  pages = {476--480},\n  year = {2014}\n}\n"
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and others},\n"
-        "  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+        + CODEXGLUE_CITATION
     ),
     produces=(("code_search", "clone_detection"),),
     unit="pair line",

@@ -33,8 +33,8 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import (TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank, glob_files, need_str,
-                   norm_split)
+from .base import (CODEXGLUE_CITATION, TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank,
+    glob_files, need_str, norm_split)
 
 SPEC = SourceSpec(
     name="codesearchnet",
@@ -50,9 +50,7 @@ SPEC = SourceSpec(
         "@article{husain2019codesearchnet,\n  title = {CodeSearchNet Challenge: Evaluating the State of Semantic "
         "Code Search},\n  author = {Husain, Hamel and Wu, Ho-Hsiang and Gazit, Tiferet and Allamanis, Miltiadis "
         "and Brockschmidt, Marc},\n  journal = {arXiv preprint arXiv:1909.09436},\n  year = {2019}\n}\n"
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
-        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+        + CODEXGLUE_CITATION
     ),
     produces=(("code_summarization", None), ("code_generation", None),
               ("code_search", "code_completion"), ("code_search", "cloze_test")),

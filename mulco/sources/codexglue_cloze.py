@@ -23,7 +23,7 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
+from .base import CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
 
 SPEC = SourceSpec(
     name="codexglue_cloze",
@@ -39,9 +39,7 @@ SPEC = SourceSpec(
         "@inproceedings{feng2020codebert,\n  title = {CodeBERT: A Pre-Trained Model for Programming and Natural "
         "Languages},\n  author = {Feng, Zhangyin and Guo, Daya and Tang, Duyu and Duan, Nan and Feng, Xiaocheng "
         "and others},\n  booktitle = {Findings of EMNLP},\n  year = {2020}\n}\n"
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
-        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+        + CODEXGLUE_CITATION
     ),
     produces=(("code_search", "cloze_test"),),
     unit="array item",

@@ -24,7 +24,7 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+from .base import CODEXGLUE_CITATION, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
 
 SPEC = SourceSpec(
     name="codexglue_line_completion",
@@ -37,9 +37,7 @@ SPEC = SourceSpec(
     expected="codexglue/CodeCompletion-line/dataset/{py150,javaCorpus}/.../{train,dev,test}.json: "
     'JSON Lines of {"input", "gt"}',
     citation=(
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
-        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}\n"
+        CODEXGLUE_CITATION + "\n"
         "@inproceedings{raychev2016probabilistic,\n  title = {Probabilistic Model for Code with Decision Trees},\n"
         "  author = {Raychev, Veselin and Bielik, Pavol and Vechev, Martin},\n  booktitle = {OOPSLA},\n"
         "  year = {2016}\n}\n"

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+from .base import CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
 from .codexglue_translation import pairs, read_aligned
 
 SPEC = SourceSpec(
@@ -35,9 +35,7 @@ SPEC = SourceSpec(
         "via Neural Machine Translation},\n  author = {Tufano, Michele and Watson, Cody and Bavota, Gabriele and "
         "Di Penta, Massimiliano and White, Martin and Poshyvanyk, Denys},\n  journal = {ACM Transactions on "
         "Software Engineering and Methodology},\n  volume = {28},\n  number = {4},\n  year = {2019}\n}\n"
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
-        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+        + CODEXGLUE_CITATION
     ),
     produces=(("code_search", "code_repair"),),
     unit="line pair",

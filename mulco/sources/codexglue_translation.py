@@ -20,8 +20,8 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import (BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, glob_files, need_str,
-                   norm_split, rel)
+from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt,
+    glob_files, need_str, norm_split, rel)
 
 SPEC = SourceSpec(
     name="codexglue_translation",
@@ -32,11 +32,7 @@ SPEC = SourceSpec(
     patterns=("codexglue/code-to-code-trans/data/*.java-cs.txt.java", "codexglue/code-to-code-trans/data/*.java-cs.txt.cs"),
     expected="codexglue/code-to-code-trans/data/{train,valid,test}.java-cs.txt.{java,cs}: line-aligned "
     "Java and C# methods, one per line",
-    citation=(
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and "
-        "others},\n  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
-    ),
+    citation=CODEXGLUE_CITATION,
     produces=(("code_search", "code_translation"),),
     unit="line pair",
 )

@@ -24,8 +24,8 @@ from typing import Iterator
 
 from .. import templates
 from ..record import Record, make_id, make_record
-from .base import (BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, glob_files, iter_json_array,
-                   need_str, norm_split, rel)
+from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt,
+    glob_files, iter_json_array, need_str, norm_split, rel)
 
 DIR = "codexglue/Defect-detection/dataset"
 FUNCTIONS = f"{DIR}/function.json"
@@ -49,9 +49,7 @@ SPEC = SourceSpec(
         "Comprehensive Program Semantics via Graph Neural Networks},\n  author = {Zhou, Yaqin and Liu, Shangqing "
         "and Siow, Jingkai and Du, Xiaoning and Liu, Yang},\n  booktitle = {Advances in Neural Information "
         "Processing Systems},\n  pages = {10197--10207},\n  year = {2019}\n}\n"
-        "@article{lu2021codexglue,\n  title = {CodeXGLUE: A Machine Learning Benchmark Dataset for Code "
-        "Understanding and Generation},\n  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and others},\n"
-        "  journal = {arXiv preprint arXiv:2102.04664},\n  year = {2021}\n}"
+        + CODEXGLUE_CITATION
     ),
     produces=(("code_search", "defect_detection"),),
     unit="array item",
