@@ -108,7 +108,7 @@ def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources:
             return {}
         return {"download_size": sum((Path(folder) / f).stat().st_size for fs in e["splits"].values() for f in fs)}
 
-    feats = [{"name": n, "dtype": f.dtype} for n, f in rec_mod.features().items()]
+    feats = [{"name": n, "dtype": t} for n, t in rec_mod.dtypes().items()]
     licenses = source_licenses(_built(report or {}, sources), found_licenses)
     distinct = sorted({x.strip() for v in licenses.values() for x in v.split(",")})
     return {

@@ -28,7 +28,10 @@ def test_features_are_derived_from_the_schema():
     feats = record.features()
     assert list(feats) == list(record.schema()["properties"])
     assert all(f.dtype == "string" for f in feats.values())
-    # the Arrow schema written to Parquet carries the same features for `datasets`
+    # the Arrow schema written to Parquet (made without importing datasets) is the one datasets
+    # makes from the Features, metadata included, byte for byte
+    assert record.arrow_schema().equals(feats.arrow_schema, check_metadata=True)
+    assert record.arrow_schema().metadata == feats.arrow_schema.metadata
     meta = json.loads(record.arrow_schema().metadata[b"huggingface"])
     assert list(meta["info"]["features"]) == list(feats)
 
