@@ -79,6 +79,28 @@ class Rejected:
     weight: int = 1
 
 
+def templated_record(spec: SourceSpec, source_id: str, lang: str, *, task: str, subtask: str | None,
+                     plang: str | None, input: str, output: str, target_plang: str | None = None,
+                     license: str | None = None, key: str | None = None, suffix: str = "", **fmt: str) -> dict:
+    """A record whose instruction is a template for ``key`` (default: the subtask, else the task)
+    in ``lang``, picked by the record id; ``suffix`` is appended to the instruction."""
+    from .. import templates
+    from ..record import make_id, make_record
+
+    rid = make_id(spec.name, source_id, task, subtask, lang)
+    instruction = templates.instruction(key or subtask or task, lang, rid, plang=plang, target_plang=target_plang, **fmt)
+    return make_record(
+        source=spec.name, source_id=source_id, license=license or spec.license, task=task, subtask=subtask,
+        lang=lang, plang=plang, target_plang=target_plang, instruction=instruction + suffix, input=input, output=output,
+    )
+
+
+def fence(code: str, tag: str) -> str:
+    """``code`` in a Markdown fence tagged ``tag`` (a longer fence if the code holds one)."""
+    ticks = "````" if "```" in code else "```"
+    return f"{ticks}{tag}\n{code.strip(chr(10))}\n{ticks}"
+
+
 class BadRow(ValueError):
     """Raised by ``to_records`` for a row that cannot become a record."""
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import templates
-from ..record import Record, make_id, make_record
+from ..record import Record
+from ..taxonomy import LANGS
 from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, blank, excerpt,
-    glob_files, norm_split, rel, unicode_problem)
+    fence, glob_files, norm_split, rel, templated_record, unicode_problem)
 
 DIR = "codexglue/Clone-detection-BigCloneBench/dataset"
 DATA = f"{DIR}/data.jsonl"
@@ -149,11 +150,6 @@ def parse_label(label: str) -> bool:
     return label.strip() == "1"
 
 
-def fence(code: str, tag: str) -> str:
-    """``code`` in a Markdown fence tagged ``tag`` (a longer fence if the code holds one)."""
-    ticks = "````" if "```" in code else "```"
-    return f"{ticks}{tag}\n{code.strip(chr(10))}\n{ticks}"
-
 
 def pair_input(func1: str, func2: str, lang: str) -> str:
     """Both functions, labelled "Code 1:"/"Code 2:" (中文 "代码 1：")."""
@@ -169,14 +165,7 @@ def to_records(row: Row) -> list[Record]:
         if blank(data[key]):
             idx = data["idx1" if key == "func1" else "idx2"]
             raise BadRow(f"empty function: id {idx} has an empty 'func' in data.jsonl", "func")
-    out = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "clone_detection", lang)
-        out.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license,
-            task="code_search", subtask="clone_detection", lang=lang, plang=PLANG,
-            instruction=templates.instruction("clone_detection", lang, rid, plang=PLANG),
-            input=pair_input(data["func1"], data["func2"], lang),
-            output=templates.label("clone_detection", is_clone, lang),
-        ))
-    return out
+    return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="clone_detection", plang=PLANG,
+                             input=pair_input(data["func1"], data["func2"], lang),
+                             output=templates.label("clone_detection", is_clone, lang))
+            for lang in LANGS]

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import templates
-from ..record import Record, make_id, make_record
-from .base import BadRow, Rejected, Row, SourceSpec, blank, excerpt, glob_files, rel, unicode_problem
+from ..record import Record
+from ..taxonomy import LANGS
+from .base import (BadRow, Rejected, Row, SourceSpec, blank, excerpt, glob_files, rel, templated_record,
+    unicode_problem)
 
 PLANGS = {"python": "python", "sql": "sql"}
 FILES = tuple(f"codepro/data_hnn/{p}_hnn_qid2index_blocks_labeled.txt" for p in PLANGS)
@@ -202,14 +204,7 @@ def to_records(row: Row) -> list[Record]:
     answers = [str(i) for i, c in enumerate(cands, 1) if c["label"] == 1]
     if not answers:
         raise BadRow("no candidate labelled as an answer", "label")
-    out = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "query_to_code", lang)
-        out.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license,
-            task="code_search", subtask="query_to_code", lang=lang, plang=plang,
-            instruction=templates.instruction("query_to_code", lang, rid, plang=plang, n=str(len(codes))),
-            input=candidates_input(data["title"], codes, plang, lang),
-            output=", ".join(answers),
-        ))
-    return out
+    return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="query_to_code", plang=plang,
+                             input=candidates_input(data["title"], codes, plang, lang), output=", ".join(answers),
+                             n=str(len(codes)))
+            for lang in LANGS]

@@ -31,10 +31,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
-from .. import templates
-from ..record import Record, make_id, make_record
+from ..record import Record, make_id
+from ..taxonomy import LANGS
 from .base import (CODEXGLUE_CITATION, TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank,
-    glob_files, need_str, norm_split)
+    glob_files, need_str, norm_split, templated_record)
 
 SPEC = SourceSpec(
     name="codesearchnet",
@@ -172,13 +172,9 @@ def _pair(row: Row, plang: str, task: str, subtask: str | None, key: str, inp: s
           zh_translate: tuple[str, ...] = ()) -> list[Record]:
     """The EN and ZH records of one task (the ZH one marked for translation when asked)."""
     made = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, task, subtask, lang)
-        rec = make_record(
-            source=SPEC.name, source_id=row.source_id, license=row_license(row.file), task=task,
-            subtask=subtask, lang=lang, plang=plang, input=inp, output=out,
-            instruction=templates.instruction(key, lang, rid, plang=plang),
-        )
+    for lang in LANGS:
+        rec = templated_record(SPEC, row.source_id, lang, task=task, subtask=subtask, plang=plang, input=inp,
+                               output=out, license=row_license(row.file), key=key)
         if lang == "zh" and zh_translate:
             rec[TRANSLATE_KEY] = zh_translate
         made.append(rec)

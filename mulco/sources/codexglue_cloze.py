@@ -21,9 +21,10 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from .. import templates
-from ..record import Record, make_id, make_record
-from .base import CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
+from ..record import Record
+from ..taxonomy import LANGS
+from .base import (CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array,
+    need_str, rel, templated_record)
 
 SPEC = SourceSpec(
     name="codexglue_cloze",
@@ -135,14 +136,9 @@ def to_records(row: Row) -> list[Record]:
         raise BadRow(f"bad answer: {answer!r} is not max or min", "answer")
     doc, code = join_text(nl), join_code(pl)
     made = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "cloze_test", lang)
+    for lang in LANGS:
         doc_label, code_label = LABELS[lang]
         inp = f"{doc_label} {doc}\n\n{code_label}\n{code}" if doc else code
-        instruction = templates.instruction("cloze_test", lang, rid, plang=plang)
-        made.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license, task="code_search",
-            subtask="cloze_test", lang=lang, plang=plang, input=inp, output=answer,
-            instruction=instruction + (MAXMIN_HINT[lang] if maxmin else ""),
-        ))
+        made.append(templated_record(SPEC, row.source_id, lang, task="code_search", subtask="cloze_test", plang=plang,
+                                     input=inp, output=answer, suffix=MAXMIN_HINT[lang] if maxmin else ""))
     return made

@@ -22,9 +22,10 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from .. import templates
-from ..record import Record, make_id, make_record
-from .base import CODEXGLUE_CITATION, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+from ..record import Record
+from ..taxonomy import LANGS
+from .base import (CODEXGLUE_CITATION, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str,
+    norm_split, templated_record)
 
 SPEC = SourceSpec(
     name="codexglue_line_completion",
@@ -103,12 +104,5 @@ def to_records(row: Row) -> list[Record]:
     inp = context(raw, plang)
     if not inp.strip():
         raise BadRow("empty context: no code before the line to complete", "input")
-    made = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "code_completion", lang)
-        made.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license, task="code_search",
-            subtask="code_completion", lang=lang, plang=plang, input=inp, output=gt,
-            instruction=templates.instruction("code_completion", lang, rid, plang=plang),
-        ))
-    return made
+    return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="code_completion", plang=plang,
+                             input=inp, output=gt) for lang in LANGS]

@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from .. import templates
-from ..record import Record, make_id, make_record
-from .base import CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split
+from ..record import Record
+from ..taxonomy import LANGS
+from .base import (CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split,
+    templated_record)
 from .codexglue_translation import pairs, read_aligned
 
 SPEC = SourceSpec(
@@ -61,12 +62,5 @@ def to_records(row: Row) -> list[Record]:
     buggy, fixed = need_str(row.data, "buggy"), need_str(row.data, "fixed")
     if buggy.split() == fixed.split():
         raise BadRow("no change: the buggy and fixed methods are the same", "fixed")
-    made = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "code_repair", lang)
-        made.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license, task="code_search",
-            subtask="code_repair", lang=lang, plang=PLANG, input=buggy, output=fixed,
-            instruction=templates.instruction("code_repair", lang, rid, plang=PLANG),
-        ))
-    return made
+    return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="code_repair", plang=PLANG,
+                             input=buggy, output=fixed) for lang in LANGS]

@@ -18,10 +18,10 @@ import itertools
 from pathlib import Path
 from typing import Iterator
 
-from .. import templates
-from ..record import Record, make_id, make_record
+from ..record import Record
+from ..taxonomy import LANGS
 from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt,
-    glob_files, need_str, norm_split, rel)
+    glob_files, need_str, norm_split, rel, templated_record)
 
 SPEC = SourceSpec(
     name="codexglue_translation",
@@ -109,14 +109,8 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
 
 def _records(source_id: str, plang: str, target: str, code: str, translation: str) -> list[Record]:
     made = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, source_id, "code_search", "code_translation", lang)
-        made.append(make_record(
-            source=SPEC.name, source_id=source_id, license=SPEC.license, task="code_search",
-            subtask="code_translation", lang=lang, plang=plang, target_plang=target, input=code,
-            output=translation,
-            instruction=templates.instruction("code_translation", lang, rid, plang=plang, target_plang=target),
-        ))
+    made += [templated_record(SPEC, source_id, lang, task="code_search", subtask="code_translation", plang=plang,
+                              target_plang=target, input=code, output=translation) for lang in LANGS]
     return made
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import templates
-from ..record import Record, make_id, make_record
-from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt,
-    glob_files, iter_json_array, need_str, norm_split, rel)
+from ..record import Record
+from ..taxonomy import LANGS
+from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, fence,
+    glob_files, iter_json_array, need_str, norm_split, rel, templated_record)
 
 DIR = "codexglue/Defect-detection/dataset"
 FUNCTIONS = f"{DIR}/function.json"
@@ -117,23 +118,10 @@ def parse_target(data: dict) -> bool:
     return target == 1
 
 
-def fence(code: str, tag: str) -> str:
-    """``code`` in a Markdown fence tagged ``tag`` (a longer fence if the code holds one)."""
-    ticks = "````" if "```" in code else "```"
-    return f"{ticks}{tag}\n{code.strip(chr(10))}\n{ticks}"
-
 
 def to_records(row: Row) -> list[Record]:
     func = need_str(row.data, "func")
     vulnerable = parse_target(row.data)
-    out = []
-    for lang in ("en", "zh"):
-        rid = make_id(SPEC.name, row.source_id, "code_search", "defect_detection", lang)
-        out.append(make_record(
-            source=SPEC.name, source_id=row.source_id, license=SPEC.license,
-            task="code_search", subtask="defect_detection", lang=lang, plang=PLANG,
-            instruction=templates.instruction("defect_detection", lang, rid, plang=PLANG),
-            input=fence(func, PLANG),
-            output=templates.label("defect_detection", vulnerable, lang),
-        ))
-    return out
+    return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="defect_detection", plang=PLANG,
+                             input=fence(func, PLANG), output=templates.label("defect_detection", vulnerable, lang))
+            for lang in LANGS]
