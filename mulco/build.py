@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import sources as registry
-from .sources.base import TRANSLATE_KEY, MissingSourceFile, Rejected, hash_split, rel
+from .sources.base import TRANSLATE_KEY, BadRow, MissingSourceFile, Rejected, excerpt, hash_split, rel
 from .steps.decontaminate import DecontamConfig
 from .steps.dedup import DedupConfig
 from .steps.filters import FilterConfig
@@ -157,8 +157,6 @@ def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: boo
     from tqdm.auto import tqdm
 
     bar = tqdm(desc=f"{name:>26}", unit=" rows", disable=None if progress else True, file=sys.stderr, leave=False)
-    from .sources.base import BadRow, excerpt as _excerpt
-
     for unit in mod.read(raw_dir, files):
         res.units_read += unit.weight
         bar.update(unit.weight)
@@ -168,14 +166,14 @@ def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: boo
         try:
             made = mod.to_records(unit)
         except BadRow as e:
-            quarantine(unit.file, unit.line, e.reason, e.field, _excerpt(unit.data), unit.weight, stage="convert")
+            quarantine(unit.file, unit.line, e.reason, e.field, excerpt(unit.data), unit.weight, stage="convert")
             continue
         except Exception as e:  # a converter bug must not stop the build nor lose the row
             quarantine(unit.file, unit.line, f"converter error: {type(e).__name__}: {e}", None,
-                       _excerpt(unit.data), unit.weight, stage="convert")
+                       excerpt(unit.data), unit.weight, stage="convert")
             continue
         if not made:
-            quarantine(unit.file, unit.line, "no record: the row produced nothing", None, _excerpt(unit.data),
+            quarantine(unit.file, unit.line, "no record: the row produced nothing", None, excerpt(unit.data),
                        unit.weight, stage="convert")
             continue
         res.units_kept += unit.weight
@@ -290,7 +288,7 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
             q = {
                 "source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
                 "field": None, "record_id": r.get("id"), "matched": d.matched,
-                "excerpt": _short(r.get("output")),
+                "excerpt": excerpt(r.get("output")),
             }
             if quarantine is not None:
                 write(q)
@@ -299,11 +297,6 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
     for res, recs in zip(results, kept):
         res.records = recs
     return step_results, leaf_in
-
-
-def _short(text, n: int = 200) -> str:
-    s = text if isinstance(text, str) else repr(text)
-    return s if len(s) <= n else s[:n] + "…"
 
 
 def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:

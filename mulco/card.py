@@ -24,6 +24,7 @@ import yaml
 from . import record as rec_mod
 from . import sources as registry
 from . import taxonomy
+from .sources.base import SPLITS
 
 TEMPLATE = "card.md.jinja"
 LICENSE_TEMPLATE = "LICENSE.md.jinja"
@@ -180,7 +181,7 @@ def split_totals(leaves: dict[tuple, int]) -> dict[str, int]:
     c = collections.Counter()
     for key, n in leaves.items():
         c[key[4]] += n
-    return {s: c[s] for s in ("train", "validation", "test")}
+    return {s: c[s] for s in SPLITS}
 
 
 def _task_order() -> dict[tuple, int]:

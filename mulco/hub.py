@@ -15,10 +15,10 @@ from typing import Iterable
 
 from . import record as rec_mod
 from . import taxonomy
+from .sources.base import SPLITS
 
 UNSPECIFIED = "unspecified"
 ROWS_PER_SHARD = 200_000
-SPLIT_ORDER = ("train", "validation", "test")
 
 
 def leaf_dir(task: str, subtask: str | None, lang: str, plang: str | None) -> str:
@@ -135,9 +135,9 @@ def config_table(leaves: dict[tuple, int], leaf_files: dict[tuple, list[str]], c
                 sizes[key[4]] += nbytes[key]
         entries.append({
             "config_name": name,
-            "splits": {s: sorted(splits[s]) for s in SPLIT_ORDER if s in splits},
-            "num_examples": {s: counts[s] for s in SPLIT_ORDER if s in counts},
-            "num_bytes": {s: sizes[s] for s in SPLIT_ORDER if s in sizes},
+            "splits": {s: sorted(splits[s]) for s in SPLITS if s in splits},
+            "num_examples": {s: counts[s] for s in SPLITS if s in counts},
+            "num_bytes": {s: sizes[s] for s in SPLITS if s in sizes},
         })
     return entries
 

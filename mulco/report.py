@@ -13,10 +13,6 @@ from typing import Any, Mapping
 from . import taxonomy
 
 
-def _leaf_dict(leaf: tuple) -> dict:
-    return {"task": leaf[0], "subtask": leaf[1], "lang": leaf[2], "plang": leaf[3]}
-
-
 def per_config(leaf_in: Mapping[tuple, int], steps: list) -> dict:
     """For every config selecting an input record: records in, dropped per step, kept."""
     configs: dict[str, dict] = {}

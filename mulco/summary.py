@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 
+from .sources.base import SPLITS
 from .table import render
 
 
@@ -13,8 +14,8 @@ def build_summary(result) -> str:
         per[(task + (f".{subtask}" if subtask else ""), lang, plang or "-", split)] += n
     rows = collections.defaultdict(lambda: [0, 0, 0])
     for (t, lang, plang, split), n in per.items():
-        rows[(t, lang, plang)][("train", "validation", "test").index(split)] += n
-    parts.append(render(["task", "lang", "plang", "train", "validation", "test"],
+        rows[(t, lang, plang)][SPLITS.index(split)] += n
+    parts.append(render(["task", "lang", "plang", *SPLITS],
                         [(*k, *v) for k, v in sorted(rows.items())], title="Records"))
     src_rows = []
     reasons = collections.Counter()

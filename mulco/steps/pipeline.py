@@ -157,9 +157,6 @@ class Corpus:
             self._cache[key] = box["value"]
         return self.cached(key, lambda: self._make_features(overrides))
 
-    def field_of(self, name: str) -> list:
-        return [r.get(name) for r in self.records]
-
 
 #: records per block of :meth:`Corpus._make_features`
 FEATURE_BLOCK = 1 << 17

@@ -34,10 +34,6 @@ _MUL = [U64(x) for x in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E377
                          0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)]
 
 
-def is_cjk(cp: int) -> bool:
-    return 0x3400 <= cp < 0xA000 or 0xF900 <= cp < 0xFB00 or 0x3040 <= cp < 0x3100 or 0x20000 <= cp < 0x30000
-
-
 @functools.lru_cache(maxsize=1)
 def _class_table() -> np.ndarray:
     t = np.full(0x10000, PUNCT, dtype=np.uint8)
