@@ -10,10 +10,10 @@ import io
 import json
 import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import QuietJSONHandler, server_url, start_server
 
 from mulco import cli
 from mulco import sources as registry
@@ -44,11 +44,8 @@ class Files:
 def server():
     state = Files()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJSONHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *a):
-            pass
 
         def do_GET(self):
             rng = self.headers.get("Range")
@@ -91,9 +88,8 @@ def server():
                 return
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd = start_server(Handler)
+    state.base = server_url(httpd) + "/"
     yield state
     httpd.shutdown()
     httpd.server_close()

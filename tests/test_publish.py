@@ -12,10 +12,10 @@ import os
 import socket
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import QuietJSONHandler, server_url, start_server
 
 from mulco import cli
 from mulco.publish import PublishError, compare, local_files, make_plan, publish
@@ -61,25 +61,13 @@ class FakeHub:
     def serve(self):
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _send(self, code, obj=None, headers=None):
-                body = json.dumps(obj if obj is not None else {}).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+        class Handler(QuietJSONHandler):
 
             def _err(self, code, msg, error_code=None):
                 h = {"X-Error-Message": msg}
                 if error_code:
                     h["X-Error-Code"] = error_code
-                self._send(code, {"error": msg}, h)
+                self.send_json(code, {"error": msg}, h)
 
             def _auth(self, write: bool) -> bool:
                 auth = self.headers.get("Authorization", "")
@@ -116,9 +104,9 @@ class FakeHub:
                 if path == "/api/whoami-v2":
                     if not self._auth(write=True) and self.headers.get("Authorization") != f"Bearer {READ_TOKEN}":
                         return
-                    return self._send(200, {"type": "user", "name": "tester", "orgs": []})
+                    return self.send_json(200, {"type": "user", "name": "tester", "orgs": []})
                 if path == "/api/validate-yaml" and method == "POST":
-                    return self._send(200, {"errors": [], "warnings": []})
+                    return self.send_json(200, {"errors": [], "warnings": []})
                 if path == "/api/repos/create" and method == "POST":
                     if not self._auth(write=True):
                         return
@@ -127,7 +115,7 @@ class FakeHub:
                     if repo_id in hub.repos:
                         return self._err(409, "You already created this dataset repo")
                     hub.create(repo_id, private=bool(req.get("private")) or req.get("visibility") == "private")
-                    return self._send(200, {"url": f"http://{self.headers['Host']}/datasets/{repo_id}", "name": repo_id})
+                    return self.send_json(200, {"url": f"http://{self.headers['Host']}/datasets/{repo_id}", "name": repo_id})
                 if len(parts) >= 4 and parts[:2] == ["api", "datasets"]:
                     repo_id = "/".join(parts[2:4])
                     rest = parts[4:]
@@ -149,7 +137,7 @@ class FakeHub:
                     oid = self._rev(repo, rev)
                     if oid is None:
                         return self._err(404, "Invalid rev id", "RevisionNotFound")
-                    return self._send(200, {"id": repo_id, "sha": oid, "private": repo["private"],
+                    return self.send_json(200, {"id": repo_id, "sha": oid, "private": repo["private"],
                                             "siblings": [{"rfilename": p} for p in sorted(repo["commits"][oid])]})
                 if method == "GET" and rest[0] == "tree":
                     oid = self._rev(repo, rest[1])
@@ -159,10 +147,10 @@ class FakeHub:
                     dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
                     out = [{"type": "directory", "path": d, "oid": "0" * 40, "size": 0} for d in dirs]
                     out += [{"type": "file", "path": p, "size": len(b), "oid": git_blob(b)} for p, b in sorted(files.items())]
-                    return self._send(200, out)
+                    return self.send_json(200, out)
                 if method == "POST" and rest[0] == "preupload":
                     req = json.loads(body)
-                    return self._send(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                    return self.send_json(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
                                                       for f in req["files"]]})
                 if method == "POST" and rest[0] == "commit":
                     branch = rest[1]
@@ -187,26 +175,24 @@ class FakeHub:
                             return self._err(400, f"fake hub: unsupported {op['key']}")
                     oid = hub.new_commit(repo, files)
                     repo["branches"][branch] = oid
-                    return self._send(200, {"commitUrl": f"http://{self.headers['Host']}/datasets/{repo_id}/commit/{oid}", "commitOid": oid,
+                    return self.send_json(200, {"commitUrl": f"http://{self.headers['Host']}/datasets/{repo_id}/commit/{oid}", "commitOid": oid,
                                             "success": True})
                 if method == "POST" and rest[0] == "branch":
                     req = json.loads(body or b"{}")
                     if rest[1] in repo["branches"]:
                         return self._err(409, "Branch already exists")
                     repo["branches"][rest[1]] = self._rev(repo, req.get("startingPoint") or "main")
-                    return self._send(200, {})
+                    return self.send_json(200, {})
                 if method == "POST" and rest[0] == "tag":
                     req = json.loads(body)
                     if req["tag"] in repo["tags"]:
                         return self._err(409, "Tag already exists")
                     repo["tags"][req["tag"]] = self._rev(repo, rest[1])
-                    return self._send(200, {})
+                    return self.send_json(200, {})
                 hub.unknown.append(f"{method} {'/'.join(rest)}")
                 return self._err(404, "fake hub: no route")
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return server
+        return start_server(Handler)
 
 
 @pytest.fixture
@@ -216,7 +202,7 @@ def hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # only 127.0.0.1 is reached
     fake = FakeHub()
     server = fake.serve()
-    fake.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    fake.endpoint = server_url(server)
     yield fake
     server.shutdown()
     server.server_close()

@@ -16,14 +16,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import traceback
 import uuid
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers import QuietJSONHandler, server_url, start_server
 
 from mulco.build import BuildConfig, build
 
@@ -55,31 +54,20 @@ class Recorder:
         self.headers: list[dict] = []
         rec = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietJSONHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 self.body = self.rfile.read(length) if length else b""
                 rec.headers.append(dict(self.headers))
                 status, body, extra = answer(self)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, body, extra)
 
             do_GET = do_POST = do_HEAD = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.httpd = start_server(Handler)
+        self.url = server_url(self.httpd)
 
     def saw(self, secret: str) -> bool:
         return any(secret in v for h in self.headers for v in h.values())

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from helpers import QuietJSONHandler, server_url, start_server
 
 from mulco import cli
 from mulco.build import BuildConfig, build
@@ -35,19 +35,7 @@ class FakeLLM:
     def serve(self):
         llm = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _json(self, code, obj, headers=None):
-                body = json.dumps(obj, ensure_ascii=False).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
+        class Handler(QuietJSONHandler):
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -56,11 +44,11 @@ class FakeLLM:
                     llm.headers.append(dict(self.headers))
                     status = llm.script.pop(0) if llm.script else 200
                 if self.path != "/v1/chat/completions":
-                    return self._json(404, {"error": {"message": "not found"}})
+                    return self.send_json(404, {"error": {"message": "not found"}})
                 if status == 401:
-                    return self._json(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}})
+                    return self.send_json(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}})
                 if status != 200:
-                    return self._json(status, {"error": {"message": "busy"}}, {"Retry-After": "0"})
+                    return self.send_json(status, {"error": {"message": "busy"}}, {"Retry-After": "0"})
                 system, user = body["messages"][0]["content"], body["messages"][1]["content"]
                 if "JSON array" in system:
                     texts = json.loads(user)
@@ -70,20 +58,18 @@ class FakeLLM:
                     content = "```json\n" + json.dumps(out, ensure_ascii=False) + "\n```"
                 else:
                     content = zh(user)
-                self._json(200, {"id": "x", "object": "chat.completion", "model": body["model"],
+                self.send_json(200, {"id": "x", "object": "chat.completion", "model": body["model"],
                                  "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                                               "finish_reason": "stop"}]})
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return server
+        return start_server(Handler)
 
 
 @pytest.fixture
 def llm():
     fake = FakeLLM()
     server = fake.serve()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    fake.url = server_url(server) + "/v1"
     yield fake
     server.shutdown()
     server.server_close()
