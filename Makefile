@@ -1,33 +1,52 @@
-# MulCo — `make demo` builds the bundled sample and shows a config; `make test` runs the tests.
-# Both create .venv when it is missing and install what they need into it.
+# MulCo — `make demo` builds the bundled sample, fine-tunes a tiny model on it and evaluates it;
+# `make test` runs the tests. Both create .venv when it is missing and install what they need into it.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+CORE_STAMP := $(VENV)/.installed-core
+TRAIN_STAMP := $(VENV)/.installed-train
 DEV_STAMP := $(VENV)/.installed-dev
-OUT ?= out/sample
+OUT ?= out
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo demo-data test test-fast bench install install-train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The light data package plus the test tools. No torch: the data side never needs it.
-$(DEV_STAMP): pyproject.toml | $(PY)
+# The data package alone: no torch, no test tools.
+$(CORE_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+# Training: the CPU build of torch first (a bare `torch` requirement can pull a multi-GB CUDA
+# build), DeepSpeed without compiling its ops, then the [train] extra.
+$(TRAIN_STAMP): pyproject.toml $(CORE_STAMP)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q setuptools wheel py-cpuinfo
+	DS_BUILD_OPS=0 $(PIP) install -q --no-build-isolation 'deepspeed>=0.15'
+	$(PIP) install -q -e '.[train]'
+	touch $@
+
+# The test tools.
+$(DEV_STAMP): pyproject.toml $(CORE_STAMP)
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
 install: $(DEV_STAMP)
+install-train: $(TRAIN_STAMP)
 
-demo: $(DEV_STAMP)
-	$(VENV)/bin/mulco build --out $(OUT)
-	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mulco show $(OUT) code_search.en -n 3
+demo-data: $(CORE_STAMP)
+	$(VENV)/bin/mulco build --out $(OUT)/sample
+	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mulco show $(OUT)/sample code_search.en -n 3
 
-test: $(DEV_STAMP)
+demo: demo-data $(TRAIN_STAMP)
+
+test: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(DEV_STAMP)
+test-fast: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 bench: $(DEV_STAMP)
