@@ -8,6 +8,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# The public API (what collama_train may use; a test checks it uses nothing else). Light imports only.
+from .select import (SPLITS, Leaf, Selection, SelectionError, check_licenses, check_source,  # noqa: E402
+                     count_licenses, read_table, resolve)
+from .taxonomy import (LANGS, PLANGS, SUBTASKS, TASKS, Selector, UnknownConfigError, all_names,  # noqa: E402
+                       check_available, config_names, format_name, parse, suggest)
+
+__all__ = [
+    "load", "resolve", "read_table", "count_licenses", "check_licenses", "check_source", "Selection", "Leaf",
+    "SelectionError", "SPLITS",
+    "parse", "format_name", "Selector", "UnknownConfigError", "all_names", "config_names", "check_available",
+    "suggest", "TASKS", "SUBTASKS", "LANGS", "PLANGS", "__version__",
+]
+
 
 def load(name: str = "all", data_dir=None, split: str | None = None, streaming: bool = False, **kwargs):
     """Load config ``name`` of a MulCo folder written by ``mulco build`` (or a Hub repo id).
