@@ -2,6 +2,12 @@
 
 The data package must not need transformers, so this small equivalent reads each field's
 type, default and ``metadata["help"]``; ``collama_train`` uses HfArgumentParser itself.
+
+Numeric fields carry their allowed range in interval notation, ``metadata["range"]`` (e.g.
+``"[1, 256]"``, ``"(0, 1]"``, ``"[0, inf)"``) or, for fields a class inherits, in the class's
+``ARG_RANGES`` mapping. The range is named in the help and checked twice: by argparse (a value
+outside is an error naming the flag and the range) and by :func:`check_ranges` (for configs made
+in Python; call it from ``__post_init__``).
 """
 from __future__ import annotations
 
@@ -10,6 +16,77 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> "Range":
+        t = text.strip()
+        if len(t) < 5 or t[0] not in "[(" or t[-1] not in "])" or "," not in t:
+            raise ValueError(f"bad range {text!r}: use interval notation such as [1, inf) or (0, 1]")
+        lo, hi = (float(x.strip()) for x in t[1:-1].split(","))
+        return cls(lo, hi, t[0] == "(", t[-1] == ")")
+
+    def __contains__(self, v) -> bool:
+        if v != v:  # NaN
+            return False
+        return (v > self.lo if self.lo_open else v >= self.lo) and (v < self.hi if self.hi_open else v <= self.hi)
+
+    def describe(self, integer: bool) -> str:
+        def num(x):
+            return str(int(x)) if x == int(x) else f"{x:g}"
+
+        kind = "an integer" if integer else "a number"
+        lo = None if self.lo == float("-inf") else f"{'>' if self.lo_open else '>='} {num(self.lo)}"
+        hi = None if self.hi == float("inf") else f"{'<' if self.hi_open else '<='} {num(self.hi)}"
+        if lo and hi:
+            return f"{kind} in {'(' if self.lo_open else '['}{num(self.lo)}, {num(self.hi)}{')' if self.hi_open else ']'}"
+        return f"{kind} {lo or hi}" if (lo or hi) else kind
+
+
+def field_range(cls, f: dataclasses.Field) -> Range | None:
+    text = f.metadata.get("range") or getattr(cls, "ARG_RANGES", {}).get(f.name)
+    return Range.parse(text) if text else None
+
+
+def bounded(typ: type, rng: Range | None):
+    """An argparse ``type=`` that converts with ``typ`` and checks ``rng``; the error names the range."""
+    integer = typ is int
+
+    def convert(text: str):
+        try:
+            v = typ(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if integer else 'a number'}, got {text!r}") from None
+        if typ is float and v != v:
+            raise argparse.ArgumentTypeError("expected a number, got NaN")
+        if rng is not None and v not in rng:
+            raise argparse.ArgumentTypeError(f"must be {rng.describe(integer)}, got {text}")
+        return v
+
+    convert.__name__ = typ.__name__  # argparse names the type in its messages
+    return convert
+
+
+def check_ranges(obj) -> None:
+    """Raise ValueError naming the field and its range when a numeric field of the dataclass
+    instance ``obj`` is outside the range it declares."""
+    cls = type(obj)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        rng = field_range(cls, f)
+        v = getattr(obj, f.name)
+        if rng is None or v is None or isinstance(v, bool):
+            continue
+        integer = hints.get(f.name) is int
+        if not isinstance(v, (int, float)) or (integer and not isinstance(v, int)) or v not in rng:
+            raise ValueError(f"{f.name.replace('_', '-')} must be {rng.describe(integer)}, got {v!r}")
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, positional: tuple[str, ...] = ()) -> None:
@@ -25,8 +102,11 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, positional: tu
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         help_ = f.metadata.get("help", "")
+        rng = field_range(cls, f)
         if f.default is not dataclasses.MISSING and f.default not in (None, False):
-            help_ += f" (default: {f.default})"
+            help_ += f" (default: {f.default}" + (f"; {rng.describe(typ is int)}" if rng else "") + ")"
+        elif rng:
+            help_ += f" ({rng.describe(typ is int)})"
         flag = f.name if f.name in positional else "--" + f.name.replace("_", "-")
         kw: dict = {"help": help_}
         if f.name in positional:
@@ -43,7 +123,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, positional: tu
         if origin is list:
             kw["nargs"] = "+"
             typ = args[0]
-        kw["type"] = Path if typ is Path else typ
+        kw["type"] = Path if typ is Path else bounded(typ, rng) if typ in (int, float) else typ
         if f.metadata.get("choices"):
             kw["choices"] = f.metadata["choices"]
         parser.add_argument(flag, **kw)

@@ -8,6 +8,7 @@ table print, and the output folder appears only when complete (atomic swap).
 from __future__ import annotations
 
 import collections
+import contextvars
 import os
 import shutil
 import sys
@@ -34,14 +35,21 @@ class _BuildSettings:
         default=None,
         metadata={"help": "Folder with the raw sources (layout in docs/sources.md). Default: the small sample bundled with mulco."},
     )
-    out: Path = field(default=Path("out/mulco"), metadata={"help": "Output folder (replaced atomically when the build completes)."})
+    out: Path = field(default=Path("out/mulco"), metadata={
+        "help": "Output folder: new, empty, or written by an earlier `mulco build` (replaced atomically when the build "
+                "completes). Any other folder is refused unless --force; never inside or around --raw-dir."})
+    force: bool = field(default=False, metadata={
+        "help": "Replace --out even if it is a folder `mulco build` did not write (its contents are deleted)."})
     sources: list[str] | None = field(
         default=None, metadata={"help": "Only these sources (registry names). A named source that is missing is an error."}
     )
-    workers: int = field(default=1, metadata={"help": "Processes converting sources in parallel (output is identical for any value)."})
-    threads: int = field(default=2, metadata={"help": "Threads for the corpus-wide quality steps (output is identical for any value)."})
+    workers: int = field(default=1, metadata={
+        "help": "Processes converting sources in parallel (output is identical for any value).", "range": "[1, 256]"})
+    threads: int = field(default=2, metadata={
+        "help": "Threads for the corpus-wide quality steps (output is identical for any value).", "range": "[1, 256]"})
     strict: bool = field(default=False, metadata={"help": "Fail when a source is only partly present instead of skipping it."})
-    progress: bool = field(default=True, metadata={"help": "Show progress bars (on a terminal)."})
+    progress: bool = field(default=True, metadata={
+        "help": "Show progress: one line per phase on stderr (bars on a terminal); --no-progress (or -q) shows none."})
     translator_url: str | None = field(
         default=None,
         metadata={"help": "OpenAI-compatible chat endpoint (e.g. http://127.0.0.1:8000/v1) used to write Chinese "
@@ -54,12 +62,33 @@ class _BuildSettings:
     translator_cache: Path | None = field(
         default=None, metadata={"help": "Folder caching translations on disk (default: ~/.cache/mulco/translations)."}
     )
+    repo_id: str = field(
+        default="collama/mulco",
+        metadata={"help": "Hub dataset repo the card is written for: its load snippets, links and the schema's $id name it "
+                          "(`mulco publish --repo-id` re-renders them for another repo)."},
+    )
 
 
 @dataclass
 class BuildConfig(DecontamConfig, DedupConfig, ParseConfig, FilterConfig, _BuildSettings):
     """Settings of ``mulco build``: where from and to, then the settings of each quality step
     (each documented once, in its step's config class; see docs/quality.md)."""
+
+    #: Allowed ranges of the numeric settings defined in the step configs (interval notation;
+    #: checked on the command line and when the config is made; see :mod:`mulco.args`).
+    ARG_RANGES = {
+        "min_instruction_chars": "[0, inf)", "max_instruction_chars": "[1, inf)", "max_input_chars": "[0, inf)",
+        "max_output_chars": "[1, inf)", "max_lines": "[1, inf)", "en_max_cjk_ratio": "[0, 1]",
+        "dedup_ngram": "[1, inf)", "dedup_threshold": "(0, 1]", "dedup_num_perm": "[1, 4096]", "dedup_bands": "[0, 4096]",
+        "dedup_seed": "[0, 4294967295]", "decontam_ngram": "[1, inf)", "decontam_min_chars": "[0, inf)",
+    }
+
+    def __post_init__(self):
+        from .args import check_ranges
+
+        check_ranges(self)
+        if self.dedup_bands > self.dedup_num_perm:
+            raise ValueError(f"dedup-bands ({self.dedup_bands}) must be <= dedup-num-perm ({self.dedup_num_perm})")
 
     def quality_settings(self) -> dict:
         return {"filters": self.filter_settings(), "parse": self.parse_settings(),
@@ -299,38 +328,102 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
     return step_results, leaf_in
 
 
-def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
-    """Build MulCo from ``cfg.raw_dir`` into ``cfg.out``; see the module docstring."""
-    from .hub import staging_dir, write_folder
-    from .report import make_report
+class NothingBuilt(ValueError):
+    """A build that found no source or kept no record: an error, and the old output is kept."""
 
+
+#: Run by :func:`atomic_replace` just before it swaps (the output checks again, as late as possible).
+_SWAP_CHECK: contextvars.ContextVar = contextvars.ContextVar("mulco_swap_check", default=None)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def check_raw_dir(raw_dir: Path) -> None:
+    """The raw folder exists and is a folder (one line naming it otherwise)."""
+    if raw_dir.exists() and not raw_dir.is_dir():
+        raise NotADirectoryError(f"--raw-dir {raw_dir} is a file, not a folder (expected the folder holding the raw "
+                                 f"sources; see docs/sources.md)")
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"raw folder {raw_dir} does not exist (expected the raw sources; see docs/sources.md)")
+
+
+def _convert_all(jobs: list, cfg: BuildConfig, log) -> list[SourceResult]:
+    """Convert every source; on a terminal one bar over the sources (with rows and records so far),
+    elsewhere one line when done. Worker processes draw no bars of their own."""
+    from .progress import Phase
+
+    phase = Phase("convert", total=len(jobs), unit="sources", enabled=cfg.progress and log is not None, log=log)
+    rows = made = 0
+
+    def done(res: SourceResult) -> None:
+        nonlocal rows, made
+        rows += res.units_read
+        made += res.records_made
+        phase.update(1, f"{rows:,} rows -> {made:,} records")
+
+    results = []
+    if cfg.workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        jobs = [(n, raw, strict, explicit, False) for n, raw, strict, explicit, _ in jobs]
+        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+            for res in pool.map(_convert_job, jobs):
+                results.append(res)
+                done(res)
+    else:
+        for j in jobs:
+            results.append(convert_source(*j[:4], progress=phase.bars))
+            done(results[-1])
+    found = sum(r.status == "built" for r in results)
+    phase.close(f"{found} of {len(jobs)} sources found, {rows:,} rows read -> {made:,} records")
+    return results
+
+
+def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
+    """Build MulCo from ``cfg.raw_dir`` into ``cfg.out``; see the module docstring.
+
+    ``log`` gets the progress lines (one per phase; None: silent). Raises :class:`NothingBuilt`
+    when no source is found or no record is left, and
+    :class:`mulco.safeout.UnsafeOutputError` when ``cfg.out`` may not be replaced (see
+    :func:`mulco.safeout.prepare_output`); in every failure the old output is left as it was."""
+    from .hub import staging_dir, write_folder
+    from .progress import Phase
+    from .report import make_report
+    from .safeout import prepare_output, write_marker
+
+    if not cfg.progress:
+        log = None
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     raw_dir = Path(cfg.raw_dir) if cfg.raw_dir else sample_raw_dir()
-    if not raw_dir.is_dir():
-        raise FileNotFoundError(f"raw folder {raw_dir} does not exist (expected the raw sources; see docs/sources.md)")
+    check_raw_dir(raw_dir)
+    out = Path(cfg.out)
+    forbidden = [("--raw-dir", raw_dir)]
+    for extra in (cfg.humaneval_file, cfg.mbpp_dir, cfg.translator_cache):
+        if extra:
+            forbidden.append(("an input of the build", Path(extra)))
+    prepare_output(out, force=cfg.force, forbidden=forbidden)
     # registry order whatever order (or repetition) --sources used: the output must not depend on it
     names = sorted(set(cfg.sources)) if cfg.sources else registry.names()
     for n in names:
         registry.get(n)  # unknown names fail early with close matches
     explicit = cfg.sources is not None
     jobs = [(n, raw_dir, cfg.strict, explicit, cfg.progress) for n in names]
-    if cfg.workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-            results = list(pool.map(_convert_job, jobs))
-    else:
-        results = [convert_source(*j) for j in jobs]
+    results = _convert_all(jobs, cfg, log)
+    if not any(r.status == "built" for r in results):
+        raise NothingBuilt(f"no source found under {raw_dir}: nothing was built{_kept(out)}; "
+                           f"`mulco sources --raw-dir {raw_dir}` shows what is expected where (docs/sources.md)")
 
     for res in results:
         resolve_translations(res, translator)
     timings["convert"] = time.perf_counter() - t0
-    out = Path(cfg.out)
     tmp = staging_dir(out)  # the quarantine goes straight to its file there
     try:
+        steps_phase = Phase("quality", total=None, unit="steps", enabled=log is not None, log=log, bar=False)
         with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
-            step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=None, quarantine=qf)
+            step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=steps_phase.line, quarantine=qf)
         for st in step_results:
             timings[f"step:{st.name}"] = st.seconds
 
@@ -339,22 +432,63 @@ def build(cfg: BuildConfig, translator=None, log=print) -> BuildResult:
             res.records_kept = len(res.records)
             all_records.extend(res.records)
             res.records = []
+        if not all_records:
+            made = sum(r.records_made for r in results)
+            skipped = sum(sum(r.records_skipped.values()) for r in results)
+            raise NothingBuilt(
+                f"0 records left to write ({made:,} made, {skipped:,} skipped for want of a translator, "
+                f"{made - skipped:,} dropped by the quality steps): nothing was written{_kept(out)}; "
+                f"`mulco sources --raw-dir {raw_dir}` shows what is expected where")
         by_source = {res.name: res for res in results}
         report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
                              translator=translator, steps=step_results, leaf_in=leaf_in,
                              settings=cfg.quality_settings(), version=_version())
+        report.setdefault("warnings", []).extend(source_warnings(by_source.values()))
+        write_marker(tmp, "build", _version())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     t1 = time.perf_counter()
-    leaves, configs = write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp)
+    token = _SWAP_CHECK.set(lambda: prepare_output(out, force=cfg.force, forbidden=forbidden))
+    try:
+        leaves, configs = write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp,
+                                       repo_id=cfg.repo_id)
+    except OSError as e:
+        from .safeout import UnsafeOutputError
+
+        if isinstance(e, UnsafeOutputError) or not e.filename or not str(e.filename).startswith(str(tmp)):
+            raise
+        raise OSError(e.errno, f"writing {out} failed ({e.strerror or e}); the previous output was left as it was") from None
+    finally:
+        _SWAP_CHECK.reset(token)
     timings["write"] = time.perf_counter() - t1
+    if log is not None:
+        n_files = sum(1 for _ in out.glob("data/**/*.parquet"))
+        log(f"write: {sum(leaves.values()):,} records in {len(configs)} configs, {n_files} Parquet files -> {out} "
+            f"({timings['write']:.1f} s)")
     seconds = time.perf_counter() - t0
     for res in results:  # free memory; keep the counts
         res.records, res.quarantine = [], []
     return BuildResult(out=out, sources=by_source, leaves=leaves, configs=configs, seconds=seconds, report=report,
                        steps=step_results, warnings=list(report.get("warnings", [])), timings=timings,
                        records_in=sum(leaf_in.values()))
+
+
+def _kept(out: Path) -> str:
+    return f" and {out} was left as it was" if out.exists() else ""
+
+
+def source_warnings(results) -> list[str]:
+    """One warning per source that read rows but kept no record (e.g. every row lacked an answer)."""
+    out = []
+    for res in results:
+        if res.status == "built" and res.units_read and not res.records_kept:
+            why = (res.quarantine_reasons.most_common(1) or res.records_dropped.most_common(1)
+                   or res.records_skipped.most_common(1))
+            because = f" (most: {why[0][0]}, {why[0][1]:,})" if why else ""
+            out.append(f"source {res.name} read {res.units_read:,} rows but kept no record{because}; "
+                       f"see quarantine.jsonl")
+    return out
 
 
 def _version() -> str:
@@ -370,7 +504,13 @@ def atomic_replace(tmp: Path, out: Path) -> None:
     """Put the complete folder ``tmp`` at ``out``. With an existing ``out`` the two are swapped
     in one step (Linux renameat2 RENAME_EXCHANGE) so a reader or a crash never sees a mix;
     elsewhere the old folder is moved aside first."""
+    check = _SWAP_CHECK.get()
+    if check is not None:
+        check()
     if out.exists():
+        from .safeout import check_removable
+
+        check_removable(out, "--out")  # before anything moves: the old output must be removable
         if not _exchange(tmp, out):
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.rename(out, old)
@@ -381,7 +521,9 @@ def atomic_replace(tmp: Path, out: Path) -> None:
                 raise
             tmp = old
         _fsync_dir(out.parent)
-        shutil.rmtree(tmp)
+        # the new output is in place; what is left of the old one (should it resist) is removed by
+        # the next build (clean_leftovers)
+        shutil.rmtree(tmp, ignore_errors=True)
     else:
         os.rename(tmp, out)
         _fsync_dir(out.parent)

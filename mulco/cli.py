@@ -1,4 +1,10 @@
-"""``mulco``: one command with subcommands. Heavy imports happen inside each command."""
+"""``mulco``: one command with subcommands. Heavy imports happen inside each command.
+
+Global flags (before the subcommand): ``--version``; ``-q/--quiet`` (no progress, only the last
+line of a summary, warnings and errors); ``-v/--verbose`` (more detail, and a traceback with an
+error). Output: the summary of a command on stdout; progress, warnings and errors on stderr.
+An expected error is one line, ``mulco COMMAND: error: ...``, with exit status 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,24 +13,70 @@ import sys
 #: Subcommand modules under mulco.commands, in the order `mulco --help` lists them.
 COMMANDS = ("build_cmd", "configs_cmd", "show_cmd", "sources_cmd", "publish_cmd", "download_cmd", "validate_cmd")
 
+#: Verbosity levels (``args.verbosity``).
+QUIET, NORMAL, VERBOSE = 0, 1, 2
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mulco", description="Build, check and load the MulCo dataset.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the command and how to get its help (not the whole usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mulco")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def make_parser() -> argparse.ArgumentParser:
     import importlib
 
+    parser = Parser(prog="mulco", description="Build, check and load the MulCo dataset.")
+    parser.add_argument("--version", action="version", version=f"mulco {_version()}")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=QUIET, default=NORMAL,
+                      help="No progress; only the last line of a summary, warnings and errors.")
+    loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE,
+                      help="More detail (per-phase timings; a traceback with an error).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(f"mulco.commands.{name}").make_parser(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    verbosity = getattr(args, "verbosity", NORMAL)
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, PermissionError) as e:
-        # expected user errors: one line, no traceback
-        print(f"mulco {args.command}: error: {e}", file=sys.stderr)
+    except (OSError, ValueError, LookupError) as e:
+        # expected user errors (missing or unwritable paths, refused outputs, bad names): one line
+        if verbosity >= VERBOSE:
+            import traceback
+
+            traceback.print_exc()
+        print(f"mulco {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        text = f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    else:
+        text = str(e) or type(e).__name__
+    if isinstance(e, KeyError) and e.args:
+        text = str(e.args[0])
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

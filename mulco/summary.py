@@ -7,7 +7,15 @@ from .sources.base import SPLITS
 from .table import render
 
 
-def build_summary(result) -> str:
+def last_line(result) -> str:
+    total = sum(result.leaves.values())
+    n_warn = len(getattr(result, "warnings", None) or [])
+    warn = f" ({n_warn} warning{'s' if n_warn != 1 else ''} on stderr)" if n_warn else ""
+    return f"{total:,} records in {len(result.configs)} configs written to {result.out} in {result.seconds:.1f} s{warn}"
+
+
+def build_summary(result, timings: bool = False) -> str:
+    """The tables a build prints on stdout (its warnings go to stderr, see ``mulco build``)."""
     parts = []
     per = collections.Counter()
     for (task, subtask, lang, plang, split), n in result.leaves.items():
@@ -23,7 +31,8 @@ def build_summary(result) -> str:
         if r.status != "built":
             src_rows.append((name, r.status, "", "", "", "", "", ""))
             continue
-        src_rows.append((name, r.status, r.units_read, r.units_kept, r.units_quarantined,
+        status = "KEPT NONE" if r.units_read and not r.records_kept else r.status
+        src_rows.append((name, status, r.units_read, r.units_kept, r.units_quarantined,
                          sum(r.records_skipped.values()), sum(r.records_dropped.values()), r.records_kept))
         for k, v in r.quarantine_reasons.items():
             reasons[(name, "quarantined", k)] += v
@@ -45,8 +54,7 @@ def build_summary(result) -> str:
     missing = [f"  {n}: {r.message}" for n, r in result.sources.items() if r.status != "built"]
     if missing:
         parts.append("Sources not built:\n" + "\n".join(missing))
-    for w in getattr(result, "warnings", None) or []:
-        parts.append(f"WARNING: {w}")
-    total = sum(result.leaves.values())
-    parts.append(f"{total:,} records in {len(result.configs)} configs written to {result.out} in {result.seconds:.1f} s")
+    if timings and getattr(result, "timings", None):
+        parts.append(render(["phase", "seconds"], [(k, f"{v:.2f}") for k, v in result.timings.items()], title="Timings"))
+    parts.append(last_line(result))
     return "\n\n".join(parts)

@@ -11,7 +11,11 @@ def make_parser(subparsers=None):
     import argparse
 
     kw = dict(help="Build MulCo from raw sources into a Hub-ready folder.",
-              description="Convert every raw source found, validate, split and write Parquet + card.")
+              description="Convert every raw source found (layout: docs/sources.md; `mulco sources --raw-dir DIR` "
+                          "says what is present), validate, split and write Parquet + card. The output folder must be "
+                          "new, empty or written by an earlier `mulco build` (else refused unless --force) and is "
+                          "replaced atomically when the build completes. A build that finds no source or keeps no "
+                          "record is an error. Progress and warnings go to stderr, the summary to stdout.")
     p = subparsers.add_parser("build", **kw) if subparsers else argparse.ArgumentParser("mulco build", **kw)
     add_dataclass_arguments(p, BuildConfig)
     p.set_defaults(func=main)
@@ -20,8 +24,11 @@ def make_parser(subparsers=None):
 
 def main(args) -> int:
     from ..build import build
-    from ..summary import build_summary
+    from ..summary import build_summary, last_line
 
+    verbosity = getattr(args, "verbosity", 1)
+    if verbosity == 0:
+        args.progress = False
     cfg = from_namespace(BuildConfig, args)
     translator = None
     if cfg.translator_url:
@@ -29,7 +36,9 @@ def main(args) -> int:
 
         translator = translator_from_config(cfg)
     result = build(cfg, translator=translator)
-    print(build_summary(result))
+    print(last_line(result) if verbosity == 0 else build_summary(result, timings=verbosity >= 2), flush=True)
+    for w in result.warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
     bad = [n for n, r in result.sources.items() if not r.reconciles()]
     if bad:
         print(f"error: counts do not reconcile for {', '.join(bad)}", file=sys.stderr)

@@ -1,0 +1,179 @@
+"""Safety rules for every command that writes into a folder the user names.
+
+A command may *replace* a folder only when it is new, empty, or carries the marker file a
+previous run of the same command wrote there (``.mulco-build`` for ``mulco build``); anything
+else is refused with one line unless ``force`` is given. A folder equal to, inside or containing
+a ``forbidden`` one (the raw sources of a build) is refused even with ``force``; so are an
+existing file, a symbolic link, the filesystem root and the home folder. Permissions are checked
+before anything moves: the parent must be writable, and an existing folder (every folder in it)
+must be removable once the new one is in place. Errors name the user's path, never a staging
+folder.
+
+:func:`prepare_output` is the one call for commands that replace a folder (``build``, the
+exports to come); :func:`check_writable_into` is for commands that add files to a folder the
+user owns and never delete anything in it (``download --raw-dir``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+#: The marker ``mulco build`` writes into its output folder (a dotfile: never uploaded as data).
+BUILD_MARKER = ".mulco-build"
+
+
+class UnsafeOutputError(ValueError):
+    """Writing there could destroy something the user did not ask to replace; one line says why."""
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    path: Path
+    state: str  # new | empty | ours | forced
+
+
+def marker_text(command: str, version: str) -> str:
+    """What a marker file holds (deterministic: the same for every run of the same version)."""
+    return json.dumps({"written_by": f"mulco {command}", "mulco_version": version,
+                       "note": "this folder is replaced by the next run; put nothing else here"}, indent=1) + "\n"
+
+
+def write_marker(folder: Path, command: str, version: str, marker: str = BUILD_MARKER) -> Path:
+    path = Path(folder) / marker
+    path.write_text(marker_text(command, version), encoding="utf-8")
+    return path
+
+
+def has_marker(folder: Path, marker: str = BUILD_MARKER) -> bool:
+    """True when ``folder`` holds a marker file written by mulco (a JSON object naming mulco)."""
+    path = Path(folder) / marker
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and str(data.get("written_by", "")).startswith("mulco ")
+
+
+def _resolve(p: Path) -> Path:
+    return Path(os.path.abspath(Path(p).expanduser())).resolve(strict=False)
+
+
+def _overlap(out: Path, other: Path) -> str | None:
+    a, b = _resolve(out), _resolve(other)
+    if a == b:
+        return "is"
+    if b in a.parents:
+        return "is inside"
+    if a in b.parents:
+        return "contains"
+    return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = _resolve(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
+def check_parent(path: Path, flag: str) -> None:
+    """The folder that will hold ``path`` exists or can be made, and is writable."""
+    parent = _nearest_existing(Path(path).parent if Path(path).parent != Path(path) else Path(path))
+    if not parent.is_dir():
+        raise UnsafeOutputError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not _writable(parent):
+        raise UnsafeOutputError(f"{flag} {path}: cannot write into {parent} (permission denied)")
+
+
+def check_removable(folder: Path, flag: str) -> None:
+    """Every folder under ``folder`` (itself included) lets its entries be removed, so the old
+    output can be deleted once the new one is in place; raise before anything moves if not."""
+    for dirpath, dirnames, _ in os.walk(folder, onerror=_raise):
+        d = Path(dirpath)
+        if not _writable(d) or not os.access(d, os.R_OK):
+            where = "it is" if d == Path(folder) else f"{d} is"
+            raise UnsafeOutputError(f"{flag} {folder}: {where} read-only, so the old output cannot be replaced; "
+                                    f"make it writable (chmod -R u+w) or choose another folder")
+        dirnames[:] = [n for n in dirnames if not (d / n).is_symlink()]
+
+
+def _raise(e: OSError) -> None:
+    raise UnsafeOutputError(f"cannot read {e.filename}: {e.strerror}") from None
+
+
+def _forbidden_always(path: Path) -> str | None:
+    p = _resolve(path)
+    if p == p.parent:
+        return "is the filesystem root"
+    home = os.path.expanduser("~")
+    if home and home != "~" and p == _resolve(Path(home)):
+        return "is your home folder"
+    if p == _resolve(Path.cwd()) or p in _resolve(Path.cwd()).parents:
+        return "is the current folder or contains it"
+    return None
+
+
+def prepare_output(path: Path, *, marker: str = BUILD_MARKER, force: bool = False,
+                   forbidden: Iterable[tuple[str, Path]] = (), flag: str = "--out", command: str = "build") -> OutputPlan:
+    """Decide whether the folder ``path`` may be replaced by a new one; raise
+    :class:`UnsafeOutputError` (one line naming ``path``) if not. Nothing is written.
+
+    ``forbidden``: (what, folder) pairs ``path`` must neither be, be inside of, nor contain, e.g.
+    ``[("--raw-dir", raw_dir)]``: refused even with ``force``."""
+    path = Path(path)
+    for what, other in forbidden:
+        rel = _overlap(path, other)
+        if rel:
+            harm = ("the output would be mixed into it" if rel == "is inside" else "replacing it would destroy it")
+            raise UnsafeOutputError(f"{flag} {path} {rel} {what} {other}: refused ({harm}); "
+                                    f"choose an output folder outside {other}")
+    if path.is_symlink():
+        raise UnsafeOutputError(f"{flag} {path} is a symbolic link; pass the folder itself "
+                                f"({os.path.realpath(path)}) or a new path")
+    why = _forbidden_always(path)
+    if why:
+        raise UnsafeOutputError(f"{flag} {path} {why}: refusing to replace it; choose a new folder such as {path}/mulco")
+    if path.exists() and not path.is_dir():
+        raise UnsafeOutputError(f"{flag} {path} is an existing file, not a folder: choose a folder "
+                                f"(it is replaced by the {command} output)")
+    check_parent(path, flag)
+    if not path.exists():
+        return OutputPlan(path, "new")
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError as e:
+        raise UnsafeOutputError(f"{flag} {path}: cannot read it ({e.strerror})") from None
+    if not entries:
+        state = "empty"
+    elif has_marker(path, marker):
+        state = "ours"
+    elif force:
+        state = "forced"
+    else:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise UnsafeOutputError(f"{flag} {path} is a folder that `mulco {command}` did not write (it holds {shown}); "
+                                f"choose a new or empty folder, or pass --force to replace it and delete what it holds")
+    check_removable(path, flag)
+    return OutputPlan(path, state)
+
+
+def check_writable_into(folder: Path, *, flag: str) -> None:
+    """For commands that add files to a user's folder and never delete in it (``download``):
+    ``folder`` is a folder (or can be made) and is writable; nothing is created."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UnsafeOutputError(f"{flag} {folder} is an existing file, not a folder")
+    if folder.is_dir():
+        if not _writable(folder):
+            raise UnsafeOutputError(f"{flag} {folder}: cannot write into it (permission denied)")
+        return
+    check_parent(folder, flag)
