@@ -18,8 +18,16 @@ __all__ = [
     "load", "resolve", "read_table", "count_licenses", "check_licenses", "check_source", "Selection", "Leaf",
     "SelectionError", "SPLITS",
     "parse", "format_name", "Selector", "UnknownConfigError", "all_names", "config_names", "check_available",
-    "suggest", "TASKS", "SUBTASKS", "LANGS", "PLANGS", "__version__",
+    "suggest", "TASKS", "SUBTASKS", "LANGS", "PLANGS", "answer_labels", "__version__",
 ]
+
+
+def answer_labels(lang: str) -> dict:
+    """The answer words of the label tasks in ``lang``, as records spell them:
+    ``{"clone_detection": {"true": "Yes", "false": "No"}, ...}`` (from ``templates/<lang>.yaml``)."""
+    from .templates import load as _load_templates
+
+    return _load_templates(lang)["labels"]
 
 
 def load(name: str = "all", data_dir=None, split: str | None = None, streaming: bool = False, **kwargs):
