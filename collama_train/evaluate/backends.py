@@ -1,0 +1,229 @@
+"""Generation backends: ``transformers`` (default; batched, left-padded, CPU-testable), an
+OpenAI-compatible HTTP endpoint, and ``vllm`` when it is importable.
+
+Each backend takes a list of :class:`Request` (the templated prompt, and the chat messages for
+endpoints that take them) and returns ``n`` answers per request. ``stats`` counts generated tokens
+and seconds (tokens/s in the results).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+
+class BackendError(RuntimeError):
+    """A model that cannot be loaded or an endpoint that cannot be used (one-line message)."""
+
+
+@dataclass
+class Request:
+    prompt: str
+    messages: list[dict] | None = None
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 256
+    do_sample: bool = False
+    temperature: float = 0.8
+    top_p: float = 0.95
+    num_samples: int = 1
+    batch_size: int = 8
+    seed: int = 0
+
+
+@dataclass
+class Stats:
+    generated_tokens: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        tps = self.generated_tokens / self.seconds if self.seconds else 0.0
+        return {"generated_tokens": self.generated_tokens, "seconds": round(self.seconds, 3),
+                "tokens_per_second": round(tps, 1)}
+
+
+# ------------------------------------------------------------------ transformers
+
+def load_transformers(path: str, dtype: str = "auto", device: str | None = None):
+    """Tokenizer and causal LM from ``path`` (a folder or Hub id), or a one-line BackendError."""
+    from pathlib import Path
+
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as e:
+        raise BackendError(f"the transformers backend needs the train extra: pip install -e '.[train]' ({e})") from None
+    p = Path(path)
+    if p.exists() and not (p / "config.json").is_file():
+        raise BackendError(f"--model {path}: not a model folder (no config.json in it)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        kwargs = {} if dtype == "auto" else {"dtype": getattr(torch, dtype)}
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except Exception as e:  # noqa: BLE001 - any load failure is one line for the user
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BackendError(f"--model {path}: cannot be loaded ({type(e).__name__}: {msg[:300]})") from None
+    if device:
+        model.to(device)
+    elif torch.cuda.is_available():
+        model.to("cuda")
+    return model, tokenizer
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model, tokenizer, add_special_tokens: bool = True):
+        self.model, self.tokenizer = model, tokenizer
+        self.add_special_tokens = add_special_tokens
+        self.stats = Stats()
+
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+        import torch
+
+        tok, model = self.tokenizer, self.model
+        tok.padding_side = "left"
+        tok.truncation_side = "left"
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        max_pos = getattr(model.config, "max_position_embeddings", None) or 4096
+        max_prompt = max(1, max_pos - cfg.max_new_tokens)
+        gen_kwargs = {"max_new_tokens": cfg.max_new_tokens, "do_sample": cfg.do_sample,
+                      "num_return_sequences": cfg.num_samples, "pad_token_id": tok.pad_token_id,
+                      "eos_token_id": tok.eos_token_id}
+        if cfg.do_sample:
+            gen_kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
+            torch.manual_seed(cfg.seed)
+        else:
+            gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+        # longest first: similar lengths share a batch, so there is little padding
+        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
+        out: list[list[str]] = [[] for _ in requests]
+        was_training = model.training
+        model.eval()
+        start = time.perf_counter()
+        try:
+            for b in range(0, len(order), cfg.batch_size):
+                idx = order[b:b + cfg.batch_size]
+                enc = tok([requests[i].prompt for i in idx], return_tensors="pt", padding=True, truncation=True,
+                          max_length=max_prompt, add_special_tokens=self.add_special_tokens).to(model.device)
+                with torch.inference_mode():
+                    gen = model.generate(**enc, **gen_kwargs)
+                new = gen[:, enc["input_ids"].shape[1]:]
+                stop = (new == tok.pad_token_id) | (new == tok.eos_token_id)
+                # tokens up to and including the first EOS of each row
+                self.stats.generated_tokens += int((~stop).int().cumprod(dim=1).sum()) + int(stop.any(dim=1).sum())
+                texts = tok.batch_decode(new, skip_special_tokens=True)
+                for j, i in enumerate(idx):
+                    out[i] = texts[j * cfg.num_samples:(j + 1) * cfg.num_samples]
+        finally:
+            self.stats.seconds += time.perf_counter() - start
+            if was_training:
+                model.train()
+        return out
+
+
+# ------------------------------------------------------------------ OpenAI-compatible endpoint
+
+class EndpointBackend:
+    """``POST {url}/completions`` (text prompts) or ``{url}/chat/completions`` (chat template):
+    ``url`` is the API base, e.g. ``http://host:8000/v1``. The token comes from the environment
+    variable ``api_key_env`` and is never printed (error texts are scrubbed of it)."""
+
+    name = "endpoint"
+
+    def __init__(self, url: str, model: str, api_key_env: str = "OPENAI_API_KEY", chat: bool = False,
+                 timeout: float = 300.0):
+        self.url, self.model, self.chat, self.timeout = url.rstrip("/"), model, chat, timeout
+        self._token = os.environ.get(api_key_env) or None
+        self.stats = Stats()
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _post(self, path: str, payload: dict) -> dict:
+        req = urllib.request.Request(self.url + path, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if self._token:
+            req.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            body = e.read().decode("utf-8", "replace")[:200].replace("\n", " ")
+            raise BackendError(self._scrub(f"endpoint {self.url}{path} answered HTTP {e.code}: {body}")) from None
+        except (urllib.error.URLError, OSError) as e:
+            raise BackendError(self._scrub(f"endpoint {self.url}{path} cannot be reached: {getattr(e, 'reason', e)}")) from None
+        except json.JSONDecodeError:
+            raise BackendError(f"endpoint {self.url}{path} did not answer JSON") from None
+
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+        params = {"model": self.model, "max_tokens": cfg.max_new_tokens, "n": cfg.num_samples,
+                  "temperature": cfg.temperature if cfg.do_sample else 0.0, "top_p": cfg.top_p if cfg.do_sample else 1.0}
+        out: list[list[str]] = []
+        start = time.perf_counter()
+        try:
+            if self.chat:
+                for r in requests:
+                    data = self._post("/chat/completions", {**params, "messages": r.messages})
+                    out.append(self._texts(data, 1, cfg.num_samples, chat=True)[0])
+            else:
+                for b in range(0, len(requests), cfg.batch_size):
+                    batch = requests[b:b + cfg.batch_size]
+                    data = self._post("/completions", {**params, "prompt": [r.prompt for r in batch]})
+                    out.extend(self._texts(data, len(batch), cfg.num_samples, chat=False))
+        finally:
+            self.stats.seconds += time.perf_counter() - start
+        return out
+
+    def _texts(self, data: dict, n_prompts: int, n: int, chat: bool) -> list[list[str]]:
+        try:
+            choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+            texts = [c["message"]["content"] if chat else c["text"] for c in choices]
+            self.stats.generated_tokens += int((data.get("usage") or {}).get("completion_tokens") or 0)
+        except (KeyError, TypeError) as e:
+            raise BackendError(f"endpoint {self.url}: unexpected answer shape ({type(e).__name__}: {e})") from None
+        if len(texts) != n_prompts * n:
+            raise BackendError(f"endpoint {self.url}: {len(texts)} choices for {n_prompts} prompt(s) x n={n}")
+        return [texts[i * n:(i + 1) * n] for i in range(n_prompts)]
+
+
+# ------------------------------------------------------------------ vllm
+
+def vllm_backend(path: str, dtype: str = "auto"):
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        raise BackendError("--backend vllm needs the vllm package (pip install vllm, on a CUDA machine); "
+                           "it is not importable here — use --backend transformers") from None
+    return VLLMBackend(path, dtype)
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(self, path: str, dtype: str = "auto"):
+        from vllm import LLM
+
+        try:
+            self.llm = LLM(model=path, dtype=dtype)
+        except Exception as e:  # noqa: BLE001
+            raise BackendError(f"--model {path}: vllm cannot load it ({type(e).__name__}: {str(e)[:300]})") from None
+        self.stats = Stats()
+
+    def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        sp = SamplingParams(n=cfg.num_samples, max_tokens=cfg.max_new_tokens, seed=cfg.seed,
+                            temperature=cfg.temperature if cfg.do_sample else 0.0,
+                            top_p=cfg.top_p if cfg.do_sample else 1.0)
+        start = time.perf_counter()
+        res = self.llm.generate([r.prompt for r in requests], sp)
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.generated_tokens += sum(len(o.token_ids) for r in res for o in r.outputs)
+        return [[o.text for o in r.outputs] for r in res]

@@ -1,0 +1,95 @@
+"""One explicit, sorted registry: (task, subtask) -> how an answer is cleaned up and scored.
+
+Every MulCo (task, subtask) and the two execution benchmarks have an entry; the prompt is always
+the record formatted by the training template (:mod:`collama_train.prompts`), so the registry holds
+only what differs per task: the clean-up applied to prediction and reference, and the metrics.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from . import bleu, classify, text
+from .postprocess import cloze_word, first_line, one_sentence, parse_candidates, parse_yes_no, strip_fences
+
+
+class UnknownTaskError(ValueError):
+    """A (task, subtask) pair the registry does not know."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    task: str
+    subtask: str | None
+    #: metric names in table order, with where each comes from (docs and results.md)
+    metrics: tuple[str, ...]
+    #: (predictions, references, lang) -> {metric: value}; None for execution benchmarks
+    score: Callable[[Sequence[str], Sequence[str], str], dict] | None
+    execution: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}.{self.subtask}" if self.subtask else self.task
+
+
+def _summary(preds, refs, lang):
+    p, r = [one_sentence(x) for x in preds], [one_sentence(x) for x in refs]
+    if lang == "zh":
+        return {"char_bleu": bleu.zh_bleu(p, r)}
+    return {"smoothed_bleu4": bleu.smoothed_bleu4(p, r)}
+
+
+def _code(preds, refs, lang):
+    p, r = [strip_fences(x) for x in preds], [strip_fences(x) for x in refs]
+    return {"bleu": bleu.corpus_bleu(p, r), "exact_match": text.exact_match(p, r)}
+
+
+def _line(preds, refs, lang):
+    p, r = [first_line(x) for x in preds], [first_line(x) for x in refs]
+    return {"exact_match": text.exact_match(p, r), "edit_sim": text.edit_similarity(p, r)}
+
+
+def _cloze(preds, refs, lang):
+    p, r = [cloze_word(x) for x in preds], [cloze_word(x) for x in refs]
+    return {"exact_match": 100.0 * sum(a == b for a, b in zip(p, r)) / len(r) if r else 0.0}
+
+
+def _yes_no(preds, refs, lang):
+    return classify.binary_scores([parse_yes_no(x) for x in preds], [parse_yes_no(x) for x in refs])
+
+
+def _choice(preds, refs, lang):
+    return classify.choice_scores([parse_candidates(x) for x in preds], [parse_candidates(x) for x in refs])
+
+
+#: reference answers that a metric must be able to read (checked when a file is read)
+REFERENCE_PARSERS = {"clone_detection": parse_yes_no, "defect_detection": parse_yes_no, "query_to_code": parse_candidates}
+
+_SPECS = (
+    TaskSpec("code_generation", None, ("bleu", "exact_match"), _code),
+    TaskSpec("code_search", "clone_detection", ("accuracy", "precision", "recall", "f1", "unparsed"), _yes_no),
+    TaskSpec("code_search", "cloze_test", ("exact_match",), _cloze),
+    TaskSpec("code_search", "code_completion", ("exact_match", "edit_sim"), _line),
+    TaskSpec("code_search", "code_repair", ("bleu", "exact_match"), _code),
+    TaskSpec("code_search", "code_translation", ("bleu", "exact_match"), _code),
+    TaskSpec("code_search", "defect_detection", ("accuracy", "precision", "recall", "f1", "unparsed"), _yes_no),
+    TaskSpec("code_search", "query_to_code", ("accuracy", "hit", "unparsed"), _choice),
+    TaskSpec("code_summarization", None, ("smoothed_bleu4", "char_bleu"), _summary),
+    TaskSpec("humaneval", None, ("pass@1", "pass@10", "pass@100"), None, execution=True),
+    TaskSpec("mbpp", None, ("pass@1", "pass@10", "pass@100"), None, execution=True),
+)
+REGISTRY: dict[tuple[str, str | None], TaskSpec] = {(s.task, s.subtask): s for s in _SPECS}
+
+
+def names() -> list[str]:
+    return sorted(s.name for s in _SPECS)
+
+
+def get(task: str, subtask: str | None) -> TaskSpec:
+    spec = REGISTRY.get((task, subtask or None))
+    if spec is None:
+        name = f"{task}.{subtask}" if subtask else str(task)
+        close = difflib.get_close_matches(name, names(), n=3) or names()
+        raise UnknownTaskError(f"unknown task {name!r}; known: {', '.join(close)}")
+    return spec

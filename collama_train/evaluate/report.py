@@ -1,0 +1,217 @@
+"""Generations file in, results out: read and check ``generations.jsonl``, score it per cell
+(task x lang x plang) with the registry's metrics, write ``results.json``/``results.md``, and
+compare two result folders.
+
+A generations line: ``id``, ``task``, ``subtask``, ``lang``, ``plang``, ``prompt``, ``prediction``,
+``reference`` (required), plus optional ``target_plang`` (translation), ``sample`` (index when several
+samples were drawn per record) and ``execution`` (tests for HumanEval/MBPP).
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from . import registry
+from .passk import KS, mean_pass_at_k
+
+REQUIRED = ("id", "task", "subtask", "lang", "plang", "prompt", "prediction", "reference")
+RESULTS_VERSION = 1
+
+
+class GenerationsError(ValueError):
+    """A generations file that cannot be scored (the message names the file and line)."""
+
+
+def generations_path(path: str | Path) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "generations.jsonl"
+    if not p.is_file():
+        raise GenerationsError(f"{p}: no such generations file")
+    return p
+
+
+def check_row(row, where: str) -> dict:
+    """Check one generations row (``where`` = "file:line" for the message)."""
+    if not isinstance(row, dict):
+        raise GenerationsError(f"{where}: a line must be a JSON object, got {type(row).__name__}")
+    missing = [k for k in REQUIRED if k not in row]
+    if missing:
+        raise GenerationsError(f"{where}: missing field(s) {', '.join(missing)} (required: {', '.join(REQUIRED)})")
+    for k in ("id", "task", "lang", "prediction", "reference"):
+        if not isinstance(row[k], str):
+            raise GenerationsError(f"{where}: field {k!r} must be a string, got {type(row[k]).__name__}")
+    try:
+        spec = registry.get(row["task"], row["subtask"])
+    except registry.UnknownTaskError as e:
+        raise GenerationsError(f"{where}: {e}") from None
+    if spec.execution and not isinstance(row.get("execution"), dict):
+        raise GenerationsError(f"{where}: {spec.name} needs the 'execution' field (the tests) to be scored")
+    parse = registry.REFERENCE_PARSERS.get(row["subtask"] or "")
+    if parse is not None and parse(row["reference"]) is None:
+        raise GenerationsError(f"{where}: reference {row['reference'][:40]!r} is not a valid {spec.name} answer")
+    return row
+
+
+def read_generations(path: str | Path) -> list[dict]:
+    p = generations_path(path)
+    rows = []
+    with open(p, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise GenerationsError(f"{p}:{i}: not valid JSON ({e.msg})") from None
+            rows.append(check_row(row, f"{p}:{i}"))
+    if not rows:
+        raise GenerationsError(f"{p}: no generations in the file")
+    return rows
+
+
+def cell_key(row: dict) -> tuple[str, str, str]:
+    task = registry.get(row["task"], row["subtask"]).name
+    plang = row.get("plang") or "-"
+    if row.get("target_plang"):
+        plang = f"{plang}->{row['target_plang']}"
+    return task, row["lang"], plang
+
+
+def score(rows: Iterable[dict], *, allow_code_execution: bool = False, limits=None, ks=KS) -> dict:
+    """Score generation rows; returns the results dict (also what ``results.json`` holds)."""
+    cells: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        cells[cell_key(row)].append(row)
+    out, notes = [], []
+    exec_jobs: list[tuple[dict, dict[str, list[str]]]] = []
+    for key in sorted(cells):
+        group = cells[key]
+        spec = registry.get(group[0]["task"], group[0]["subtask"])
+        cell = {"task": key[0], "lang": key[1], "plang": key[2], "metrics": {}}
+        if spec.execution:
+            by_id: dict[str, list[str]] = defaultdict(list)
+            for r in group:
+                by_id[r["id"]].append(r)
+            cell["n"] = len(by_id)
+            cell["samples"] = min(len(v) for v in by_id.values())
+            exec_jobs.append((cell, by_id))
+        else:
+            first = [r for r in group if int(r.get("sample") or 0) == 0]
+            cell["n"] = len(first)
+            cell["metrics"] = spec.score([r["prediction"] for r in first], [r["reference"] for r in first], key[1])
+        out.append(cell)
+    if exec_jobs:
+        if not allow_code_execution:
+            notes.append("pass@k not computed: scoring HumanEval/MBPP runs the generated code; rerun with "
+                         "`collama-eval score DIR --allow-code-execution`")
+        else:
+            _score_execution(exec_jobs, limits, ks, notes)
+    return {"version": RESULTS_VERSION, "cells": out, "notes": notes}
+
+
+def _score_execution(jobs, limits, ks, notes) -> None:
+    from . import execution, sandbox
+
+    limits = limits or sandbox.Limits()
+    notes.append(sandbox.network_note(sandbox.check_platform(limits.memory_mb)))
+    programs, owners = [], []
+    for ci, (cell, by_id) in enumerate(jobs):
+        for tid, rows in by_id.items():
+            for r in rows:
+                programs.append(execution.program(r["task"], r["prediction"], r["execution"]))
+                owners.append((ci, tid))
+    outcomes = sandbox.run_many(programs, limits)
+    passed: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    status: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (ci, tid), o in zip(owners, outcomes):
+        passed[(ci, tid)][0] += 1
+        passed[(ci, tid)][1] += o.passed
+        status[ci][o.status] += 1
+    for ci, (cell, by_id) in enumerate(jobs):
+        counts = [tuple(passed[(ci, tid)]) for tid in by_id]
+        cell["metrics"] = mean_pass_at_k(counts, ks)
+        cell["outcomes"] = dict(sorted(status[ci].items()))
+
+
+# ---------------------------------------------------------------- writing
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.2f}"
+    return str(v)
+
+
+def metric_names(cells: list[dict]) -> list[str]:
+    order = []
+    for spec in registry._SPECS:  # registry order first, then anything else
+        order.extend(m for m in spec.metrics if m not in order)
+    present = {m for c in cells for m in c["metrics"]}
+    return [m for m in order if m in present] + sorted(present - set(order))
+
+
+def markdown(results: dict) -> str:
+    """One table per task (its own metric columns): lang x plang rows with the record count."""
+    cells = results["cells"]
+    parts = []
+    for task in dict.fromkeys(c["task"] for c in cells):
+        group = [c for c in cells if c["task"] == task]
+        metrics = metric_names(group)
+        head = ["lang", "plang", "n", *metrics]
+        lines = [f"### {task}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for c in group:
+            vals = [c["lang"], c["plang"], str(c["n"]), *(_fmt(c["metrics"].get(m)) for m in metrics)]
+            lines.append("| " + " | ".join(vals) + " |")
+        parts.append("\n".join(lines) + "\n")
+    text = "\n".join(parts)
+    if results.get("notes"):
+        text += "\n" + "\n".join(f"- {n}" for n in results["notes"]) + "\n"
+    return text
+
+
+def write_results(results: dict, out: str | Path) -> tuple[Path, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rj, rm = out / "results.json", out / "results.md"
+    rj.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    rm.write_text("# collama-eval results\n\n" + markdown(results), encoding="utf-8")
+    return rj, rm
+
+
+def load_results(path: str | Path) -> dict:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        cells = data["cells"]
+        for c in cells:
+            c["task"], c["lang"], c["plang"], c["metrics"]  # noqa: B018 - shape check
+    except FileNotFoundError:
+        raise GenerationsError(f"{p}: no results.json (run `collama-eval score` on the folder first)") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise GenerationsError(f"{p}: not a collama-eval results file ({type(e).__name__}: {e})") from None
+    return data
+
+
+def compare(a: dict, b: dict, name_a: str = "A", name_b: str = "B") -> str:
+    """Per-cell, per-metric table: A, B and B - A (cells present in only one side show '–')."""
+    ca = {(c["task"], c["lang"], c["plang"]): c for c in a["cells"]}
+    cb = {(c["task"], c["lang"], c["plang"]): c for c in b["cells"]}
+    lines = [f"| task | lang | plang | metric | n | {name_a} | {name_b} | Δ |", "|---|---|---|---|---|---|---|---|"]
+    for key in sorted(set(ca) | set(cb)):
+        x, y = ca.get(key), cb.get(key)
+        metrics = metric_names([c for c in (x, y) if c])
+        for m in metrics:
+            va = x["metrics"].get(m) if x else None
+            vb = y["metrics"].get(m) if y else None
+            delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
+            d = "–" if delta is None else f"{delta:+.2f}"
+            n = "/".join(str(c["n"]) if c else "–" for c in (x, y))
+            lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {m} | {n} | {_fmt(va)} | {_fmt(vb)} | {d} |")
+    return "\n".join(lines) + "\n"

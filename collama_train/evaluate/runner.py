@@ -1,0 +1,273 @@
+"""The evaluation run: settings, records, prompts, generation, and the files it writes.
+
+``EvalArguments`` is parsed by ``HfArgumentParser`` (``collama-eval``) and built directly by
+``collama-train --eval-configs`` (which calls :func:`evaluate_model` with the model it trained).
+Order of work: check the settings and load the records (bad configs/splits fail here, before any
+model is loaded), check the sandbox when code will run, then generate, write
+``generations.jsonl``, score, write ``results.json``/``results.md``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import execution, report
+from .backends import BackendError, GenerationConfig, Request
+
+log = logging.getLogger(__name__)
+
+
+class EvalError(ValueError):
+    """Bad settings or input for an evaluation (one-line message)."""
+
+
+@dataclass
+class EvalArguments:
+    model: str | None = field(default=None, metadata={"help": "Model folder or Hub id (for --endpoint: the served model's name)."})
+    data: str | None = field(default=None, metadata={"help": "A folder written by `mulco build`, or a Hub dataset repo id."})
+    configs: str = field(default="code_search.en", metadata={
+        "help": "Comma-separated MulCo config names (e.g. code_search.en,code_summarization.zh), plus 'humaneval' and 'mbpp'."})
+    split: str = field(default="test", metadata={"help": "Split to evaluate."})
+    limit: int | None = field(default=None, metadata={"help": "At most this many records per config (the first ones)."})
+    licenses: str | None = field(default=None, metadata={"help": "Only records under these licenses (comma-separated)."})
+    template: str = field(default="alpaca", metadata={"help": "Prompt template, as in training: alpaca | chat."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generation batch."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Longest answer, in tokens."})
+    out: str | None = field(default=None, metadata={"help": "Output folder (default: ./eval_results)."})
+    backend: str = field(default="transformers", metadata={"help": "transformers | vllm | endpoint (implied by --endpoint)."})
+    endpoint: str | None = field(default=None, metadata={"help": "OpenAI-compatible API base URL, e.g. http://host:8000/v1."})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "Environment variable holding the endpoint's token."})
+    do_sample: bool = field(default=False, metadata={"help": "Sample instead of greedy decoding (for pass@k)."})
+    temperature: float = field(default=0.8, metadata={"help": "Sampling temperature (with --do-sample)."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling p (with --do-sample)."})
+    num_samples: int = field(default=1, metadata={"help": "Answers per prompt (n of pass@k; >1 needs --do-sample)."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed."})
+    allow_code_execution: bool = field(default=False, metadata={
+        "help": "Run generated code (HumanEval/MBPP) in the sandbox: a subprocess with time/memory limits, no network."})
+    timeout: float = field(default=10.0, metadata={"help": "Seconds per executed program."})
+    memory_mb: int = field(default=1024, metadata={"help": "Address-space limit per executed program, MiB."})
+    mbpp_dir: str | None = field(default=None, metadata={"help": "MBPP folder (mbpp.jsonl), or a raw folder with mbpp/."})
+    dtype: str = field(default="auto", metadata={"help": "Model dtype for transformers: auto | float32 | bfloat16 | float16."})
+    device: str | None = field(default=None, metadata={"help": "Device for transformers (default: cuda when available)."})
+
+
+def config_names(spec: str) -> list[str]:
+    names = [n.strip() for n in (spec or "").split(",") if n.strip()]
+    if not names:
+        raise EvalError("--configs is empty: give config names, e.g. code_search.en,code_summarization.zh")
+    return list(dict.fromkeys(names))
+
+
+def validate(args: EvalArguments) -> None:
+    """Cheap checks, no I/O beyond stat."""
+    from collama_train.prompts import TemplateError, from_name
+
+    try:
+        from_name(args.template)
+    except TemplateError as e:
+        raise EvalError(str(e)) from None
+    names = config_names(args.configs)
+    if any(n not in execution.BENCHMARKS for n in names) and not args.data:
+        raise EvalError("--data is required for MulCo configs (a `mulco build` folder or a Hub repo id)")
+    if args.backend not in ("transformers", "vllm", "endpoint"):
+        raise EvalError(f"--backend {args.backend!r}: choose transformers, vllm or endpoint")
+    if args.num_samples < 1 or args.batch_size < 1 or args.max_new_tokens < 1:
+        raise EvalError("--num-samples, --batch-size and --max-new-tokens must be at least 1")
+    if args.num_samples > 1 and not args.do_sample:
+        raise EvalError("--num-samples > 1 needs --do-sample (greedy decoding gives the same answer every time)")
+    if args.limit is not None and args.limit < 1:
+        raise EvalError("--limit must be at least 1")
+    if "mbpp" in names and not args.mbpp_dir:
+        raise EvalError("mbpp needs --mbpp-dir (the raw folder's mbpp/, with mbpp.jsonl)")
+
+
+def _local_splits(folder: Path, name: str) -> list[str] | None:
+    from mulco.card import read_card_yaml
+
+    try:
+        for c in read_card_yaml(folder / "README.md").get("configs", []):
+            if c.get("config_name") == name:
+                return [d["split"] for d in c.get("data_files") or []]
+    except Exception:  # noqa: BLE001 - let mulco.load report a broken folder
+        return None
+    return None
+
+
+def _licenses(args) -> set[str] | None:
+    return {x.strip().lower() for x in args.licenses.split(",") if x.strip()} if args.licenses else None
+
+
+def load_records(args: EvalArguments) -> list[dict]:
+    """The records of every config (first ``limit`` of each), without duplicates, in config order."""
+    import mulco
+    from mulco.taxonomy import UnknownConfigError
+
+    records, seen = [], set()
+    licenses = _licenses(args)
+    for name in config_names(args.configs):
+        try:
+            if name == "humaneval":
+                recs = execution.humaneval_records(args.split)
+            elif name == "mbpp":
+                recs = execution.mbpp_records(args.mbpp_dir, args.split)
+            else:
+                folder = Path(args.data)
+                if folder.is_dir():
+                    splits = _local_splits(folder, name)
+                    if splits is not None and args.split not in splits:
+                        raise EvalError(f"config {name!r} in {args.data} has no {args.split!r} split "
+                                        f"(it has: {', '.join(splits) or 'none'})")
+                elif any(c in args.data for c in ("/", "\\", ".")) and not _looks_like_repo(args.data):
+                    raise EvalError(f"--data {args.data}: no such folder")
+                try:
+                    ds = mulco.load(name, data_dir=args.data, split=args.split)
+                except ValueError as e:
+                    if isinstance(e, UnknownConfigError):
+                        raise
+                    raise EvalError(f"config {name!r} in {args.data}: {str(e).splitlines()[0]}") from None
+                recs = [dict(r) for r in ds]
+        except (UnknownConfigError, execution.BenchmarkError) as e:
+            raise EvalError(str(e)) from None
+        if licenses is not None:
+            recs = [r for r in recs if str(r.get("license", "")).lower() in licenses]
+        if args.limit:
+            recs = recs[:args.limit]
+        for r in recs:
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                records.append(r)
+    if not records:
+        raise EvalError(f"no records in {args.configs!r} (split {args.split!r})")
+    return records
+
+
+def _looks_like_repo(s: str) -> bool:
+    parts = s.split("/")
+    return len(parts) == 2 and all(parts) and not s.startswith((".", "/"))
+
+
+def requests_for(records: list[dict], template: str, tokenizer=None) -> list[Request]:
+    """The prompts, formatted exactly as training formats them."""
+    from collama_train.prompts import from_name
+
+    t = from_name(template)
+    msgs = t.kind == "chat"
+    return [Request(t.prompt(r, tokenizer), t.messages(r, with_answer=False) if msgs else None) for r in records]
+
+
+def generation_config(args: EvalArguments) -> GenerationConfig:
+    return GenerationConfig(max_new_tokens=args.max_new_tokens, do_sample=args.do_sample, temperature=args.temperature,
+                            top_p=args.top_p, num_samples=args.num_samples, batch_size=args.batch_size, seed=args.seed)
+
+
+def generation_rows(records: list[dict], requests: list[Request], answers: list[list[str]]) -> list[dict]:
+    rows = []
+    for rec, req, outs in zip(records, requests, answers):
+        for k, pred in enumerate(outs):
+            row = {"id": rec["id"], "task": rec["task"], "subtask": rec.get("subtask"), "lang": rec["lang"],
+                   "plang": rec.get("plang"), "prompt": req.prompt, "prediction": pred, "reference": rec["output"]}
+            if rec.get("target_plang"):
+                row["target_plang"] = rec["target_plang"]
+            if len(outs) > 1:
+                row["sample"] = k
+            if rec.get("execution"):
+                row["execution"] = rec["execution"]
+            rows.append(row)
+    return rows
+
+
+def write_generations(rows: list[dict], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "generations.jsonl"
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def limits(args: EvalArguments):
+    from .sandbox import Limits
+
+    return Limits(timeout=args.timeout, memory_mb=args.memory_mb)
+
+
+def prepare(args: EvalArguments) -> list[dict]:
+    """Everything that can fail without a model: settings, records, sandbox."""
+    validate(args)
+    records = load_records(args)
+    if args.allow_code_execution and any(r["task"] in execution.BENCHMARKS for r in records):
+        from .sandbox import SandboxError, check_platform
+
+        try:
+            check_platform(args.memory_mb)
+        except SandboxError as e:
+            raise EvalError(str(e)) from None
+    return records
+
+
+def _finish(args: EvalArguments, records, reqs, answers, backend) -> dict:
+    out = Path(args.out or "eval_results").resolve()
+    rows = generation_rows(records, reqs, answers)
+    gen_path = write_generations(rows, out)
+    results = report.score(rows, allow_code_execution=args.allow_code_execution, limits=limits(args))
+    results["run"] = {"model": args.model, "data": args.data, "configs": args.configs, "split": args.split,
+                      "template": args.template, "backend": backend.name, "generation": asdict(generation_config(args)),
+                      "speed": backend.stats.as_dict(), "generations": str(gen_path)}
+    report.write_results(results, out)
+    results["out"] = str(out)
+    return results
+
+
+def evaluate_model(model, tokenizer, args: EvalArguments) -> dict:
+    """Evaluate an already loaded transformers model (``collama-train --eval-configs`` calls this):
+    generate -> score -> write ``args.out``; returns the results dict."""
+    from collama_train.prompts import from_name
+
+    from .backends import TransformersBackend
+
+    records = prepare(args)
+    reqs = requests_for(records, args.template, tokenizer)
+    backend = TransformersBackend(model, tokenizer, add_special_tokens=from_name(args.template).kind == "text")
+    answers = backend.generate(reqs, generation_config(args))
+    return _finish(args, records, reqs, answers, backend)
+
+
+def run(args: EvalArguments) -> dict:
+    """``collama-eval``: check, load the records, then the model or endpoint, generate, score, write."""
+    from collama_train.prompts import from_name
+
+    from . import backends
+
+    if args.endpoint:
+        args.backend = "endpoint"
+    records = prepare(args)
+    template = from_name(args.template)
+    if args.backend == "endpoint":
+        if not args.endpoint:
+            raise EvalError("--backend endpoint needs --endpoint URL")
+        backend = backends.EndpointBackend(args.endpoint, args.model or "default", args.api_key_env,
+                                           chat=template.kind == "chat")
+        if template.kind == "chat":  # the server applies its own chat template to the messages
+            msgs = [template.messages(r, with_answer=False) for r in records]
+            reqs = [Request(json.dumps(m, ensure_ascii=False), m) for m in msgs]
+        else:
+            reqs = requests_for(records, args.template)
+    else:
+        if not args.model:
+            raise EvalError("--model is required")
+        if args.backend == "vllm":
+            backend = backends.vllm_backend(args.model, args.dtype)
+            tokenizer = backend.llm.get_tokenizer() if template.kind == "chat" else None
+        else:
+            model, tokenizer = backends.load_transformers(args.model, args.dtype, args.device)
+            backend = backends.TransformersBackend(model, tokenizer, add_special_tokens=template.kind == "text")
+        reqs = requests_for(records, args.template, tokenizer)
+    answers = backend.generate(reqs, generation_config(args))
+    return _finish(args, records, reqs, answers, backend)
+
+
+__all__ = ["EvalArguments", "EvalError", "BackendError", "evaluate_model", "run", "prepare", "load_records"]
