@@ -15,8 +15,19 @@ file is checked before it is put in place:
   moved to ``<raw-dir>/.mulco-download/rejected/`` (kept for inspection, never used).
 
 Transfers go to ``<raw-dir>/.mulco-download/partial/`` and resume with HTTP ``Range`` after an
-interruption; failed requests (connection errors, 429, 5xx) are retried with exponential
-backoff. A file appears at its place in the raw folder only once complete and verified.
+interruption; failures that can heal (timeouts, dropped connections, 408/425/429, 5xx) are
+retried with exponential backoff; those that cannot (the host name does not resolve, the
+connection is refused, a TLS certificate error, another 4xx) fail at once, and the other files
+of a host that could not be reached are not tried. A file appears at its place in the raw
+folder only once complete and verified.
+
+**The user's files.** The raw folder is the user's: other files in it are normal and left
+alone. ``download`` only adds files at the manifest's destinations and never deletes one: a
+present file that is not the original is refused unless ``--force``, which moves it aside to
+``.mulco-download/rejected/`` (kept). It refuses a ``--raw-dir`` that is a file, that it cannot
+write, or that is (inside) a folder written by ``mulco build`` (the next build would delete
+what it fetched). ``--dry-run`` writes nothing (not even the folder) and exits 0 when the real
+run could go ahead.
 Files that cannot be fetched automatically (Google Drive, licence click-through) are listed
 with exactly what to download and where to put it.
 """
@@ -57,6 +68,29 @@ class DownloadError(RuntimeError):
 
 class ChecksumError(DownloadError):
     """A fetched file is not the pinned original; it was kept aside."""
+
+
+class Unreachable(DownloadError):
+    """The host cannot be reached in a way retrying does not fix (no such name, connection refused)."""
+
+    def __init__(self, message: str, host: str):
+        super().__init__(message)
+        self.host = host
+
+
+def _permanent(e: BaseException) -> str | None:
+    """Why a network error will not heal by retrying, or None when it may."""
+    import socket
+    import ssl
+
+    reason = getattr(e, "reason", e)
+    if isinstance(reason, socket.gaierror):
+        return f"the host name does not resolve ({reason.strerror or reason}); check the network or DNS"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (nothing listens there); check the URL, a proxy or a firewall"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({getattr(reason, 'verify_message', '') or reason})"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,12 +208,17 @@ def load_manifest(path: Path | None = None) -> dict[str, SourceEntry]:
 class Lock:
     """``<raw-dir>/mulco-download.lock.json``: the sha256 of every file verified or trusted."""
 
-    def __init__(self, raw_dir: Path):
+    def __init__(self, raw_dir: Path, readonly: bool = False):
         self.path = Path(raw_dir) / LOCK_NAME
         self.files: dict[str, dict] = {}
+        self.readonly = readonly  # a dry run records nothing
         if self.path.exists():
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.files = dict(data.get("files", {}))
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                self.files = dict(data.get("files", {}))
+            except (ValueError, AttributeError, TypeError) as e:
+                raise ValueError(f"{self.path} is not a valid lock file ({type(e).__name__}: {e}); "
+                                 f"move it away and run again") from None
 
     def get(self, key: str) -> str | None:
         return (self.files.get(key) or {}).get("sha256")
@@ -191,7 +230,8 @@ class Lock:
         if self.files.get(key) == entry:
             return
         self.files[key] = entry
-        self.save()
+        if not self.readonly:
+            self.save()
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,6 +309,11 @@ def fetch(url: str, part: Path, *, retries: int = 5, backoff: float = 1.0, timeo
                 raise DownloadError(f"{url}: HTTP {e.code} {e.reason}{hint}") from None
             last = f"HTTP {e.code}"
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as e:
+            why = _permanent(e)
+            if why:
+                from urllib.parse import urlsplit
+
+                raise Unreachable(f"{url}: {why}; not retried", urlsplit(url).netloc) from None
             last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
         except OSError as e:
             last = f"{type(e).__name__}: {e}"
@@ -342,8 +387,9 @@ class Downloader:
         self.raw = Path(raw_dir)
         self.opts = opts or Options()
         self.log = log
-        self.lock = Lock(self.raw)
+        self.lock = Lock(self.raw, readonly=self.opts.dry_run)
         self.outcomes: list[Outcome] = []
+        self.dead_hosts: dict[str, str] = {}  # host -> why it could not be reached
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -371,6 +417,21 @@ class Downloader:
         return o
 
     # -- checks -----------------------------------------------------------------------------
+
+    def blocked(self, item: Item) -> str | None:
+        """Why the file cannot be put at its place (a file where a folder must be, a folder at its
+        name, a folder that cannot be written), or None. Nothing is created."""
+        dest = self.dest(item)
+        if dest.is_dir():
+            return f"{dest} is a folder; a file must go there (move the folder away)"
+        p = dest.parent
+        while not p.exists() and p != self.raw and p != p.parent:
+            p = p.parent
+        if p.exists() and not p.is_dir():
+            return f"{p} is a file where a folder must be (move it away)"
+        if p.exists() and not os.access(p, os.W_OK | os.X_OK):
+            return f"cannot write into {p} (permission denied)"
+        return None
 
     def _pinned(self, item: Item) -> bool:
         return item.pin.strong or bool(self.lock.get(item.key))
@@ -421,29 +482,48 @@ class Downloader:
         if not self._pinned(item) and not self.opts.trust_on_first_use:
             return self._out(item, "refused", f"not pinned (sha256 unknown): rerun with --trust-on-first-use to "
                                               f"download it and record its hash ({item.url})")
+        why = self.blocked(item)
+        if why:
+            return self._out(item, "failed", why)
         if self.opts.dry_run:
             size = f"{item.pin.size:,} bytes, " if item.pin.size is not None else ""
             return self._out(item, "would-download", f"{size}{item.pin.describe()} <- {item.url}")
+        from urllib.parse import urlsplit
+
+        host = urlsplit(item.url).netloc
+        if host in self.dead_hosts:
+            return self._out(item, "failed", f"not tried: {host} could not be reached for an earlier file "
+                                             f"({self.dead_hosts[host]})")
         try:
             fetch(item.url, self.partial(item), retries=self.opts.retries, backoff=self.opts.backoff,
                   timeout=self.opts.timeout, progress=self.opts.progress, desc=item.key, log=self.log)
             return self._finish(item, self.partial(item), "downloaded")
+        except Unreachable as e:
+            self.dead_hosts[e.host] = str(e).split(": ", 1)[-1]
+            return self._out(item, "failed", str(e))
         except DownloadError as e:
             return self._out(item, "failed", str(e))
+        except OSError as e:  # e.g. the disk is full, or the place became unwritable
+            return self._out(item, "failed", f"could not write {self.dest(item)}: {e.strerror or e}")
 
     def get_member(self, item: Item, archive: Path) -> Outcome:
         done = self.check_present(item)
         if done is not None:
             return done
+        why = self.blocked(item)
+        if why:
+            return self._out(item, "failed", why)
         part = self.partial(item)
-        part.parent.mkdir(parents=True, exist_ok=True)
         try:
+            part.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(archive) as zf, zf.open(item.member) as src, open(part, "wb") as dst:
                 shutil.copyfileobj(src, dst, CHUNK)
         except KeyError:
             return self._out(item, "failed", f"{item.member} is not in {archive.name}")
         except zipfile.BadZipFile as e:
             return self._out(item, "failed", f"{archive.name} is not a readable zip ({e})")
+        except OSError as e:
+            return self._out(item, "failed", f"could not extract {item.member}: {e.strerror or e}")
         try:
             # the archive was verified (or trusted): its members are what it contains
             if not self._pinned(item):
@@ -460,6 +540,8 @@ class Downloader:
             return self._finish(item, part, "extracted")
         except DownloadError as e:
             return self._out(item, "failed", str(e))
+        except OSError as e:
+            return self._out(item, "failed", f"could not write {self.dest(item)}: {e.strerror or e}")
 
     def get_source(self, entry: SourceEntry) -> list[Outcome]:
         start = len(self.outcomes)
@@ -540,6 +622,8 @@ class Downloader:
                     self._finish(o, parts[Path(o.key).stem], "derived")
                 except DownloadError as e:
                     self._out(o, "failed", str(e))
+                except OSError as e:
+                    self._out(o, "failed", f"could not write {self.dest(o)}: {e.strerror or e}")
 
     def manual_text(self, item: Item) -> str:
         where = self.raw / item.key
@@ -636,26 +720,57 @@ def download(names: list[str] | None, raw_dir: Path, opts: Options | None = None
     """Fetch the named sources (all when none) into ``raw_dir``; return (exit code, outcomes)."""
     entries = select(load_manifest(manifest), names)
     raw_dir = Path(raw_dir)
-    raw_dir.mkdir(parents=True, exist_ok=True)
+    opts = opts or Options()
+    check_raw_dir(raw_dir)
+    if not opts.dry_run:
+        raw_dir.mkdir(parents=True, exist_ok=True)
     d = Downloader(raw_dir, opts, log)
     for e in entries:
         d.get_source(e)
-    return summarize(d.outcomes, raw_dir, log)
+    return summarize(d.outcomes, raw_dir, log, dry_run=opts.dry_run)
 
 
-def summarize(outcomes: list[Outcome], raw_dir: Path, log: Callable[[str], None] = print) -> tuple[int, list[Outcome]]:
+def check_raw_dir(raw_dir: Path) -> None:
+    """``--raw-dir`` may hold anything of the user's (download adds files, never deletes one);
+    refused: a file, a place that cannot be written, a folder written by ``mulco build``
+    (the next build would delete the downloads) or one inside it."""
+    from .safeout import BUILD_MARKER, check_writable_into, has_marker
+
+    check_writable_into(raw_dir, flag="--raw-dir")
+    p = Path(os.path.abspath(raw_dir))
+    for folder in (p, *p.parents):
+        if folder.is_dir() and has_marker(folder, BUILD_MARKER):
+            from .safeout import UnsafeOutputError
+
+            raise UnsafeOutputError(f"--raw-dir {raw_dir} is {'inside ' if folder != p else ''}a folder written by "
+                                    f"`mulco build` ({folder}), which the next build replaces; choose another folder")
+
+
+def summarize(outcomes: list[Outcome], raw_dir: Path, log: Callable[[str], None] = print,
+              dry_run: bool = False) -> tuple[int, list[Outcome]]:
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     log("; ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do")
-    bad = [o for o in outcomes if o.status in ("failed", "refused")]
+    failed = [o for o in outcomes if o.status == "failed"]
+    refused = [o for o in outcomes if o.status == "refused"]
     manual = [o for o in outcomes if o.status == "manual"]
-    if bad:
-        log(f"{len(bad)} file(s) not in place; see the lines marked FAILED/REFUSED above")
+    would = "would be " if dry_run else ""
+    if refused:
+        log(f"{len(refused)} file(s) {would}refused because their sha256 is not pinned: pass --trust-on-first-use to "
+            f"fetch them and record the hash they have in {raw_dir / LOCK_NAME} (later downloads must match it)")
+    if failed:
+        log(f"{len(failed)} file(s) {'could not be put' if dry_run else 'not'} in place; see the lines marked FAILED above")
+    if failed or refused:
         return EXIT_FAILED, outcomes
     if manual:
         log(f"{len(manual)} file(s) must be downloaded by hand into {raw_dir} (see BY HAND above)")
+        if dry_run:
+            log("dry run: nothing was written; the plan above can run")
+            return EXIT_OK, outcomes
         return EXIT_MANUAL, outcomes
+    if dry_run:
+        log("dry run: nothing was written; the plan above can run")
     return EXIT_OK, outcomes
 
 

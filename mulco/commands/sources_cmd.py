@@ -16,6 +16,10 @@ def main(args) -> int:
     from ..sources.base import MissingSourceFile
     from ..table import render
 
+    if args.raw_dir is not None:
+        from ..build import check_raw_dir
+
+        check_raw_dir(args.raw_dir)  # a missing folder or a file is an error, not "every source absent"
     rows = []
     for name in sources.names():
         spec = sources.get(name).SPEC
@@ -29,4 +33,8 @@ def main(args) -> int:
         rows.append((name, spec.license, spec.expected) + ((present,) if args.raw_dir else ()))
     headers = ["source", "license", "expected under the raw folder"] + (["present"] if args.raw_dir else [])
     print(render(headers, rows))
+    print("\nLayout, where to get each source and which files are optional: docs/sources.md"
+          + ("" if args.raw_dir else "; `mulco sources --raw-dir DIR` says what DIR holds") + ".")
+    if args.raw_dir and not any(r[-1] not in ("absent",) and not str(r[-1]).startswith("partial") for r in rows):
+        print(f"No source is complete under {args.raw_dir}: `mulco build --raw-dir {args.raw_dir}` would find nothing.")
     return 0
