@@ -1,0 +1,233 @@
+"""Command-line settings of ``collama-train``: dataclasses parsed by ``HfArgumentParser``.
+
+Four groups, one parser: :class:`ModelArguments` (the model and LoRA), ``collama_train.data.DataArguments``
+(T1: what to train on), :class:`RunArguments` (resume, evaluation, the YAML file) and
+:class:`TrainingArguments` (every ``transformers.TrainingArguments`` flag, a few defaults changed).
+
+Every flag has both spellings (``--output-dir`` and ``--output_dir``: ``HfArgumentParser`` adds
+the dashed one). ``--config run.yaml`` gives the same fields from a file; flags on the command
+line override it. The seed's command line keeps working: ``--model_name_or_path``,
+``--data_path``, ``--evaluation_strategy`` (renamed ``eval_strategy`` in transformers 5) and
+``--fp16``/``--bf16`` on a machine without a GPU (turned off with one warning line, training runs
+in fp32: the seed's scripts then run unchanged on a laptop instead of failing).
+
+Parsing is cheap and side-effect free: :func:`parse` returns plain dicts per group and only
+:func:`build` constructs ``TrainingArguments`` (which may start a process group), after
+``collama_train.train`` has validated everything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from transformers import TrainingArguments as HfTrainingArguments
+
+DEEPSPEED_NAMES = ("zero2", "zero3", "zero3_offload")
+
+#: Old spellings still found in scripts written for transformers 4.x -> current field names.
+RENAMED = {"evaluation_strategy": "eval_strategy", "model_name_or_path": "model"}
+
+
+class ArgsError(ValueError):
+    """A bad flag or value: the message is one line naming the flag (and the file)."""
+
+
+@dataclass
+class ModelArguments:
+    model: str | None = field(default=None, metadata={
+        "aliases": ["--model_name_or_path", "--model-name-or-path"],
+        "help": "Model folder (or Hub id) to fine-tune; --model_name_or_path is the seed's spelling."})
+    dtype: str = field(default="float32", metadata={
+        "help": "dtype the weights are loaded in: float32 (default; mixed precision comes from --bf16/--fp16), "
+                "bfloat16, float16 or auto."})
+    attn_implementation: str = field(default="sdpa", metadata={
+        "help": "Attention kernel: sdpa (default), eager or flash_attention_2. All three keep packed records apart."})
+    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of all weights."})
+    lora_r: int = field(default=16, metadata={"aliases": ["--lora_rank", "--lora-rank"], "help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / rank)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: str = field(default="all-linear", metadata={
+        "aliases": ["--lora_targets", "--lora-targets"],
+        "help": "Comma-separated module names (q_proj,v_proj) or all-linear (default)."})
+
+
+@dataclass
+class RunArguments:
+    config: str | None = field(default=None, metadata={
+        "help": "YAML file with any of these flags as keys (command-line flags override it)."})
+    resume: bool = field(default=False, metadata={
+        "help": "Resume from the last checkpoint in --output-dir (same as --resume_from_checkpoint LAST)."})
+    eval_configs: str | None = field(default=None, metadata={
+        "help": "After training, evaluate on these MulCo configs (collama_train.evaluate); results in RUN/eval/."})
+    eval_limit: int | None = field(default=None, metadata={"help": "Records per evaluated config (default: all)."})
+    eval_max_new_tokens: int = field(default=256, metadata={"help": "Generation length for --eval-configs."})
+
+
+@dataclass
+class TrainingArguments(HfTrainingArguments):
+    """``transformers.TrainingArguments`` with the defaults a fine-tune wants; every other flag as is."""
+
+    output_dir: str | None = field(default=None, metadata={"help": "Run folder: checkpoints, model, collama_run.json."})
+    remove_unused_columns: bool = field(default=False, metadata={
+        "help": "Kept False: the collator picks the columns it needs from the tokenized records."})
+    include_num_input_tokens_seen: str = field(default="non_padding", metadata={
+        "help": "Count the real (non-pad) tokens for the tokens/s figure (all, non_padding, no)."})
+    logging_steps: float = field(default=1, metadata={"help": "Log loss, lr and tokens/s every N steps."})
+
+
+def make_parser():
+    """The ``HfArgumentParser`` over all four groups."""
+    from transformers import HfArgumentParser
+
+    from .data import DataArguments
+
+    return HfArgumentParser((ModelArguments, DataArguments, RunArguments, TrainingArguments),
+                            prog="collama-train", description="Fine-tune a causal LM on MulCo configs.")
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    out = []
+    for a in argv:
+        if a.startswith("--"):
+            name, eq, value = a[2:].partition("=")
+            key = name.replace("-", "_")
+            if key == "evaluation_strategy":
+                a = "--eval_strategy" + (eq + value if eq else "")
+        out.append(a)
+    return out
+
+
+def _yaml_defaults(path: str, known: set[str]) -> dict:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ArgsError(f"--config {path}: no such file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ArgsError(f"--config {path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ArgsError(f"--config {path}: expected a mapping of flag names to values, got {type(data).__name__}")
+    out = {}
+    for key, value in data.items():
+        k = str(key).lstrip("-").replace("-", "_")
+        k = RENAMED.get(k, k)
+        if k not in known:
+            import difflib
+
+            close = difflib.get_close_matches(k, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ArgsError(f"--config {path}: unknown key {key!r}{hint}")
+        if k == "config":
+            raise ArgsError(f"--config {path}: a config file cannot name another config file")
+        out[k] = value
+    return out
+
+
+def _raise(message: str):
+    raise ArgsError(message)
+
+
+@dataclass
+class Parsed:
+    """The parsed flags per group, as plain dicts (nothing constructed yet)."""
+
+    model: dict
+    data: dict
+    run: dict
+    training: dict
+    argv: list[str]
+
+
+def parse(argv: list[str] | None = None) -> Parsed:
+    """Parse ``argv`` (and ``--config``) into per-group dicts; raises :class:`ArgsError` (one line)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _normalise_argv(argv)
+    parser = make_parser()
+    groups = parser.dataclass_types
+    known = {f.name for g in groups for f in dataclasses.fields(g) if f.init}
+
+    # --config first: its values become the parser's defaults, so the command line wins.
+    import argparse
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    pre.error = _raise  # type: ignore[method-assign]
+    if pre.parse_known_args(argv)[0].config:
+        parser.set_defaults(**_yaml_defaults(pre.parse_known_args(argv)[0].config, known))
+
+    parser.error = _raise  # type: ignore[method-assign]
+    namespace, rest = parser.parse_known_args(args=argv)
+    if rest:
+        import difflib
+
+        opts = [o for a in parser._actions for o in a.option_strings]
+        bad = rest[0]
+        close = difflib.get_close_matches(bad.split("=")[0], opts, n=2)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ArgsError(f"unknown argument {bad}{hint}")
+    values = vars(namespace)
+    dicts = []
+    for g in groups:
+        dicts.append({f.name: values[f.name] for f in dataclasses.fields(g) if f.init and f.name in values})
+    return Parsed(model=dicts[0], data=dicts[1], run=dicts[2], training=dicts[3], argv=argv)
+
+
+def resolve_deepspeed(value: str | dict | None) -> str | dict | None:
+    """``zero2``/``zero3``/``zero3_offload`` -> the shipped json; a file must exist and parse (one-line error)."""
+    if value is None or value == "" or isinstance(value, dict):
+        return value or None
+    if value in DEEPSPEED_NAMES:
+        return str(resources.files(__package__).joinpath("deepspeed", f"{value}.json"))
+    p = Path(value)
+    if not p.is_file():
+        raise ArgsError(f"--deepspeed {value}: no such file (or use one of: {', '.join(DEEPSPEED_NAMES)})")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ArgsError(f"--deepspeed {value}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except UnicodeDecodeError:
+        raise ArgsError(f"--deepspeed {value}: not a UTF-8 text file") from None
+    if not isinstance(data, dict):
+        raise ArgsError(f"--deepspeed {value}: expected a JSON object, got {type(data).__name__}")
+    return str(p.resolve())
+
+
+def has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def settle_precision(training: dict, warn=print) -> None:
+    """``--fp16``/``--bf16`` without a GPU: turned off with one warning line (training runs in fp32)."""
+    if not (training.get("fp16") or training.get("bf16")) or has_gpu():
+        return
+    flags = [f"--{k}" for k in ("fp16", "bf16") if training.get(k)]
+    warn(f"collama-train: warning: {' '.join(flags)} ignored: no CUDA GPU here, training in fp32 on the CPU")
+    training["fp16"] = False
+    training["bf16"] = False
+
+
+def build(parsed: Parsed):
+    """Construct ``(ModelArguments, DataArguments, RunArguments, TrainingArguments)`` from validated dicts."""
+    from .data import DataArguments
+
+    seen = str(parsed.training.get("include_num_input_tokens_seen", "non_padding")).lower()
+    parsed.training["include_num_input_tokens_seen"] = {"true": "all", "yes": "all", "1": "all", "false": "no",
+                                                        "0": "no"}.get(seen, seen)
+    return (ModelArguments(**parsed.model), DataArguments(**parsed.data), RunArguments(**parsed.run),
+            TrainingArguments(**parsed.training))
+
+
+def launched_distributed() -> bool:
+    """True under torchrun / the deepspeed launcher (they set WORLD_SIZE)."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ

@@ -1,0 +1,137 @@
+"""``collama-train``: train (the default), preview, merge, tiny-model.
+
+``collama-train --model M --data OUT --output-dir RUN ...`` trains (the ``train`` subcommand is
+implied when the first argument is a flag), so the same command line works under
+``python -m collama_train``, ``torchrun -m collama_train`` and ``deepspeed --module collama_train``.
+Heavy libraries are imported inside each command.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PROG = "collama-train"
+COMMANDS = ("train", "preview", "merge", "tiny-model")
+USAGE = f"""usage: {PROG} [train] --model PATH --data FOLDER_OR_REPO --output-dir RUN [flags]
+       {PROG} preview --model PATH --data FOLDER_OR_REPO [flags]
+       {PROG} merge RUN_OR_ADAPTER --out DIR
+       {PROG} tiny-model --out DIR [--data FOLDER]
+
+  train       fine-tune (every transformers TrainingArguments flag; `{PROG} train --help` lists them)
+  preview     what the model will see: mixture, token counts, packing, masked examples; no training
+  merge       fold a LoRA adapter into its base model
+  tiny-model  write a tiny random Llama + a tokenizer trained on a MulCo folder's texts (demos, tests)
+"""
+
+
+def _tiny_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"{PROG} tiny-model",
+                                description="Write a tiny random Llama and a BPE tokenizer trained on MulCo texts.")
+    p.add_argument("--out", required=True, help="folder to write (config, weights, tokenizer)")
+    p.add_argument("--data", default=None, help="a built MulCo folder whose texts train the tokenizer "
+                                                "(default: the templates' and a few code texts)")
+    p.add_argument("--vocab-size", "--vocab_size", type=int, default=1024)
+    p.add_argument("--hidden-size", "--hidden_size", type=int, default=64)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--max-positions", "--max_positions", type=int, default=2048)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def folder_texts(folder: str | Path):
+    """Instruction/input/output texts of every Parquet file under a built MulCo folder (train splits first)."""
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(folder).rglob("*.parquet"), key=lambda p: (not p.name.startswith("train"), str(p)))
+    for f in files:
+        table = pq.read_table(f, columns=[c for c in ("instruction", "input", "output")
+                                          if c in pq.read_schema(f).names])
+        for col in table.column_names:
+            for v in table.column(col).to_pylist():
+                if v:
+                    yield v
+
+
+def _default_texts():
+    from .prompts import from_name
+
+    t = from_name("alpaca")
+    code = ["def add(a, b):\n    return a + b\n", "for i in range(10):\n    print(i)\n",
+            "SELECT name FROM users WHERE id = 1;", "func main() {\n\tfmt.Println(\"hi\")\n}\n",
+            "写一个函数计算两个数的和。", "Return the sum of two numbers."]
+    return [t.prompt_input, t.prompt_no_input, *code] * 4
+
+
+def tiny_model(argv: list[str]) -> int:
+    args = _tiny_parser().parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"{PROG} tiny-model: error: --out {args.out}: exists and is not a folder", file=sys.stderr)
+        return 2
+    if args.data is not None:
+        if not Path(args.data).is_dir():
+            print(f"{PROG} tiny-model: error: --data {args.data}: no such folder", file=sys.stderr)
+            return 2
+        texts = list(folder_texts(args.data))
+        if not texts:
+            print(f"{PROG} tiny-model: error: --data {args.data}: no Parquet records (run `mulco build --out` first)",
+                  file=sys.stderr)
+            return 2
+    else:
+        texts = _default_texts()
+    from .tiny import save_tiny
+
+    save_tiny(out, texts, vocab_size=args.vocab_size, hidden_size=args.hidden_size, layers=args.layers,
+              max_positions=args.max_positions, seed=args.seed)
+    print(f"tiny model (hidden {args.hidden_size}, {args.layers} layers, vocab {args.vocab_size}) "
+          f"trained on {len(texts)} texts: {out}")
+    return 0
+
+
+def preview(argv: list[str]) -> int:
+    try:
+        from . import preview as preview_mod
+    except ImportError:
+        print(f"{PROG} preview: error: collama_train.preview is not installed in this checkout", file=sys.stderr)
+        return 2
+    return preview_mod.main(argv)
+
+
+def merge(argv: list[str]) -> int:
+    from . import merge as merge_mod
+
+    return merge_mod.main(merge_mod.make_parser().parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        from . import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
+    cmd, rest = (argv[0], argv[1:]) if argv[0] in COMMANDS else ("train", argv)
+    if cmd == "train" and not argv[0].startswith("-") and argv[0] != "train":
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        print(f"{PROG}: error: unknown command {argv[0]!r}{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    if cmd == "tiny-model":
+        return tiny_model(rest)
+    if cmd == "preview":
+        return preview(rest)
+    if cmd == "merge":
+        return merge(rest)
+    from .train import main as train_main
+
+    return train_main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

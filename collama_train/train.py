@@ -1,0 +1,335 @@
+"""``collama-train``: fine-tune a causal LM on MulCo configs with ``transformers.Trainer``.
+
+The flow: parse the flags (:mod:`collama_train.args`) -> check every argument cheaply (one line per
+problem, nothing written to ``--output-dir`` yet) -> tokenize once through ``collama_train.data``
+(cached; rank 0 first) -> load the model (LoRA when asked) -> ``Trainer`` with the data module's
+collator (padded, or packed into one row with restarting ``position_ids``) -> save model and
+tokenizer (ZeRO-3: the gathered 16-bit weights) -> ``RUN/collama_run.json`` and a summary table ->
+optional evaluation (``--eval-configs``).
+
+Why ``Trainer`` and not TRL's ``SFTTrainer``: docs/training.md (the records are tokenized, masked
+and packed by ``collama_train.data`` already; SFTTrainer would redo or bypass each step).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .args import ArgsError, Parsed, build, parse, resolve_deepspeed, settle_precision, launched_distributed
+
+PROG = "collama-train"
+
+
+@dataclass
+class Plan:
+    parsed: Parsed
+    model_path: str
+    tokenizer: Any
+    model_config: Any
+    deepspeed: str | dict | None
+    resume_from: str | None
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _log(msg: str) -> None:
+    if _is_main():
+        print(msg, file=sys.stderr, flush=True)
+
+
+def _last_checkpoint(output_dir: str) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+
+
+def check(parsed: Parsed) -> Plan:
+    """Every cheap check, in order; raises :class:`ArgsError` with one line. Writes nothing."""
+    m, d, r, t = parsed.model, parsed.data, parsed.run, parsed.training
+
+    # 1. where the run goes
+    out = t.get("output_dir")
+    if not out:
+        raise ArgsError("--output-dir is required (the run folder: checkpoints, model, collama_run.json)")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ArgsError(f"--output-dir {out}: exists and is not a folder")
+
+    # 2. DeepSpeed config: a shipped name or a JSON file that parses
+    deepspeed = resolve_deepspeed(t.get("deepspeed"))
+    t["deepspeed"] = deepspeed
+
+    # 3. the data flags (T1's cheap checks: mixture syntax, weights, template name, source given)
+    from .data import DataArguments, validate_data_args
+
+    validate_data_args(DataArguments(**d))
+    from .prompts import from_name
+
+    template = from_name(d.get("template") or "alpaca")
+    if d.get("packing") and t.get("use_cache"):
+        raise ArgsError("--packing with --use_cache true: a KV cache makes packed records attend to each other; drop --use_cache")
+
+    # 4. evaluation after training needs the evaluation module
+    if r.get("eval_configs"):
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("collama_train.evaluate.runner") is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise ArgsError("--eval-configs needs collama_train.evaluate.runner, which is not installed in this checkout")
+        if not (d.get("data")):
+            raise ArgsError("--eval-configs needs --data (a MulCo folder or repo to take the test records from)")
+
+    # 5. resume
+    resume_from = t.get("resume_from_checkpoint")
+    if r.get("resume") and not resume_from:
+        resume_from = _last_checkpoint(out)
+        if resume_from is None:
+            raise ArgsError(f"--resume: no checkpoint-* folder in {out} to resume from")
+    if resume_from and not Path(resume_from).is_dir():
+        raise ArgsError(f"--resume_from_checkpoint {resume_from}: no such folder")
+
+    # 6. the model: exists, has a config, a tokenizer with eos, long enough for --max-length
+    model = m.get("model")
+    if not model:
+        raise ArgsError("--model is required (a model folder or a Hub id; the seed's --model_name_or_path works too)")
+    if m.get("dtype") not in ("float32", "bfloat16", "float16", "auto"):
+        raise ArgsError(f"--dtype {m.get('dtype')}: choose one of float32, bfloat16, float16, auto")
+    local = Path(model).expanduser()
+    if local.exists():
+        if not local.is_dir():
+            raise ArgsError(f"--model {model}: not a folder")
+        if not (local / "config.json").is_file():
+            raise ArgsError(f"--model {model}: no config.json in this folder (not a transformers model)")
+        model = str(local.resolve())
+    elif model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model:
+        raise ArgsError(f"--model {model}: no such folder")
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(model)
+    except Exception as e:  # noqa: BLE001 - any failure here is the user's path or Hub id
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ArgsError(f"--model {model}: cannot load its config ({first})") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except Exception as e:  # noqa: BLE001
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ArgsError(f"--model {model}: cannot load its tokenizer ({first})") from None
+    if tokenizer.eos_token_id is None:
+        raise ArgsError(f"--model {model}: the tokenizer has no eos token (set eos_token in tokenizer_config.json); "
+                        "training needs one to end every answer")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token  # labels of padding are -100, so pad=eos is safe
+    max_pos = getattr(config, "max_position_embeddings", None)
+    max_length = d.get("max_length")
+    if max_pos and max_length and max_length > max_pos:
+        raise ArgsError(f"--max-length {max_length} is longer than the model's max_position_embeddings ({max_pos})")
+    if template.needs_tokenizer and not getattr(tokenizer, "chat_template", None):
+        raise ArgsError(f"--template {template.name}: the tokenizer of {model} has no chat template; use --template alpaca")
+    if m.get("lora"):
+        try:
+            import peft  # noqa: F401
+        except ImportError:
+            raise ArgsError("--lora needs peft: pip install 'mulco[train]'") from None
+    return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
+                resume_from=resume_from)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _setup_distributed(plan: Plan) -> None:
+    """DeepSpeed in one plain process needs the launcher's variables; on the CPU it needs gloo."""
+    import torch
+
+    t = plan.parsed.training
+    if plan.deepspeed and not launched_distributed():
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1"})
+    distributed = plan.deepspeed or int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and not torch.cuda.is_available():
+        from accelerate import PartialState
+
+        if plan.deepspeed:  # accelerate then starts DeepSpeed's comm (gloo) instead of plain torch.distributed
+            os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"
+            if os.environ.get("COLLAMA_DS_SHM") != "1":
+                # DeepSpeed compiles a shared-memory all-reduce op on its first CPU run (~55 s on 2 cores);
+                # gloo does the same collectives, and CPU runs are tests and demos (COLLAMA_DS_SHM=1 keeps it).
+                import deepspeed.ops
+
+                deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+        PartialState(backend="gloo")
+        cfg = t.get("accelerator_config") or {}
+        if isinstance(cfg, str):
+            import json
+
+            cfg = json.loads(Path(cfg).read_text()) if Path(cfg).is_file() else json.loads(cfg)
+        cfg = dict(cfg)
+        cfg["use_configured_state"] = True
+        t["accelerator_config"] = cfg
+
+
+def _load_model(plan: Plan, model_args):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "auto": "auto"}[model_args.dtype]
+    model = AutoModelForCausalLM.from_pretrained(plan.model_path, dtype=dtype,
+                                                 attn_implementation=model_args.attn_implementation)
+    # Packed rows rely on the block-diagonal mask that transformers builds from restarting
+    # position_ids only when no KV cache is passed: the cache stays off while training.
+    model.config.use_cache = False
+    if model_args.lora:
+        from peft import LoraConfig, get_peft_model
+
+        targets = model_args.lora_target_modules
+        targets = targets if targets == "all-linear" else [x.strip() for x in targets.split(",") if x.strip()]
+        model = get_peft_model(model, LoraConfig(r=model_args.lora_r, lora_alpha=model_args.lora_alpha,
+                                                 lora_dropout=model_args.lora_dropout, target_modules=targets,
+                                                 task_type="CAUSAL_LM"))
+    return model
+
+
+def make_callbacks():
+    """Tokens/s in the logs, and a progress bar that shows loss, lr and tokens/s."""
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import ProgressCallback
+
+    class TokensPerSecond(TrainerCallback):
+        """Adds ``tokens_per_s`` (real, non-pad tokens over all ranks since the last log) to each log."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.last = (time.perf_counter(), state.num_input_tokens_seen or 0)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs is None or "loss" not in logs:
+                return
+            now, seen = time.perf_counter(), state.num_input_tokens_seen or 0
+            dt = now - self.last[0]
+            logs["tokens_per_s"] = round((seen - self.last[1]) / dt, 1) if dt > 0 else 0.0
+            self.last = (now, seen)
+
+    class Progress(ProgressCallback):
+        """One compact line per log (step, loss, lr, tokens/s) and the same on the bar."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or self.training_bar is None or not logs:
+                return
+            if "loss" in logs:
+                lr = logs.get("learning_rate")
+                post = {"loss": f"{logs['loss']:.4f}", "lr": f"{lr:.2e}" if lr is not None else "-",
+                        "tok/s": f"{logs.get('tokens_per_s', 0):.0f}"}
+                self.training_bar.set_postfix(post, refresh=False)
+                self.training_bar.write(f"step {state.global_step}/{state.max_steps}  " +
+                                        "  ".join(f"{k} {v}" for k, v in post.items()))
+            elif "train_runtime" not in logs:
+                self.training_bar.write(str({k: v for k, v in logs.items() if not isinstance(v, (list, dict))}))
+
+    return TokensPerSecond(), Progress()
+
+
+def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
+    """Entry point of ``collama-train [train]``; ``callbacks`` are extra ``TrainerCallback`` objects (tests)."""
+    from .prompts import TemplateError
+
+    try:
+        parsed = parse(argv)
+        plan = check(parsed)
+    except (ArgsError, TemplateError, ValueError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    return run(plan, callbacks or [])
+
+
+def run(plan: Plan, callbacks: list) -> int:
+    t0 = time.perf_counter()
+    settle_precision(plan.parsed.training, warn=lambda msg: _log(msg))
+    _setup_distributed(plan)
+    model_args, data_args, run_args, training_args = build(plan.parsed)
+    tokenizer = plan.tokenizer
+
+    from transformers import Trainer
+    from transformers.trainer_callback import ProgressCallback
+
+    from .data import Collator, prepare
+
+    try:
+        prepared = prepare(data_args, tokenizer, seed=training_args.seed,
+                           main_process_first=training_args.main_process_first)
+    except ValueError as e:  # an empty mixture after filters, a config that selects nothing, ...
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    model = _load_model(plan, model_args)
+    collator = Collator(tokenizer, packed=bool(data_args.packing))
+    tokens_cb, progress_cb = make_callbacks()
+    trainer = Trainer(model=model, args=training_args, train_dataset=prepared.train, eval_dataset=prepared.eval,
+                      data_collator=collator, processing_class=tokenizer, callbacks=[tokens_cb, *callbacks])
+    if not training_args.disable_tqdm:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(progress_cb)
+    result = trainer.train(resume_from_checkpoint=plan.resume_from)
+    training_args.resume_from_checkpoint = plan.resume_from
+
+    # The saved config turns the cache back on: generation wants it, training never reads it.
+    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+    base = unwrapped.get_base_model() if hasattr(unwrapped, "get_base_model") else unwrapped
+    base.config.use_cache = True
+    trainer.save_model(training_args.output_dir)
+    wall = time.perf_counter() - t0
+
+    eval_results = None
+    if run_args.eval_configs:
+        eval_results = _evaluate(trainer, plan, data_args, run_args, training_args)
+
+    if trainer.is_world_process_zero():
+        from .report import build_report, summary, write_report
+
+        report = build_report(argv=plan.parsed.argv, model_args=model_args, data_args=data_args, run_args=run_args,
+                              training_args=training_args, data_report=prepared.report, state=trainer.state,
+                              train_metrics=result.metrics, wall_time_s=wall, world_size=training_args.world_size,
+                              deepspeed=plan.deepspeed, eval_results=eval_results)
+        path = write_report(report, training_args.output_dir)
+        print(summary(report), file=sys.stderr)
+        print(f"run report: {path}", file=sys.stderr, flush=True)
+    trainer.accelerator.wait_for_everyone()
+    _teardown()
+    return 0
+
+
+def _evaluate(trainer, plan: Plan, data_args, run_args, training_args) -> dict | None:
+    """Evaluate the trained model on the main process (ZeRO-3: reloaded from the saved weights)."""
+    if not trainer.is_world_process_zero():
+        return None
+    from .evaluate.runner import EvalArguments, evaluate_model
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if plan.deepspeed and trainer.is_deepspeed_enabled and \
+            trainer.accelerator.state.deepspeed_plugin.zero_stage == 3:
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(training_args.output_dir)
+    model.eval()
+    eargs = EvalArguments(data=data_args.data, configs=run_args.eval_configs, limit=run_args.eval_limit,
+                          template=data_args.template, max_new_tokens=run_args.eval_max_new_tokens,
+                          out=str(Path(training_args.output_dir) / "eval"), licenses=data_args.licenses)
+    return evaluate_model(model, plan.tokenizer, eargs)
+
+
+def _teardown() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
