@@ -58,7 +58,9 @@ def load_transformers(path: str, dtype: str = "auto", device: str | None = None)
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:
         raise BackendError(f"the transformers backend needs the train extra: pip install -e '.[train]' ({e})") from None
-    p = Path(path)
+    p = Path(path).expanduser()
+    if not p.exists() and (str(path).startswith((".", "/", "~")) or str(path).count("/") != 1):
+        raise BackendError(f"--model {path}: no such model folder")
     if p.exists() and not (p / "config.json").is_file():
         raise BackendError(f"--model {path}: not a model folder (no config.json in it)")
     try:

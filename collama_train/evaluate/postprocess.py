@@ -43,7 +43,7 @@ def cloze_word(text: str) -> str:
     if not line:
         return ""
     word = line.split()[0]
-    return word.strip("`'\"").rstrip(".,;:。，")
+    return word.strip("`'\".,;:。，“”")
 
 
 @lru_cache(maxsize=None)

@@ -83,26 +83,15 @@ def validate(args: EvalArguments) -> None:
         raise EvalError("mbpp needs --mbpp-dir (the raw folder's mbpp/, with mbpp.jsonl)")
 
 
-def _local_splits(folder: Path, name: str) -> list[str] | None:
-    from mulco.card import read_card_yaml
-
-    try:
-        for c in read_card_yaml(folder / "README.md").get("configs", []):
-            if c.get("config_name") == name:
-                return [d["split"] for d in c.get("data_files") or []]
-    except Exception:  # noqa: BLE001 - let mulco.load report a broken folder
-        return None
-    return None
-
-
-def _licenses(args) -> set[str] | None:
-    return {x.strip().lower() for x in args.licenses.split(",") if x.strip()} if args.licenses else None
+def _licenses(args) -> list[str] | None:
+    return [x.strip() for x in args.licenses.split(",") if x.strip()] if args.licenses else None
 
 
 def load_records(args: EvalArguments) -> list[dict]:
-    """The records of every config (first ``limit`` of each), without duplicates, in config order."""
+    """The records of every config (first ``limit`` of each), without duplicates, in config order.
+    MulCo configs come through ``mulco.resolve``/``mulco.read_table`` (a config without records in
+    the split fails here, before any model is loaded); the licence filter applies to them only."""
     import mulco
-    from mulco.taxonomy import UnknownConfigError
 
     records, seen = [], set()
     licenses = _licenses(args)
@@ -113,25 +102,10 @@ def load_records(args: EvalArguments) -> list[dict]:
             elif name == "mbpp":
                 recs = execution.mbpp_records(args.mbpp_dir, args.split)
             else:
-                folder = Path(args.data)
-                if folder.is_dir():
-                    splits = _local_splits(folder, name)
-                    if splits is not None and args.split not in splits:
-                        raise EvalError(f"config {name!r} in {args.data} has no {args.split!r} split "
-                                        f"(it has: {', '.join(splits) or 'none'})")
-                elif any(c in args.data for c in ("/", "\\", ".")) and not _looks_like_repo(args.data):
-                    raise EvalError(f"--data {args.data}: no such folder")
-                try:
-                    ds = mulco.load(name, data_dir=args.data, split=args.split)
-                except ValueError as e:
-                    if isinstance(e, UnknownConfigError):
-                        raise
-                    raise EvalError(f"config {name!r} in {args.data}: {str(e).splitlines()[0]}") from None
-                recs = [dict(r) for r in ds]
-        except (UnknownConfigError, execution.BenchmarkError) as e:
+                sel = mulco.resolve([name], args.data, split=args.split)
+                recs = mulco.read_table(sel, licenses=licenses).to_pylist()
+        except (mulco.UnknownConfigError, mulco.SelectionError, execution.BenchmarkError) as e:
             raise EvalError(str(e)) from None
-        if licenses is not None:
-            recs = [r for r in recs if str(r.get("license", "")).lower() in licenses]
         if args.limit:
             recs = recs[:args.limit]
         for r in recs:
@@ -139,13 +113,9 @@ def load_records(args: EvalArguments) -> list[dict]:
                 seen.add(r["id"])
                 records.append(r)
     if not records:
-        raise EvalError(f"no records in {args.configs!r} (split {args.split!r})")
+        raise EvalError(f"no records in {args.configs!r} (split {args.split!r}"
+                        + (f", licences {args.licenses}" if args.licenses else "") + ")")
     return records
-
-
-def _looks_like_repo(s: str) -> bool:
-    parts = s.split("/")
-    return len(parts) == 2 and all(parts) and not s.startswith((".", "/"))
 
 
 def requests_for(records: list[dict], template: str, tokenizer=None) -> list[Request]:

@@ -1,0 +1,160 @@
+"""collama_train.evaluate metrics against hand-computed values on tiny inputs, and CodeXGLUE's
+smoothed BLEU-4 reproduced step by step (its tokenization, add-one smoothing from the bigrams on,
+brevity penalty min(0, 1-(r+1)/(c+1)))."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from collama_train.evaluate import bleu, classify, passk, postprocess, registry, text
+
+
+# ---------------------------------------------------------------- answer clean-up
+
+def test_strip_fences_takes_the_first_fenced_block():
+    assert postprocess.strip_fences("Here:\n```python\ndef f():\n    return 1\n```\nDone.") == "def f():\n    return 1"
+    assert postprocess.strip_fences("````go\nx := \"```\"\n````") == 'x := "```"'
+    assert postprocess.strip_fences("```\nunclosed\ncode") == "unclosed\ncode"
+    assert postprocess.strip_fences("\nplain code\n") == "plain code"
+
+
+def test_first_line_and_cloze_word():
+    assert postprocess.first_line("\n  return a + b  \nmore") == "return a + b"
+    assert postprocess.first_line("```js\n}\n```") == "}"
+    assert postprocess.cloze_word("`append`.\nbecause ...") == "append"
+    assert postprocess.cloze_word("") == ""
+
+
+@pytest.mark.parametrize("answer,expected", [
+    ("Yes", True), ("No", False), ("yes.", True), ("NO, they differ", False), ("**Yes**", True),
+    ("Answer: No", False), ("是", True), ("否", False), ("不是。", False), ("是的，它们等价", True),
+    ("yesterday", None), ("Maybe", None), ("", None), ("  ", None), ("True", True),
+])
+def test_yes_no_parsing_in_both_languages(answer, expected):
+    assert postprocess.parse_yes_no(answer) is expected
+
+
+def test_yes_no_words_are_the_templates_labels():
+    import mulco
+
+    for lang in mulco.LANGS:
+        for key in ("clone_detection", "defect_detection"):
+            labels = mulco.answer_labels(lang)[key]
+            assert postprocess.parse_yes_no(labels["true"]) is True
+            assert postprocess.parse_yes_no(labels["false"]) is False
+
+
+def test_candidate_parsing():
+    assert postprocess.parse_candidates("1, 3") == frozenset({1, 3})
+    assert postprocess.parse_candidates("Candidate 2") == frozenset({2})
+    assert postprocess.parse_candidates("候选 2 和 4") == frozenset({2, 4})
+    assert postprocess.parse_candidates("none of them") is None
+
+
+# ---------------------------------------------------------------- BLEU
+
+def test_codexglue_tokenization():
+    assert bleu.split_puncts("returns the max(a,b).") == "returns the max ( a , b ) ."
+    # NIST normalization: lowercases, splits punctuation, keeps 3.5 and 1,000 together
+    assert bleu.nist_tokens("Costs 3.5 USD, or 1,000 (cents)") == ["costs", "3.5", "usd", ",", "or", "1,000", "(", "cents", ")"]
+
+
+def test_smoothed_bleu4_reproduces_codexglue_by_hand():
+    ref = "Returns the maximum of two integers."
+    # 1) pred 8 tokens vs ref 7: 1-grams 5/8 (unsmoothed), 2-grams (2+1)/(7+1), 3-grams (1+1)/(6+1),
+    #    4-grams (0+1)/(5+1); brevity: min(0, 1-(7+1)/(8+1)) = 0
+    pred1 = "Returns the maximum value of a function."
+    s1 = math.exp((math.log(5 / 8) + math.log(3 / 8) + math.log(2 / 7) + math.log(1 / 6)) / 4)
+    # 2) "max function ." 3 tokens: 1-grams 1/3, 2-grams (0+1)/(2+1), 3-grams (0+1)/(1+1), 4-grams (0+1)/(0+1);
+    #    brevity: 1-(7+1)/(3+1) = -1
+    pred2 = "max function."
+    s2 = math.exp((math.log(1 / 3) + math.log(1 / 3) + math.log(1 / 2) + math.log(1)) / 4 - 1)
+    assert bleu.smoothed_bleu4([pred1], [ref]) == pytest.approx(100 * s1, abs=1e-9)
+    assert round(bleu.smoothed_bleu4([pred1], [ref]), 2) == 32.50
+    assert bleu.smoothed_bleu4([pred2], [ref]) == pytest.approx(100 * s2, abs=1e-9)
+    assert round(bleu.smoothed_bleu4([pred2], [ref]), 2) == 17.86
+    # the corpus figure is the mean of the sentence scores (bleuFromMaps)
+    assert bleu.smoothed_bleu4([pred1, pred2], [ref, ref]) == pytest.approx(50 * (s1 + s2), abs=1e-9)
+    # identical (case and punctuation spacing do not matter) -> 100; nothing in common -> ~0
+    assert bleu.smoothed_bleu4(["RETURNS the maximum of two integers ."], [ref]) == pytest.approx(100.0)
+    assert bleu.smoothed_bleu4(["zzz"], [ref]) < 1e-6
+
+
+def test_corpus_bleu_is_codexglue_code_to_code_bleu():
+    assert bleu.corpus_bleu(["a b c d"], ["a b c d"]) == pytest.approx(100.0)
+    # smooth=True: (m+1)/(n+1) for every order: 4/5, 3/4, 2/3, 1/2; same length -> BP 1
+    assert bleu.corpus_bleu(["a b c e"], ["a b c d"]) == pytest.approx(100 * (4 / 5 * 3 / 4 * 2 / 3 * 1 / 2) ** 0.25)
+    # shorter hypothesis: BP = exp(1 - 4/2); counts pooled over the corpus
+    p = ((2 + 1) / (2 + 1) * (1 + 1) / (1 + 1) * (0 + 1) / (0 + 1) * 1) ** 0.25
+    assert bleu.corpus_bleu(["a b"], ["a b c d"]) == pytest.approx(100 * p * math.exp(1 - 4 / 2))
+
+
+def test_zh_bleu_is_character_level():
+    # 甲乙丙戊 vs 甲乙丙丁, one character per token: 3/4, 2/3, 1/2 and (sacrebleu "exp" smoothing) 1/2 for 4-grams
+    assert bleu.zh_bleu(["甲乙丙戊"], ["甲乙丙丁"]) == pytest.approx(100 * (3 / 4 * 2 / 3 * 1 / 2 * 1 / 2) ** 0.25, abs=0.01)
+    assert bleu.zh_bleu(["返回两个数中较大的一个。"], ["返回两个数中较大的一个。"]) == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------- match, classification, pass@k
+
+def test_exact_match_and_edit_similarity():
+    assert text.exact_match(["a  b", "c"], ["a b", "d"]) == 50.0  # white-space tokens, as CodeXGLUE
+    # Indel ratio: 2 * matches / total length; "abc" vs "abd": 2*2/6
+    assert text.edit_similarity(["abc", "xyz"], ["abd", "xyz"]) == pytest.approx((200 * 2 / 6 + 100) / 2)
+
+
+def test_binary_scores_count_unparseable_as_wrong():
+    pred = [True, True, False, None, False, None]
+    gold = [True, False, False, True, True, False]
+    # tp=1 fp=1 tn=1 fn=2 (one of them unparsed); the unparsed negative is neither tn nor fp
+    s = classify.binary_scores(pred, gold)
+    assert s["accuracy"] == pytest.approx(100 * 2 / 6)
+    assert s["precision"] == pytest.approx(50.0)
+    assert s["recall"] == pytest.approx(100 / 3)
+    assert s["f1"] == pytest.approx(100 * 2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    assert s["unparsed"] == 2
+
+
+def test_choice_scores():
+    pred = [frozenset({1}), frozenset({1, 2}), None, frozenset({3, 1})]
+    gold = [frozenset({1}), frozenset({1}), frozenset({2}), frozenset({1, 3})]
+    s = classify.choice_scores(pred, gold)
+    assert s["accuracy"] == 50.0 and s["hit"] == 75.0 and s["unparsed"] == 1
+
+
+def test_pass_at_k_unbiased_estimator():
+    assert passk.pass_at_k(5, 2, 1) == pytest.approx(2 / 5)
+    assert passk.pass_at_k(5, 2, 2) == pytest.approx(1 - 3 / 10)  # 1 - C(3,2)/C(5,2)
+    assert passk.pass_at_k(5, 0, 3) == 0.0 and passk.pass_at_k(5, 4, 2) == 1.0
+    got = passk.mean_pass_at_k([(10, 1), (10, 0)])
+    assert set(got) == {"pass@1", "pass@10"}  # pass@100 needs 100 samples
+    assert got["pass@1"] == pytest.approx(100 * (0.1 + 0) / 2) and got["pass@10"] == pytest.approx(50.0)
+    with pytest.raises(ValueError):
+        passk.pass_at_k(3, 1, 10)
+
+
+# ---------------------------------------------------------------- the registry
+
+def test_registry_covers_every_mulco_task():
+    import mulco
+
+    for task in mulco.TASKS:
+        for sub in mulco.SUBTASKS[task] or (None,):
+            assert registry.get(task, sub).score is not None
+    with pytest.raises(registry.UnknownTaskError, match="code_search.clone_detection"):
+        registry.get("code_search", "clone_detecton")
+
+
+@pytest.mark.parametrize("task,subtask,pred,ref,lang,metric,value", [
+    ("code_search", "clone_detection", "是", "是", "zh", "accuracy", 100.0),
+    ("code_search", "defect_detection", "Yes, it frees twice.", "No", "en", "accuracy", 0.0),
+    ("code_search", "cloze_test", "`append`", "append", "en", "exact_match", 100.0),
+    ("code_search", "code_completion", "```go\n}\n```", "}", "en", "exact_match", 100.0),
+    ("code_search", "code_repair", "Fixed:\n```java\nint x = 1 ;\n```", "int x = 1 ;", "en", "exact_match", 100.0),
+    ("code_search", "query_to_code", "1, 2", "1, 2", "zh", "accuracy", 100.0),
+    ("code_summarization", None, "Max returns the larger of a and b.\nIt compares.", "Max returns the larger of a and b.",
+     "en", "smoothed_bleu4", 100.0),
+])
+def test_registry_scores_cleaned_answers(task, subtask, pred, ref, lang, metric, value):
+    assert registry.get(task, subtask).score([pred], [ref], lang)[metric] == pytest.approx(value)
