@@ -41,6 +41,7 @@ def build_report(*, argv, model_args, data_args, run_args, training_args, data_r
         "collama_train": __version__,
         "command": ["collama-train", *argv],
         "model": {k: v for k, v in dataclasses.asdict(model_args).items()},
+        "data_summary": data_summary(data_report),
         "data": data_report,
         "data_args": dataclasses.asdict(data_args),
         "training": {
@@ -96,40 +97,58 @@ def _fmt(v, nd=4):
     return str(v)
 
 
+def data_summary(data: dict) -> dict:
+    """The data figures the run report repeats at its top level (from ``Prepared.report``)."""
+    train = data.get("train") or {}
+    configs = train.get("configs") or {}
+    source = data.get("source")
+    where = source.get("data") if isinstance(source, dict) else source
+    revision = source.get("revision") if isinstance(source, dict) else None
+    return {
+        "source": where,
+        "revision": revision,
+        "fingerprint": data.get("fingerprint"),
+        "mixture": data.get("mixture"),
+        "records_per_config": {n: c.get("records_trained") for n, c in configs.items()},
+        "tokens_per_config": {n: c.get("tokens") for n, c in configs.items()},
+        "records": train.get("records"),
+        "tokens": train.get("tokens"),
+        "dropped_prompt_too_long": train.get("dropped_prompt_too_long"),
+        "truncated": train.get("truncated"),
+        "packed": train.get("packed"),
+        "packing_efficiency": train.get("packing_efficiency"),
+        "padding_efficiency_batch8": train.get("padding_efficiency_batch8"),
+        "cache_hit": data.get("cache_hit"),
+        "cache_key": data.get("cache_key"),
+    }
+
+
 def summary(report: dict) -> str:
-    """A short plain-text table: per config records/tokens, then the run's figures."""
+    """A short plain-text table: per config weight/records/tokens, then the run's figures."""
     lines = []
     data = report.get("data") or {}
-    configs = data.get("configs") or data.get("per_config") or {}
-    rows = []
-    if isinstance(configs, dict):
-        items = configs.items()
-    elif isinstance(configs, list):
-        items = [(c.get("name", "?"), c) for c in configs if isinstance(c, dict)]
-    else:
-        items = []
-    for name, c in items:
-        if isinstance(c, dict):
-            rows.append((str(name), _fmt(c.get("weight")), _fmt(c.get("records_before", c.get("records"))),
-                         _fmt(c.get("records_after", c.get("records_used"))), _fmt(c.get("tokens"))))
+    configs = (data.get("train") or {}).get("configs") or {}
+    rows = [(str(n), _fmt(c.get("weight")), _fmt(c.get("records_before")), _fmt(c.get("records_trained")),
+             _fmt(c.get("tokens")), _fmt(c.get("dropped_prompt_too_long"))) for n, c in configs.items()]
     if rows:
-        header = ("config", "weight", "records", "used", "tokens")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-        for r in rows:
-            lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)))
+        header = ("config", "weight", "records", "trained", "tokens", "dropped")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+        for r in rows[:20]:
+            lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+        if len(rows) > 20:
+            lines.append(f"... {len(rows) - 20} more configs (collama_run.json has them all)")
         lines.append("")
+    d = data_summary(data)
     res = report.get("results", {})
     hist = res.get("loss_history") or []
     first = hist[0]["loss"] if hist else None
     pairs = [
-        ("data", data.get("source") or data.get("data") or report.get("data_args", {}).get("data")
-         or report.get("data_args", {}).get("data_path")),
-        ("revision", data.get("revision") or data.get("fingerprint")),
-        ("records", data.get("records") or data.get("total_records")),
-        ("dropped", data.get("dropped") if not isinstance(data.get("dropped"), dict) else sum(data["dropped"].values())),
-        ("packing efficiency", data.get("packing_efficiency")),
-        ("tokenized cache hit", data.get("cache_hit")),
+        ("data", d["source"]), ("revision", d["revision"] or f"local, fingerprint {str(d['fingerprint'])[:16]}"), ("records", d["records"]),
+        ("dropped / truncated", f"{_fmt(d['dropped_prompt_too_long'])} / {_fmt(d['truncated'])}"),
+        ("packing efficiency" if d["packed"] else "padding efficiency (batch 8)",
+         d["packing_efficiency"] if d["packed"] else d["padding_efficiency_batch8"]),
+        ("tokenized cache hit", d["cache_hit"]),
         ("steps", res.get("steps")),
         ("loss first -> final", f"{_fmt(first)} -> {_fmt(res.get('final_loss'))}"),
         ("real tokens", res.get("tokens")),

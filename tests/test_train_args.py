@@ -1,0 +1,176 @@
+"""collama-train's command line: both flag spellings, --config YAML, the seed's flags, DeepSpeed names
+resolved to shipped configs whose `auto` values HF's integration fills, and the model-side bad input:
+one line each, before any heavy work, nothing written to --output-dir."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from train_fixtures import *  # noqa: F401,F403
+from train_fixtures import base_argv
+
+from collama_train import args as A
+from collama_train.cli import main as cli_main
+
+
+def test_both_spellings_and_seed_aliases():
+    a = A.parse(["--output-dir", "r", "--model", "m", "--per-device-train-batch-size", "3", "--max-length", "99"])
+    b = A.parse(["--output_dir", "r", "--model_name_or_path", "m", "--per_device_train_batch_size", "3",
+                 "--max_length", "99"])
+    for group in ("model", "data", "run", "training"):
+        assert getattr(a, group) == getattr(b, group)
+    assert a.model["model"] == "m" and a.training["output_dir"] == "r"
+    assert a.training["per_device_train_batch_size"] == 3 and a.data["max_length"] == 99
+    # transformers 5 renamed evaluation_strategy -> eval_strategy; the seed's spelling still works
+    c = A.parse(["--output_dir", "r", "--evaluation_strategy", "no"])
+    assert c.training["eval_strategy"] == "no"
+    d = A.parse(["--output_dir", "r", "--evaluation-strategy=steps"])
+    assert d.training["eval_strategy"] == "steps"
+
+
+def test_yaml_config_and_cli_override(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("model_name_or_path: base\nlearning-rate: 0.5\nmax_length: 77\nlora: true\n"
+                   "configs: code_search.en:0.3\nevaluation_strategy: 'no'\n")
+    p = A.parse(["--config", str(cfg), "--output-dir", "r", "--learning_rate", "0.25"])
+    assert p.model["model"] == "base" and p.model["lora"] is True
+    assert p.training["learning_rate"] == 0.25  # the command line wins
+    assert p.data["max_length"] == 77 and p.data["configs"] == "code_search.en:0.3"
+    assert p.training["eval_strategy"] == "no"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learnig_rate: 1\n")
+    with pytest.raises(A.ArgsError, match=r"bad.yaml: unknown key 'learnig_rate' \(did you mean learning_rate"):
+        A.parse(["--config", str(bad)])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [1, 2\n")
+    with pytest.raises(A.ArgsError, match=r"broken.yaml: not valid YAML \(line"):
+        A.parse(["--config", str(broken)])
+
+
+def test_unknown_flag_names_close_one():
+    with pytest.raises(A.ArgsError, match=r"unknown argument --learnin_rate.*--learning_rate"):
+        A.parse(["--learnin_rate", "1"])
+
+
+@pytest.mark.parametrize("name", A.DEEPSPEED_NAMES)
+def test_shipped_deepspeed_configs_resolve_with_hf_integration(name, tiny_model):
+    """Every `auto` in the shipped json is filled by transformers' DeepSpeed integration."""
+    from transformers import AutoModelForCausalLM, TrainingArguments
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig, unset_hf_deepspeed_config
+
+    path = A.resolve_deepspeed(name)
+    raw = json.loads(Path(path).read_text())
+    assert raw["optimizer"]["params"]["torch_adam"] is True  # no op compiling on a CPU
+    if name.startswith("zero3"):
+        assert raw["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
+    assert "auto" in json.dumps(raw)
+    targs = TrainingArguments(output_dir="unused", learning_rate=3e-4, per_device_train_batch_size=2,
+                              gradient_accumulation_steps=3, report_to="none")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)  # before the config: ZeRO-3 would zero.Init it
+    ds = HfTrainerDeepSpeedConfig(path)
+    try:
+        ds.trainer_config_process(targs)
+        ds.trainer_config_finalize(targs, model, num_training_steps=10)
+        filled = ds.config
+    finally:
+        unset_hf_deepspeed_config()
+    assert "auto" not in json.dumps(filled)
+    assert filled["optimizer"]["params"]["lr"] == 3e-4
+    assert filled["train_micro_batch_size_per_gpu"] == 2 and filled["gradient_accumulation_steps"] == 3
+
+
+def _fail(argv, capsys) -> str:
+    code = cli_main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith("[")]  # DeepSpeed's own import warning
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_bad_model_side_input_one_line_nothing_written(tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
+    out = tmp_path / "run"
+    argv = lambda *extra, model=tiny_model: base_argv(model, mulco_sample, out, cache_dir, *extra)  # noqa: E731
+
+    msg = _fail(argv(model=tmp_path / "nope"), capsys)
+    assert msg.startswith("collama-train: error: --model ") and "no such folder" in msg
+
+    # a tokenizer without eos
+    from transformers import AutoTokenizer
+
+    no_eos = tmp_path / "no_eos"
+    import shutil
+
+    shutil.copytree(tiny_model, no_eos)
+    cfg = json.loads((no_eos / "tokenizer_config.json").read_text())
+    cfg["eos_token"] = None
+    (no_eos / "tokenizer_config.json").write_text(json.dumps(cfg))
+    assert AutoTokenizer.from_pretrained(no_eos).eos_token_id is None
+    assert "no eos token" in _fail(argv(model=no_eos), capsys)
+
+    # a DeepSpeed config that does not parse: the file is named, with the line
+    ds = tmp_path / "ds_config.json"
+    ds.write_text('{"zero_optimization": {"stage": 2,}\n')
+    msg = _fail(argv("--deepspeed", str(ds)), capsys)
+    assert str(ds) in msg and "not valid JSON (line 1" in msg
+    assert "zero2, zero3, zero3_offload" in _fail(argv("--deepspeed", "zero4"), capsys)
+
+    # --max-length longer than the model's positions
+    msg = _fail(argv("--max-length", "4096"), capsys)
+    assert "--max-length 4096" in msg and "max_position_embeddings (512)" in msg
+
+    # output dir that is a file
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    assert "exists and is not a folder" in _fail(base_argv(tiny_model, mulco_sample, f, cache_dir), capsys)
+
+    # data side (T1's checks) comes out the same way
+    assert "config" in _fail(argv("--configs", "code_search.en:-1"), capsys)
+    assert not out.exists() and not cache_dir.exists()
+
+
+def test_resume_without_checkpoint_and_missing_eval_module(tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
+    out = tmp_path / "run"
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--resume"), capsys)
+    assert "--resume" in msg and "no checkpoint" in msg
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--packing", "--use_cache", "true"), capsys)
+    assert "--packing" in msg and "cache" in msg
+    assert not out.exists()
+
+
+def test_fp16_without_gpu_is_one_warning():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: --fp16 is honoured")
+    seen = []
+    training = {"fp16": True, "bf16": False}
+    A.settle_precision(training, warn=seen.append)
+    assert training["fp16"] is False and len(seen) == 1 and "--fp16 ignored" in seen[0]
+
+
+def test_cli_commands(capsys):
+    assert cli_main(["tarin", "--x"]) == 2
+    assert "did you mean train" in capsys.readouterr().err
+    assert cli_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for cmd in ("preview", "merge", "tiny-model"):
+        assert cmd in out
+
+
+def test_tiny_model_command(tmp_path, mulco_sample, capsys):
+    from transformers import AutoConfig, AutoTokenizer
+
+    out = tmp_path / "tiny"
+    assert cli_main(["tiny-model", "--out", str(out), "--data", str(mulco_sample), "--hidden-size", "32",
+                     "--vocab-size", "300"]) == 0
+    tok = AutoTokenizer.from_pretrained(out)
+    cfg = AutoConfig.from_pretrained(out)
+    assert cfg.hidden_size == 32 and cfg.vocab_size == len(tok)
+    assert tok.eos_token_id is not None and tok.pad_token_id is not None
+    # trained on the data's texts: a common code word is a single token, not bytes
+    assert len(tok("return")["input_ids"]) == 1
+    assert cli_main(["tiny-model", "--out", str(out / "config.json")]) == 2
