@@ -45,7 +45,13 @@ def load(name: str = "all", data_dir=None, split: str | None = None, streaming: 
 
     path = str(data_dir) if data_dir is not None else "collama/mulco"
     if data_dir is not None and Path(data_dir).is_dir():
-        check_available(name, read_configs(Path(data_dir)))
+        import json
+
+        try:
+            report = json.loads((Path(data_dir) / "build_report.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = None  # the report only explains an empty name; a folder without one still loads
+        check_available(name, read_configs(Path(data_dir)), report=report if isinstance(report, dict) else None)
     else:
         parse(name)
     return datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs)

@@ -143,13 +143,62 @@ def _unknown_message(name: str, valid: list[str]) -> str:
     )
 
 
-def check_available(name: str, available: Iterable[str]) -> Selector:
-    """Parse ``name`` and check that the built dataset has it; error lists close built names."""
+def check_available(name: str, available: Iterable[str], report: Mapping | None = None) -> Selector:
+    """Parse ``name`` and check that the built dataset has it. The error suggests only names the
+    build has; for a valid name that selects nothing it says why when ``report`` (the build's
+    ``build_report.json``) tells (a source absent, ZH records skipped for want of a translator,
+    every record dropped by the quality steps)."""
     available = list(available)
-    sel = parse(name)
-    if name not in available:
+    try:
+        sel = parse(name)
+    except UnknownConfigError:
+        close = suggest(name, available) if available else []
         raise UnknownConfigError(
-            f"Config {name!r} is valid but selects no record in this build."
-            + (f" Close names that exist: {', '.join(suggest(name, available))}." if available else "")
+            f"Unknown MulCo config {name!r}."
+            + (f" Close names in this build: {', '.join(close)}." if close else "")
+            + f" Names are 'all', a language ({', '.join(LANGS)}) or <task>[.<subtask>][.<lang>][.<plang>] with task in "
+              f"{', '.join(TASKS)}; `mulco configs FOLDER` lists this build's {len(available)} names."
+        ) from None
+    if name not in available:
+        why = why_empty(sel, report) if report else None
+        close = [n for n in suggest(name, available) if n != name]
+        raise UnknownConfigError(
+            f"Config {name!r} is valid but selects no record in this build"
+            + (f": {why}." if why else ".")
+            + (f" Close names that exist: {', '.join(close)}." if close else "")
         )
     return sel
+
+
+def why_empty(sel: Selector, report: Mapping) -> str | None:
+    """Why a valid config selects no record of a build, from its report (None: it does not say)."""
+    from . import sources as registry
+
+    srcs = report.get("sources") or {}
+    reasons = []
+    producers = [n for n in registry.names()
+                 if any((sel.task is None or t == sel.task) and (sel.subtask is None or st == sel.subtask)
+                        for t, st in registry.get(n).SPEC.produces)]
+    cf = (report.get("configs") or {}).get(format_name(sel))
+    if cf and cf.get("records_in") and not cf.get("kept"):
+        steps = ", ".join(f"{k} {v:,}" for k, v in (cf.get("dropped") or {}).items())
+        reasons.append(f"all {cf['records_in']:,} of its records were dropped by the quality steps ({steps}; "
+                       f"see build_report.md)")
+    if sel.lang in (None, "zh"):
+        skipped = {n: (srcs.get(n) or {}).get("records_skipped", {}).get("zh_needs_translator", 0) for n in producers}
+        skipped = {n: k for n, k in skipped.items() if k}
+        if skipped and sel.task in (None, "code_summarization", "code_generation") and sel.subtask is None:
+            reasons.append(f"{sum(skipped.values()):,} ZH records of {', '.join(skipped)} were skipped: ZH summaries "
+                           f"(and ZH docstring-to-code) are translations of English docstrings and need "
+                           f"--translator-url at build time")
+    missing = [n for n in producers if (srcs.get(n) or {}).get("status") != "built"]
+    if missing:
+        reasons.append(f"its source{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                       f"{'were' if len(missing) > 1 else 'was'} not in the raw folder or not selected with --sources "
+                       f"(see docs/sources.md)")
+    empty = [n for n in producers if (srcs.get(n) or {}).get("status") == "built" and not srcs[n].get("records_kept")]
+    if empty:
+        reasons.append(f"{', '.join(empty)} read rows but kept no record (see quarantine.jsonl)")
+    if not reasons and sel.plang and producers:
+        reasons.append(f"no source in this build has {PLANG_NAMES.get(sel.plang, sel.plang)} records for it")
+    return "; ".join(reasons) or None

@@ -11,15 +11,47 @@ def make_parser(subparsers):
     return p
 
 
-def main(args) -> int:
+class NotABuild(ValueError):
+    """A path that is not a folder written by ``mulco build`` (one line says why)."""
+
+
+def read_build(folder: Path) -> dict:
+    """The card YAML of a built folder, or :class:`NotABuild` naming the folder and what is wrong."""
     from ..card import read_card_yaml
+
+    folder = Path(folder)
+    hint = "pass the --out folder of `mulco build`"
+    if not folder.exists():
+        raise NotABuild(f"{folder} is not a MulCo build folder: it does not exist; {hint}")
+    if not folder.is_dir():
+        raise NotABuild(f"{folder} is not a MulCo build folder: it is a file; {hint}")
+    card = folder / "README.md"
+    if not card.is_file():
+        raise NotABuild(f"{folder} is not a MulCo build folder: it has no README.md; {hint}")
+    try:
+        meta = read_card_yaml(card)
+    except Exception as e:  # a YAML error of any kind: the card is not one mulco wrote
+        raise NotABuild(f"{folder} is not a MulCo build folder: the YAML header of README.md does not parse "
+                        f"({type(e).__name__}); rebuild it") from None
+    if not isinstance(meta, dict) or not meta.get("configs"):
+        raise NotABuild(f"{folder} is not a MulCo build folder: its README.md lists no configs; {hint}")
+    return meta
+
+
+def splits_of(meta: dict) -> dict[str, list[str]]:
+    """Config name -> its splits, in the order the card lists them."""
+    return {c["config_name"]: [df["split"] for df in c.get("data_files", [])] for c in meta["configs"]}
+
+
+def main(args) -> int:
+    from ..sources.base import SPLITS
     from ..table import render
 
-    meta = read_card_yaml(Path(args.folder) / "README.md")
-    if not meta.get("configs"):
-        raise FileNotFoundError(f"{args.folder}/README.md has no configs: is it a folder written by `mulco build`?")
+    meta = read_build(args.folder)
     info = {d["config_name"]: {s["name"]: s["num_examples"] for s in d["splits"]} for d in meta.get("dataset_info", [])}
-    rows = [(c["config_name"], info.get(c["config_name"], {}).get("train", 0), info.get(c["config_name"], {}).get("validation", 0),
-             info.get(c["config_name"], {}).get("test", 0)) for c in meta["configs"]]
-    print(render(["config", "train", "validation", "test"], rows))
+    rows = [(c["config_name"], *(info.get(c["config_name"], {}).get(s, 0) for s in SPLITS)) for c in meta["configs"]]
+    print(render(["config", *SPLITS], rows))
+    if getattr(args, "verbosity", 1):
+        print(f"\n{len(rows)} configs; load one with `mulco show {args.folder} NAME` or "
+              f"mulco.load(NAME, data_dir={str(args.folder)!r})")
     return 0

@@ -5,11 +5,15 @@ from pathlib import Path
 
 
 def make_parser(subparsers):
+    from ..args import Range, bounded
+
     p = subparsers.add_parser("show", help="Load a config of a built folder with `datasets` and print records.")
     p.add_argument("folder", type=Path, help="A folder written by `mulco build`.")
-    p.add_argument("config", nargs="?", default="all", help="Config name (default: all).")
-    p.add_argument("-n", type=int, default=3, help="How many records to print.")
-    p.add_argument("--split", default="train", help="Split to read (default: train).")
+    p.add_argument("config", nargs="?", default="all", help="Config name (default: all; `mulco configs FOLDER` lists them).")
+    p.add_argument("-n", type=bounded(int, Range.parse("[1, 1000000]")), default=3,
+                   help="How many records to print (default: 3; an integer in [1, 1000000]).")
+    p.add_argument("--split", default=None,
+                   help="Split to read (default: the first the config has, in the order train, validation, test).")
     p.set_defaults(func=main)
     return p
 
@@ -17,9 +21,22 @@ def make_parser(subparsers):
 def main(args) -> int:
     import mulco
 
-    ds = mulco.load(args.config, data_dir=args.folder, split=args.split, streaming=True)
-    for i, r in enumerate(ds):
-        if i >= args.n:
+    from ..taxonomy import UnknownConfigError
+    from .configs_cmd import read_build, splits_of
+
+    meta = read_build(args.folder)
+    splits = splits_of(meta).get(args.config)
+    split = args.split
+    if splits is not None:  # an unknown name: mulco.load says which names are close and why
+        if split is None:
+            split = splits[0]
+        elif split not in splits:
+            raise UnknownConfigError(f"config {args.config!r} has no {split!r} split; it has {', '.join(splits)}")
+    ds = mulco.load(args.config, data_dir=args.folder, split=split or "train", streaming=True)
+    print(f"{args.config} / {split}:")
+    shown = 0
+    for r in ds:
+        if shown >= args.n:
             break
         head = f"[{r['id']}] {r['task']}" + (f"/{r['subtask']}" if r["subtask"] else "") + f" {r['lang']} {r['plang'] or '-'}  ({r['source']})"
         print(head)
@@ -28,6 +45,7 @@ def main(args) -> int:
             print("  input:      ", _short(r["input"]))
         print("  output:     ", _short(r["output"]))
         print()
+        shown += 1
     return 0
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 def make_parser(subparsers=None):
     import argparse
 
+    from ..args import Range, bounded
+
     kw = dict(help="Check JSON/JSONL/Parquet files or a built folder against the record schema.",
               description="Check every record of JSON arrays, JSON Lines (.jsonl, .gz too), Parquet files or a folder "
                           "written by `mulco build` against the MulCo record schema (or, with --alpaca, the bare "
@@ -18,7 +20,7 @@ def make_parser(subparsers=None):
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Files or built folders.")
     p.add_argument("--alpaca", action="store_true",
                    help="Check only the Alpaca shape: string instruction (non-empty), input and output (non-empty).")
-    p.add_argument("--max-errors", type=int, default=50,
+    p.add_argument("--max-errors", type=bounded(int, Range.parse("[0, inf)")), default=50,
                    help="Print at most this many problems (all are counted; default: 50; 0 prints none).")
     p.set_defaults(func=main)
     return p
@@ -45,8 +47,15 @@ def main(args) -> int:
         print(render(["reason", "records"], sorted(summary.by_reason.items(), key=lambda kv: (-kv[1], kv[0])),
                      title=f"Records failing the {what}, by reason"))
     print()
+    if summary.empty_files:
+        print(f"{len(summary.empty_files):,} file(s) hold no record (e.g. {summary.empty_files[0]}): an empty file is "
+              f"not a valid dataset.")
     print(f"{summary.records:,} records in {summary.files:,} files: {summary.records - summary.bad_records:,} valid, "
           f"{summary.bad_records:,} invalid ({what}).")
+    if not args.alpaca and summary.bad_records and summary.looks_alpaca:
+        paths = " ".join(str(p) for p in args.paths)
+        print(f"hint: every record has only instruction/input/output, i.e. plain Alpaca records, not MulCo records; "
+              f"to check the Alpaca shape: mulco validate --alpaca {paths}")
     return 0 if summary.ok else 1
 
 

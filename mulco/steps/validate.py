@@ -58,10 +58,20 @@ class Summary:
     records: int = 0
     bad_records: int = 0
     by_reason: collections.Counter = field(default_factory=collections.Counter)
+    alpaca_shaped: int = 0  # records that are objects with only instruction/input/output
+    empty_files: list[str] = field(default_factory=list)  # files without a single record
 
     @property
     def ok(self) -> bool:
-        return self.bad_records == 0 and not self.by_reason
+        return self.bad_records == 0 and not self.by_reason and not self.empty_files and self.records > 0
+
+    @property
+    def looks_alpaca(self) -> bool:
+        """Every record is a plain Alpaca one (only instruction/input/output): ``--alpaca`` was meant."""
+        return self.records > 0 and self.alpaca_shaped == self.records
+
+
+ALPACA_KEYS = frozenset(("instruction", "input", "output"))
 
 
 class _Checker:
@@ -262,6 +272,7 @@ def validate_paths(paths: list[Path], alpaca: bool = False, on_problem=None) -> 
             shown = f.relative_to(root).as_posix() if root.is_dir() else str(f)
             shown = f"{root}/{shown}" if root.is_dir() else shown
             fmt = _format(f)
+            before = summary.records
             for where, obj, error in READERS[fmt](f, shown):
                 if error is not None:  # a line/item/file that could not be read counts as one bad record
                     kind = error.split(":")[0]
@@ -272,6 +283,8 @@ def validate_paths(paths: list[Path], alpaca: bool = False, on_problem=None) -> 
                         on_problem(Problem(shown, where, "", error, kind))
                     continue
                 summary.records += 1
+                if isinstance(obj, dict) and obj and set(obj) <= ALPACA_KEYS:
+                    summary.alpaca_shaped += 1
                 probs = checker.problems(obj)
                 if probs:
                     summary.bad_records += 1
@@ -280,4 +293,8 @@ def validate_paths(paths: list[Path], alpaca: bool = False, on_problem=None) -> 
                     if on_problem:
                         for pointer, reason, kind in probs:
                             on_problem(Problem(shown, where, pointer, reason, kind))
+            if summary.records == before:
+                summary.empty_files.append(shown)
+                if on_problem:
+                    on_problem(Problem(shown, "file", "", "no records: the file is empty", "empty file"))
     return summary
