@@ -53,14 +53,19 @@ def folder_texts(folder: str | Path):
                     yield v
 
 
-def _default_texts():
+def template_texts() -> list[str]:
+    """The prompt templates' fixed text, repeated so a tiny tokenizer learns it as a few tokens."""
     from .prompts import from_name
 
     t = from_name("alpaca")
+    return [t.prompt_input, t.prompt_no_input] * 10
+
+
+def _default_texts():
     code = ["def add(a, b):\n    return a + b\n", "for i in range(10):\n    print(i)\n",
             "SELECT name FROM users WHERE id = 1;", "func main() {\n\tfmt.Println(\"hi\")\n}\n",
             "写一个函数计算两个数的和。", "Return the sum of two numbers."]
-    return [t.prompt_input, t.prompt_no_input, *code] * 4
+    return [*template_texts(), *code * 4]
 
 
 def tiny_model(argv: list[str]) -> int:
@@ -82,6 +87,7 @@ def tiny_model(argv: list[str]) -> int:
         texts = _default_texts()
     from .tiny import save_tiny
 
+    texts = [*texts, *template_texts()]
     save_tiny(out, texts, vocab_size=args.vocab_size, hidden_size=args.hidden_size, layers=args.layers,
               max_positions=args.max_positions, seed=args.seed)
     print(f"tiny model (hidden {args.hidden_size}, {args.layers} layers, vocab {args.vocab_size}) "

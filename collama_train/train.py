@@ -221,6 +221,8 @@ def make_callbacks():
             dt = now - self.last[0]
             logs["tokens_per_s"] = round((seen - self.last[1]) / dt, 1) if dt > 0 else 0.0
             self.last = (now, seen)
+            if state.log_history and state.log_history[-1].get("step") == state.global_step:
+                state.log_history[-1]["tokens_per_s"] = logs["tokens_per_s"]  # the copy Trainer keeps
 
     class Progress(ProgressCallback):
         """One compact line per log (step, loss, lr, tokens/s) and the same on the bar."""

@@ -19,8 +19,8 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 REPO = Path(__file__).resolve().parent.parent
-#: Small everywhere: hidden 32, 2 layers, vocab 384, 512 positions; runs take ~1 s a step or less.
-TINY = dict(vocab_size=384, hidden_size=32, layers=2, max_positions=512, seed=0)
+#: Small everywhere: hidden 32, 2 layers, vocab 1024, 512 positions; runs take ~1 s a step or less.
+TINY = dict(vocab_size=1024, hidden_size=32, layers=2, max_positions=512, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -36,11 +36,11 @@ def mulco_sample(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, mulco_sample) -> Path:
     """A tiny random Llama + tokenizer (eos, pad, chat template) saved like a Hub model."""
-    from collama_train.cli import folder_texts
+    from collama_train.cli import folder_texts, template_texts
     from collama_train.tiny import save_tiny
 
     out = tmp_path_factory.mktemp("tiny") / "model"
-    save_tiny(out, list(folder_texts(mulco_sample)), **TINY)
+    save_tiny(out, [*folder_texts(mulco_sample), *template_texts()], **TINY)
     return out
 
 
@@ -51,9 +51,9 @@ def cache_dir(tmp_path) -> Path:
 
 
 def base_argv(model: Path, data: Path, out: Path, cache: Path, *extra: str) -> list[str]:
-    """A small training command line: ≤ 12 records, max_length 128, logging every step, no checkpoints."""
+    """A small training command line: ≤ 12 records, max_length 256, logging every step, no checkpoints."""
     return ["--model", str(model), "--data", str(data), "--output-dir", str(out), "--tokenized_cache_dir", str(cache),
-            "--max-length", "128", "--max-samples", "12", "--save_strategy", "no", "--seed", "7",
+            "--max-length", "256", "--max-samples", "12", "--save_strategy", "no", "--seed", "7",
             "--per_device_train_batch_size", "4", "--learning_rate", "1e-3", "--disable_tqdm", "true",
             "--dataloader_pin_memory", "false", *extra]
 
