@@ -263,3 +263,39 @@ def test_the_console_script_runs_without_a_traceback(tmp_path):
                            str(tmp_path / "o")], capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "--out" in done.stderr and "inside --raw-dir" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux pseudo-terminal")
+def test_on_a_terminal_two_workers_draw_one_bar(tmp_path):
+    """The issue: on a terminal the workers' bars overwrote each other and covered only the
+    conversion. Now: one bar for the conversion (with totals), then one line per step and the write."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "mulco.cli", "build", "--sources", "codealpaca", "codepro",
+                             "--out", str(tmp_path / "o"), "--workers", "2"],
+                            stdin=slave, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.close(master)
+    assert proc.wait() == 0
+    lines = [line.strip() for line in raw.decode("utf-8", "replace").replace("\r", "\n").split("\n") if line.strip()]
+    bars = [line for line in lines if "%|" in line]
+    assert bars and all(line.startswith("convert:") for line in bars), bars
+    assert "2/2" in bars[-1] and "2 of 2 sources found" in bars[-1]
+    assert any(line.startswith("quality: near_dedup:") for line in lines)
+    progress = [line for line in lines if not line.startswith("WARNING: ")]
+    assert progress[-1].startswith("write: ") and "Traceback" not in raw.decode("utf-8", "replace")
