@@ -16,7 +16,7 @@ import json
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,19 +70,22 @@ def main(argv=None) -> int:
     groups = load_rows(data)
 
     print(f"scoring {a.n:,} predictions per metric family (references from {data})")
-    print(f"{'task':32} {'lang':4} {'metrics':44} {'seconds':>8} {'preds/s':>10}")
+    print(f"{'task':32} {'lang':4} {'code':6} {'metrics':44} {'seconds':>8} {'preds/s':>10}")
     all_rows = []
     for (task, sub), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         spec = registry.get(task, sub)
         for lang in ("en", "zh"):
             pool = [r for r in recs if r["lang"] == lang] or recs  # (the sample has no ZH summaries: EN text)
+            code = Counter(r.get("target_plang") or r["plang"] for r in pool).most_common(1)[0][0]
+            if "codebleu" in spec.metrics:  # CodeBLEU is per programming language: one language
+                pool = [r for r in pool if (r.get("target_plang") or r["plang"]) == code]
             refs = [pool[i % len(pool)]["output"] for i in range(a.n)]
             preds = [perturb(ref, i, sub) for i, ref in enumerate(refs)]
             t = time.perf_counter()
-            m = spec.score(preds, refs, lang)
+            m = spec.score(preds, refs, lang, code)
             dt = time.perf_counter() - t
-            shown = ", ".join(f"{k} {v:.1f}" for k, v in m.items() if k != "unparsed")[:44]
-            print(f"{spec.name:32} {lang:4} {shown:44} {dt:8.2f} {a.n / dt:10,.0f}")
+            shown = ", ".join(f"{k.replace('exact_match', 'em')} {v:.1f}" for k, v in m.items() if k != "unparsed")[:44]
+            print(f"{spec.name:32} {lang:4} {code or '-':6} {shown:44} {dt:8.2f} {a.n / dt:10,.0f}")
             for i, (ref, pred) in enumerate(zip(refs, preds)):
                 r = pool[i % len(pool)]
                 all_rows.append({"id": f"{r['id']}-{i}", "task": task, "subtask": sub, "lang": lang, "plang": r["plang"],

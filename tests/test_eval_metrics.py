@@ -158,3 +158,32 @@ def test_registry_covers_every_mulco_task():
 ])
 def test_registry_scores_cleaned_answers(task, subtask, pred, ref, lang, metric, value):
     assert registry.get(task, subtask).score([pred], [ref], lang)[metric] == pytest.approx(value)
+
+
+# ---------------------------------------------------------------- CodeBLEU (optional package)
+
+def test_codebleu_matches_the_reference_package_example():
+    from collama_train.evaluate import codebleu_score
+
+    if not codebleu_score.available():
+        pytest.skip("codebleu is not installed (" + codebleu_score.INSTALL + ")")
+    # the codebleu README's example: 0.5537 (ngram 0.1041, weighted 0.1109, syntax 1.0, dataflow 1.0)
+    pred = "def add ( a , b ) :\n return a + b"
+    ref = "def sum ( first , second ) :\n return second + first"
+    assert codebleu_score.codebleu([pred], [ref], "python") == pytest.approx(55.37, abs=0.01)
+    assert codebleu_score.codebleu([ref], [ref], "python") == pytest.approx(100.0)
+    got = registry.get("code_search", "code_translation").score(["```java\nint a = 1 ;\n```"], ["int a = 1 ;"], "en", "java")
+    assert got["codebleu"] == pytest.approx(100.0) and got["exact_match"] == 100.0
+    # no grammar for SQL: no codebleu in the cell
+    assert "codebleu" not in registry.get("code_generation", None).score(["SELECT 1"], ["SELECT 1"], "en", "sql")
+
+
+def test_missing_codebleu_is_said_in_the_results(monkeypatch):
+    from collama_train.evaluate import codebleu_score, report
+
+    monkeypatch.setattr(codebleu_score, "available", lambda: False)
+    row = {"id": "a", "task": "code_search", "subtask": "code_repair", "lang": "en", "plang": "java", "prompt": "",
+           "prediction": "int a ;", "reference": "int a ;"}
+    res = report.score([row])
+    assert set(res["cells"][0]["metrics"]) == {"bleu", "exact_match"}
+    assert any("CodeBLEU not computed for java" in n and codebleu_score.INSTALL in n for n in res["notes"])

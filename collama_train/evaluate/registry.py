@@ -10,7 +10,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import bleu, classify, text
+from . import bleu, classify, codebleu_score, text
 from .postprocess import cloze_word, first_line, one_sentence, parse_candidates, parse_yes_no, strip_fences
 
 
@@ -24,8 +24,8 @@ class TaskSpec:
     subtask: str | None
     #: metric names in table order, with where each comes from (docs and results.md)
     metrics: tuple[str, ...]
-    #: (predictions, references, lang) -> {metric: value}; None for execution benchmarks
-    score: Callable[[Sequence[str], Sequence[str], str], dict] | None
+    #: (predictions, references, lang, plang of the code) -> {metric: value}; None for execution benchmarks
+    score: Callable[[Sequence[str], Sequence[str], str, str | None], dict] | None
     execution: bool = False
 
     @property
@@ -33,33 +33,36 @@ class TaskSpec:
         return f"{self.task}.{self.subtask}" if self.subtask else self.task
 
 
-def _summary(preds, refs, lang):
+def _summary(preds, refs, lang, plang=None):
     p, r = [one_sentence(x) for x in preds], [one_sentence(x) for x in refs]
     if lang == "zh":
         return {"char_bleu": bleu.zh_bleu(p, r)}
     return {"smoothed_bleu4": bleu.smoothed_bleu4(p, r)}
 
 
-def _code(preds, refs, lang):
+def _code(preds, refs, lang, plang=None):
     p, r = [strip_fences(x) for x in preds], [strip_fences(x) for x in refs]
-    return {"bleu": bleu.corpus_bleu(p, r), "exact_match": text.exact_match(p, r)}
+    out = {"bleu": bleu.corpus_bleu(p, r), "exact_match": text.exact_match(p, r)}
+    if codebleu_score.supported(plang):
+        out["codebleu"] = codebleu_score.codebleu(p, r, plang)
+    return out
 
 
-def _line(preds, refs, lang):
+def _line(preds, refs, lang, plang=None):
     p, r = [first_line(x) for x in preds], [first_line(x) for x in refs]
     return {"exact_match": text.exact_match(p, r), "edit_sim": text.edit_similarity(p, r)}
 
 
-def _cloze(preds, refs, lang):
+def _cloze(preds, refs, lang, plang=None):
     p, r = [cloze_word(x) for x in preds], [cloze_word(x) for x in refs]
     return {"exact_match": 100.0 * sum(a == b for a, b in zip(p, r)) / len(r) if r else 0.0}
 
 
-def _yes_no(preds, refs, lang):
+def _yes_no(preds, refs, lang, plang=None):
     return classify.binary_scores([parse_yes_no(x) for x in preds], [parse_yes_no(x) for x in refs])
 
 
-def _choice(preds, refs, lang):
+def _choice(preds, refs, lang, plang=None):
     return classify.choice_scores([parse_candidates(x) for x in preds], [parse_candidates(x) for x in refs])
 
 
@@ -67,12 +70,12 @@ def _choice(preds, refs, lang):
 REFERENCE_PARSERS = {"clone_detection": parse_yes_no, "defect_detection": parse_yes_no, "query_to_code": parse_candidates}
 
 _SPECS = (
-    TaskSpec("code_generation", None, ("bleu", "exact_match"), _code),
+    TaskSpec("code_generation", None, ("bleu", "exact_match", "codebleu"), _code),
     TaskSpec("code_search", "clone_detection", ("accuracy", "precision", "recall", "f1", "unparsed"), _yes_no),
     TaskSpec("code_search", "cloze_test", ("exact_match",), _cloze),
     TaskSpec("code_search", "code_completion", ("exact_match", "edit_sim"), _line),
-    TaskSpec("code_search", "code_repair", ("bleu", "exact_match"), _code),
-    TaskSpec("code_search", "code_translation", ("bleu", "exact_match"), _code),
+    TaskSpec("code_search", "code_repair", ("bleu", "exact_match", "codebleu"), _code),
+    TaskSpec("code_search", "code_translation", ("bleu", "exact_match", "codebleu"), _code),
     TaskSpec("code_search", "defect_detection", ("accuracy", "precision", "recall", "f1", "unparsed"), _yes_no),
     TaskSpec("code_search", "query_to_code", ("accuracy", "hit", "unparsed"), _choice),
     TaskSpec("code_summarization", None, ("smoothed_bleu4", "char_bleu"), _summary),

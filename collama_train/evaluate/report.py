@@ -87,6 +87,7 @@ def score(rows: Iterable[dict], *, allow_code_execution: bool = False, limits=No
     for row in rows:
         cells[cell_key(row)].append(row)
     out, notes = [], []
+    no_codebleu: set[str] = set()
     exec_jobs: list[tuple[dict, dict[str, list[str]]]] = []
     for key in sorted(cells):
         group = cells[key]
@@ -102,8 +103,18 @@ def score(rows: Iterable[dict], *, allow_code_execution: bool = False, limits=No
         else:
             first = [r for r in group if int(r.get("sample") or 0) == 0]
             cell["n"] = len(first)
-            cell["metrics"] = spec.score([r["prediction"] for r in first], [r["reference"] for r in first], key[1])
+            code_plang = group[0].get("target_plang") or group[0].get("plang")
+            cell["metrics"] = spec.score([r["prediction"] for r in first], [r["reference"] for r in first], key[1],
+                                         code_plang)
+            if "codebleu" in spec.metrics and "codebleu" not in cell["metrics"]:
+                no_codebleu.add(code_plang or "no plang")
         out.append(cell)
+    if no_codebleu:
+        from . import codebleu_score
+
+        why = ("the codebleu package is not installed: " + codebleu_score.INSTALL) if not codebleu_score.available() \
+            else "codebleu has no grammar for it"
+        notes.append(f"CodeBLEU not computed for {', '.join(sorted(no_codebleu))} ({why})")
     if exec_jobs:
         if not allow_code_execution:
             notes.append("pass@k not computed: scoring HumanEval/MBPP runs the generated code; rerun with "
