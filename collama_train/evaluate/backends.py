@@ -61,8 +61,8 @@ def load_transformers(path: str, dtype: str = "auto", device: str | None = None)
     p = Path(path).expanduser()
     if not p.exists() and (str(path).startswith((".", "/", "~")) or str(path).count("/") != 1):
         raise BackendError(f"--model {path}: no such model folder")
-    if p.exists() and not (p / "config.json").is_file():
-        raise BackendError(f"--model {path}: not a model folder (no config.json in it)")
+    if p.exists() and not any((p / f).is_file() for f in ("config.json", "adapter_config.json")):
+        raise BackendError(f"--model {path}: not a model folder (no config.json or adapter_config.json in it)")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         kwargs = {} if dtype == "auto" else {"dtype": getattr(torch, dtype)}
