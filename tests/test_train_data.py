@@ -225,24 +225,58 @@ def test_long_prompt_dropped_long_response_truncated_never_fully_masked(sample, 
     assert status == "ok" and _trained(labels) == [eos]
 
 
+def test_batched_backend_calls_give_the_ids_of_the_tokenizer(tok, monkeypatch):
+    from collama_train import data
+
+    texts = ["def f():\n    return '你好' </s> <pad>", "  leading spaces\n\n", "", ":::x"] * 3
+    for add in (True, False):
+        for split in (True, False):
+            want = tok(texts, add_special_tokens=add, split_special_tokens=split)["input_ids"]
+            assert data.batch_tokenize(tok, texts, add_special_tokens=add, split_special_tokens=split, batch_size=5) == want
+    # one backend call per batch of strings, not one per string
+    calls = []
+    backend = tok.backend_tokenizer
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(backend, name)
+
+        def __setattr__(self, name, value):
+            setattr(backend, name, value)
+
+        def encode_batch_fast(self, batch, **kw):
+            calls.append(len(batch))
+            return backend.encode_batch_fast(batch, **kw)
+
+    monkeypatch.setattr(data, "_raw_backend", lambda t: Spy())
+    data.batch_tokenize(tok, texts * 100, add_special_tokens=False, split_special_tokens=True, batch_size=1000)
+    assert calls == [1000, 200]
+    # a tokenizer with truncation/padding set on its backend: those are ignored (a copy is used)
+    tok3 = copy.deepcopy(tok)
+    tok3.backend_tokenizer.enable_truncation(4)
+    assert data.batch_tokenize(tok3, texts, add_special_tokens=False, split_special_tokens=True) == \
+        tok(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+
 # ------------------------------------------------------------------ cache
 
 
 def test_second_prepare_tokenizes_nothing_and_rank0_goes_first(sample, tok, cache, monkeypatch):
     import contextlib
 
-    from transformers import PreTrainedTokenizerFast
+    from collama_train import data
 
     a = _args(sample, cache, configs="code_search.en:0.5,code_generation", max_length=512, packing=True,
               eval_split="validation")
-    calls = {"n": 0, "enter": 0}
-    orig = PreTrainedTokenizerFast.__call__
+    calls = {"n": 0, "strings": 0, "enter": 0}
+    orig = data.batch_tokenize
 
-    def counting(self, *args, **kw):
+    def counting(tokenizer, texts, **kw):
         calls["n"] += 1
-        return orig(self, *args, **kw)
+        calls["strings"] += len(texts)
+        return orig(tokenizer, texts, **kw)
 
-    monkeypatch.setattr(PreTrainedTokenizerFast, "__call__", counting)
+    monkeypatch.setattr(data, "batch_tokenize", counting)
 
     @contextlib.contextmanager
     def first():
@@ -250,7 +284,7 @@ def test_second_prepare_tokenizes_nothing_and_rank0_goes_first(sample, tok, cach
         yield
 
     p1 = prepare(a, tok, main_process_first=first)
-    assert calls["n"] >= 2 and not p1.report["cache_hit"] and calls["enter"] == 1
+    assert calls["n"] >= 2 and calls["strings"] > 0 and not p1.report["cache_hit"] and calls["enter"] == 1
     n = calls["n"]
     p2 = prepare(a, tok, main_process_first=first)
     assert calls["n"] == n and p2.report["cache_hit"] and calls["enter"] == 2
