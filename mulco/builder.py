@@ -62,9 +62,11 @@ class MulCo(datasets.GeneratorBasedBuilder):
         folder = self._built_folder()
         configs = {c["config_name"]: c for c in read_card_yaml(folder / "README.md").get("configs", [])}
         taxonomy.check_available(self.config.name, configs)
+        from .hub import resolve_data_files  # the card names files by glob
+
         return [
-            datasets.SplitGenerator(name=entry["split"], gen_kwargs={"files": [str(folder / p) for p in entry["path"]]})
-            for entry in configs[self.config.name]["data_files"]
+            datasets.SplitGenerator(name=split, gen_kwargs={"files": [str(folder / p) for p in paths]})
+            for split, paths in resolve_data_files(folder, configs[self.config.name]).items()
         ]
 
     def _generate_examples(self, files: list[str]):

@@ -13,6 +13,8 @@ Everything is a function of the built folder and the report, so a rebuild writes
 from __future__ import annotations
 
 import collections
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,6 +26,7 @@ import yaml
 from . import record as rec_mod
 from . import sources as registry
 from . import taxonomy
+from .hub import DEFAULT_REPO_ID
 from .sources.base import SPLITS
 
 TEMPLATE = "card.md.jinja"
@@ -33,7 +36,61 @@ CHART_COUNTS = f"{ASSETS}/records.png"
 CHART_LENGTHS = f"{ASSETS}/lengths.png"
 #: Characters of a field shown in an example record before it is cut.
 EXAMPLE_CHARS = 700
-REPO_ID = "collama/mulco"
+PRETTY_NAME = "MulCo"
+#: How the card writes a record without a programming language (``plang`` null), everywhere:
+#: tables, example headers and the charts. Its Parquet files sit under ``.../unspecified/``.
+NO_PLANG = "—"
+#: The paper of the CoLLaMA project, whose instruction dataset MulCo is (its citation: SEED_CITATION).
+PAPER = "CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code"
+#: Syntax-highlighting names of the programming languages, for the examples' code fences.
+FENCE_LANG: Mapping[str, str] = {
+    "go": "go", "java": "java", "javascript": "javascript", "php": "php", "python": "python", "ruby": "ruby",
+    "c": "c", "cpp": "cpp", "csharp": "csharp", "sql": "sql",
+}
+#: (task, subtask) -> the fields that hold code in its records (the others are natural language).
+CODE_FIELDS: Mapping[tuple, tuple[str, ...]] = {
+    ("code_generation", None): ("output",),
+    ("code_summarization", None): ("input",),
+    ("code_search", "clone_detection"): ("input",),
+    ("code_search", "defect_detection"): ("input",),
+    ("code_search", "cloze_test"): ("input",),
+    ("code_search", "code_completion"): ("input", "output"),
+    ("code_search", "code_repair"): ("input", "output"),
+    ("code_search", "code_translation"): ("input", "output"),
+    ("code_search", "query_to_code"): (),
+}
+#: An e-mail address, for the card's count of records that contain one.
+EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+
+#: Records' ``license`` values (SPDX ids, lower-cased) -> the Hub's license ids.
+HUB_LICENSES: Mapping[str, str] = {
+    "apache-2.0": "apache-2.0", "mit": "mit", "cc-by-4.0": "cc-by-4.0", "cc-by-nc-4.0": "cc-by-nc-4.0",
+    "cc-by-sa-4.0": "cc-by-sa-4.0", "cc-by-nc-sa-4.0": "cc-by-nc-sa-4.0", "c-uda-1.0": "c-uda", "c-uda": "c-uda",
+    "bsd-3-clause": "bsd-3-clause", "cc0-1.0": "cc0-1.0", "gpl-3.0": "gpl-3.0",
+}
+#: (task, subtask) -> (the Hub's task category, its task id or None), as the CodeXGLUE cards on the Hub tag them.
+HUB_TASKS: Mapping[tuple, tuple[str, str | None]] = {
+    ("code_generation", None): ("text-generation", None),
+    ("code_summarization", None): ("summarization", None),
+    ("code_search", "clone_detection"): ("text-classification", "semantic-similarity-classification"),
+    ("code_search", "defect_detection"): ("text-classification", "multi-class-classification"),
+    ("code_search", "cloze_test"): ("fill-mask", "slot-filling"),
+    ("code_search", "code_completion"): ("text-generation", "language-modeling"),
+    ("code_search", "code_repair"): ("text-generation", None),
+    ("code_search", "code_translation"): ("translation", None),
+    ("code_search", "query_to_code"): ("text-retrieval", "document-retrieval"),
+}
+#: Source -> its ``source_datasets`` entry: the Hub dataset it extends, where there is one.
+HUB_SOURCE_DATASETS: Mapping[str, str] = {
+    "bigclonebench": "extended|google/code_x_glue_cc_clone_detection_big_clone_bench",
+    "codealpaca": "extended|sahil2801/CodeAlpaca-20k",
+    "codesearchnet": "extended|google/code_x_glue_ct_code_to_text",
+    "codexglue_cloze": "extended|google/code_x_glue_cc_cloze_testing_maxmin",
+    "codexglue_line_completion": "extended|google/code_x_glue_cc_code_completion_line",
+    "codexglue_refinement": "extended|google/code_x_glue_cc_code_refinement",
+    "codexglue_translation": "extended|google/code_x_glue_cc_code_to_code_trans",
+    "devign": "extended|google/code_x_glue_cc_defect_detection",
+}
 
 #: The seed of this project (the CoLLaMA README's own citation).
 SEED_CITATION = (
@@ -59,11 +116,6 @@ SUBTASK_DESCRIPTIONS: Mapping[str, str] = {
     "query_to_code": "which code fragment answers a natural-language question?",
 }
 
-#: Report keys the card shows in their own way; other keys are summarised generically.
-_KNOWN_REPORT_KEYS = {"mulco_version", "raw_dir", "translator", "sources", "leaves", "warnings", "steps", "totals",
-                      "reconciles"}
-#: Report keys too detailed for the card (they stay in build_report.json / .md).
-_SKIPPED_REPORT_KEYS = {"configs", "settings"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,9 +151,39 @@ def source_licenses(names: Iterable[str], found: Mapping[str, list[str]] | None 
     return out
 
 
+def hub_license(license: str) -> str | None:
+    """The Hub's license id for a record's ``license`` value (an SPDX id), or None if it has none."""
+    return HUB_LICENSES.get(license.strip().lower())
+
+
+def hub_licenses(licenses: Iterable[str]) -> list[str]:
+    """The ``license:`` list of the card: the Hub id of every license present (``other`` for any
+    license the Hub has no id for), sorted."""
+    ids = {hub_license(x) or "other" for x in licenses}
+    return sorted(ids, key=lambda i: (i == "other", i))
+
+
+def _present(leaves: Mapping[tuple, int], i: int) -> set:
+    return {k[i] for k, n in leaves.items() if n}
+
+
+def hub_tasks(leaves: Mapping[tuple, int]) -> tuple[list[str], list[str]]:
+    """(task_categories, task_ids) of the (task, subtask) pairs present."""
+    cats, ids = set(), set()
+    for key in {(k[0], k[1]) for k, n in leaves.items() if n}:
+        cat, tid = HUB_TASKS.get(key, ("text-generation", None))
+        cats.add(cat)
+        if tid:
+            ids.add(tid)
+    if cats:
+        cats.add("text-generation")  # every record is an instruction with a generated answer
+    return sorted(cats), sorted(ids)
+
+
 def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources: Mapping, report: dict | None = None,
                   folder: Path | None = None, found_licenses: Mapping[str, list[str]] | None = None) -> dict:
-    """The card's YAML. With ``folder``, ``download_size`` (bytes of the Parquet files) is filled in."""
+    """The card's YAML, with only keys the Hub knows. With ``folder``, ``download_size`` (bytes of
+    the Parquet files) is filled in."""
     total = sum(leaves.values())
 
     def download_size(e: dict) -> dict:
@@ -109,29 +191,38 @@ def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources:
             return {}
         return {"download_size": sum((Path(folder) / f).stat().st_size for fs in e["splits"].values() for f in fs)}
 
+    def data_files(e: dict) -> list[dict]:
+        patterns = e.get("data_files") or e["splits"]
+        return [{"split": s, "path": ps[0] if len(ps) == 1 else list(ps)} for s, ps in patterns.items()]
+
     feats = [{"name": n, "dtype": t} for n, t in rec_mod.dtypes().items()]
-    licenses = source_licenses(_built(report or {}, sources), found_licenses)
+    built = _built(report or {}, sources)
+    licenses = source_licenses(built, found_licenses)
     distinct = sorted({x.strip() for v in licenses.values() for x in v.split(",")})
-    return {
-        "pretty_name": "MulCo",
-        "license": "other",
-        "license_name": "mulco-per-source-licenses",
-        "license_link": "LICENSE.md",
-        "license_details": (
-            "Each record keeps the license of the source it was made from (field `license`): "
-            + ", ".join(distinct) + ". See LICENSE.md."
-        ) if distinct else "No source built.",
-        "source_licenses": licenses,
-        "language": ["en", "zh"],
-        "multilinguality": ["multilingual"],
-        "task_categories": ["text-generation"],
+    ids = hub_licenses(distinct)
+    langs = [lang for lang in taxonomy.LANGS if lang in _present(leaves, 2)]
+    cats, task_ids = hub_tasks(leaves)
+    meta: dict[str, Any] = {
+        "pretty_name": PRETTY_NAME,
+        "license": ids or ["other"],
+    }
+    if "other" in meta["license"]:  # the Hub's way to name a license it has no id for
+        meta["license_name"] = "mulco-per-source-licenses"
+        meta["license_link"] = "LICENSE.md"
+    hub_sources = sorted({HUB_SOURCE_DATASETS[n] for n in built if n in HUB_SOURCE_DATASETS})
+    meta.update({
+        "language": langs + (["code"] if total else []),
+        "multilinguality": ["multilingual" if len(langs) > 1 else "monolingual"],
+        **({"source_datasets": hub_sources} if hub_sources else {}),
+        "task_categories": cats or ["text-generation"],
+        "task_ids": task_ids,
         "tags": ["code", "instruction-tuning", "code-generation", "code-summarization", "code-search", "bilingual"],
         "size_categories": [_size_category(total)],
         "configs": [
             {
                 "config_name": e["config_name"],
                 **({"default": True} if e["config_name"] == taxonomy.DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": files} for s, files in e["splits"].items()],
+                "data_files": data_files(e),
             }
             for e in config_entries
         ],
@@ -145,7 +236,8 @@ def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources:
             }
             for e in config_entries
         ],
-    }
+    })
+    return meta
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +248,7 @@ def count_table(leaves: dict[tuple, int]) -> list[dict]:
     """Rows of task × subtask × lang × plang with counts per split, sorted."""
     rows: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
     for (task, subtask, lang, plang, split), n in leaves.items():
-        rows[(task, subtask or "", lang, plang or "-")][split] += n
+        rows[(task, subtask or "", lang, plang or NO_PLANG)][split] += n
     return [
         {"task": k[0], "subtask": k[1], "lang": k[2], "plang": k[3], "train": c["train"],
          "validation": c["validation"], "test": c["test"], "total": sum(c.values())}
@@ -222,16 +314,35 @@ class Scan:
     lengths: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     #: source -> licenses its records carry.
     licenses: dict[str, list[str]] = field(default_factory=dict)
+    #: (task, subtask) -> [ZH records, ZH records that are template twins of an EN record: made from
+    #: the same raw row with the same ``input``; the output is the same or its translation].
+    twins: dict[tuple, list[int]] = field(default_factory=dict)
+    #: source -> records whose instruction, input or output contains an e-mail address.
+    emails: dict[str, int] = field(default_factory=dict)
+
+
+def _digest(*parts: str) -> bytes:
+    h = hashlib.blake2b(digest_size=12)
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.digest()
 
 
 def scan_records(folder: Path) -> Scan:
-    """One pass over the Parquet files of ``folder``: examples, lengths and licenses."""
+    """One pass over the Parquet files of ``folder``: examples, lengths, licenses, the ZH records
+    that are template twins of EN ones (same source row, task and input; only the instruction's
+    language differs, the output is the same or translated) and the records that
+    contain an e-mail address."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     examples: dict[tuple, dict] = {}
     lengths: dict[str, dict[str, list[int]]] = collections.defaultdict(lambda: {"prompt": [], "output": []})
     licenses: dict[str, set] = collections.defaultdict(set)
+    en: dict[bytes, bytes] = {}
+    zh: list[tuple[tuple, bytes, bytes]] = []
+    emails: collections.Counter = collections.Counter()
     for path in _parquet_files(folder):
         table = pq.read_table(path)
         if table.num_rows == 0:
@@ -246,9 +357,25 @@ def scan_records(folder: Path) -> Scan:
         for pair in pairs:
             src, lic = pair.split("\x1f", 1)
             licenses[src].add(lic)
+        has_mail = pc.or_(pc.or_(pc.match_substring_regex(table["instruction"], EMAIL_RE),
+                                 pc.match_substring_regex(table["input"], EMAIL_RE)),
+                          pc.match_substring_regex(table["output"], EMAIL_RE))
+        sources = table["source"].to_pylist()
+        for src, hit in zip(sources, has_mail.to_pylist()):
+            if hit:
+                emails[src] += 1
         ids = table["id"].to_pylist()
         subs = table["subtask"].to_pylist()
         langs = table["lang"].to_pylist()
+        sids = table["source_id"].to_pylist()
+        inputs, outputs = table["input"].to_pylist(), table["output"].to_pylist()
+        for i, lang in enumerate(langs):
+            unit = _digest(sources[i], sids[i], tasks[i], subs[i] or "")
+            body = _digest(inputs[i])
+            if lang == "en":
+                en[unit] = body
+            else:
+                zh.append(((tasks[i], subs[i]), unit, body))
         best: dict[tuple, int] = {}
         for i, key in enumerate(zip(tasks, subs, langs)):
             if key not in best or ids[i] < ids[best[key]]:
@@ -256,7 +383,25 @@ def scan_records(folder: Path) -> Scan:
         for key, i in best.items():
             if key not in examples or ids[i] < examples[key]["id"]:
                 examples[key] = table.slice(i, 1).to_pylist()[0]
-    return Scan(examples, dict(lengths), {k: sorted(v) for k, v in sorted(licenses.items())})
+    twins: dict[tuple, list[int]] = {}
+    for key, unit, body in zh:
+        c = twins.setdefault(key, [0, 0])
+        c[0] += 1
+        c[1] += en.get(unit) == body
+    return Scan(examples, dict(lengths), {k: sorted(v) for k, v in sorted(licenses.items())},
+                dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))), dict(sorted(emails.items())))
+
+
+def fence_lang(record: dict, name: str, text: str) -> str:
+    """The info string of an example field's code fence: the record's programming language for a
+    field that holds code (the target's for a translation's output), ``markdown`` for text that
+    carries its own fences, else ``text``."""
+    if "```" in text or "~~~" in text:
+        return "markdown"
+    if name in CODE_FIELDS.get((record.get("task"), record.get("subtask")), ()):
+        plang = record.get("target_plang") if name == "output" and record.get("target_plang") else record.get("plang")
+        return FENCE_LANG.get(plang or "", "text")
+    return "text"
 
 
 def example_rows(examples: dict[tuple, dict]) -> list[dict]:
@@ -264,10 +409,16 @@ def example_rows(examples: dict[tuple, dict]) -> list[dict]:
     out = []
     for key in sorted(examples, key=lambda k: (order.get((k[0], k[1]), 99), k[0], k[1] or "", k[2])):
         r = examples[key]
+        fields = []
+        for f in ("instruction", "input", "output"):
+            if r.get(f):
+                text = r[f].rstrip("\n")
+                fields.append({"name": f, "lang": fence_lang(r, f, text), "text": _cut(text)})
         out.append({
             "title": (key[0] + (f" / {key[1]}" if key[1] else "")) + f" · {key[2]}",
             "record": r,
-            "fields": [(f, _cut(r[f].rstrip("\n"))) for f in ("instruction", "input", "output") if r.get(f)],
+            "plang": (r.get("plang") or NO_PLANG) + (f" → {r['target_plang']}" if r.get("target_plang") else ""),
+            "fields": fields,
         })
     return out
 
@@ -336,9 +487,9 @@ def chart_counts(leaves: dict[tuple, int], path: Path) -> None:
     task_keys = sorted({(k[0], k[1]) for k in leaves}, key=lambda k: (order.get(k, 99), k[0], k[1] or ""))
     for (task, sub, lang, plang, _split), n in leaves.items():
         by_task[task + (f".{sub}" if sub else "")][lang] += n
-        by_plang[plang or "(none)"][lang] += n
+        by_plang[plang or NO_PLANG][lang] += n
     tasks = [t + (f".{s}" if s else "") for t, s in task_keys]
-    plangs = sorted(by_plang, key=lambda p: (p == "(none)", p))
+    plangs = sorted(by_plang, key=lambda p: (p == NO_PLANG, p))
     with _chart_style():
         fig = _figure(10, max(3.0, 0.35 * max(len(tasks), len(plangs)) + 1.5))
         for ax, labels, counts, title in (
@@ -361,27 +512,36 @@ def chart_counts(leaves: dict[tuple, int], path: Path) -> None:
 
 def chart_lengths(lengths: dict[str, dict[str, list[int]]], path: Path) -> None:
     """Histograms of prompt (instruction + input) and output length in characters, per task."""
+    with _chart_style():
+        _save_png(lengths_figure(lengths), path)
+
+
+def lengths_figure(lengths: dict[str, dict[str, list[int]]]):
+    """The figure of :func:`chart_lengths` (call it inside ``_chart_style()``). Its one legend sits
+    above both plots, outside them, so it never covers a peak."""
     import numpy as np
 
     tasks = [t for t in taxonomy.TASKS if t in lengths] + sorted(set(lengths) - set(taxonomy.TASKS))
     hi = max((max(v["prompt"] + v["output"], default=1) for v in lengths.values()), default=1)
     bins = np.logspace(0, max(1.0, np.ceil(np.log10(max(hi, 10)))), 41)
-    with _chart_style():
-        fig = _figure(10, 3.6)
-        for j, part in enumerate(("prompt", "output")):
-            ax = fig.add_subplot(1, 2, j + 1)
-            for t in tasks:
-                vals = np.maximum(np.asarray(lengths[t][part], dtype=float), 1.0)
-                weights = np.full(len(vals), 100.0 / max(1, len(vals)))  # % of the task's records
-                ax.hist(vals, bins=bins, weights=weights, histtype="step", linewidth=1.4, label=t)
-            ax.set_xscale("log")
-            ax.set_xlabel("characters" + (" (instruction + input)" if part == "prompt" else ""))
-            ax.set_ylabel("% of the task's records")
-            ax.set_title(f"{part.capitalize()} length")
-            if tasks:
-                ax.legend(loc="upper left", frameon=False, fontsize=8)
+    fig = _figure(10, 3.9)
+    for j, part in enumerate(("prompt", "output")):
+        ax = fig.add_subplot(1, 2, j + 1)
+        for t in tasks:
+            vals = np.maximum(np.asarray(lengths[t][part], dtype=float), 1.0)
+            weights = np.full(len(vals), 100.0 / max(1, len(vals)))  # % of the task's records
+            ax.hist(vals, bins=bins, weights=weights, histtype="step", linewidth=1.4, label=t)
+        ax.set_xscale("log")
+        ax.set_xlabel("characters" + (" (instruction + input)" if part == "prompt" else ""))
+        ax.set_ylabel("% of the task's records")
+        ax.set_title(f"{part.capitalize()} length")
+    if tasks:
+        handles, labels = fig.axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", ncol=len(tasks), frameon=False, fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
+    else:
         fig.tight_layout()
-        _save_png(fig, path)
+    return fig
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,7 +559,7 @@ def _num(x) -> int:
 
 
 def quality_summary(report: dict) -> dict:
-    """Totals, per-source rows, reasons and any further counts found in ``report``."""
+    """Totals, per-source rows, reasons, the steps and what each found (``details``)."""
     rows, reasons = [], collections.Counter()
     totals = collections.Counter()
     for name, s in sorted((report.get("sources") or {}).items()):
@@ -426,9 +586,6 @@ def quality_summary(report: dict) -> dict:
             if isinstance(val, Mapping):
                 for reason, n in val.items():
                     reasons[(what, str(reason))] += _num(n)
-    extra = []
-    for key in sorted(k for k in report if k not in _KNOWN_REPORT_KEYS | _SKIPPED_REPORT_KEYS):
-        extra.extend(_flatten(key, report[key]))
     steps = []
     for st in report.get("steps") or []:
         if isinstance(st, Mapping):
@@ -440,8 +597,7 @@ def quality_summary(report: dict) -> dict:
         "totals": dict(totals),
         "rows": rows,
         "reasons": [{"what": w, "reason": r, "count": n} for (w, r), n in sorted(reasons.items())],
-        "extra": extra[:60],
-        "extra_more": max(0, len(extra) - 60),
+        "details": step_details(report),
         "steps": steps,
         "warnings": warnings,
         "reconciles": report.get("reconciles") if isinstance(report.get("reconciles"), bool) else
@@ -453,22 +609,50 @@ def quality_summary(report: dict) -> dict:
     }
 
 
-def _flatten(prefix: str, value: Any, depth: int = 0) -> list[tuple[str, str]]:
-    """Scalar counts under an unknown report key, as (dotted key, value) pairs."""
-    if isinstance(value, bool) or value is None:
-        return [(prefix, str(value).lower())]
-    if isinstance(value, (int, float)):
-        return [(prefix, f"{value:,}" if isinstance(value, int) else f"{value:g}")]
-    if isinstance(value, str):
-        return [(prefix, value if len(value) <= 80 else value[:80] + "…")]
-    if isinstance(value, Mapping):
-        if depth >= 2:
-            return []
-        out = []
-        for k in sorted(value, key=str):
-            out.extend(_flatten(f"{prefix}.{k}", value[k], depth + 1))
-        return out
-    return []  # lists and other objects: see build_report.json
+def _m(x) -> Mapping:
+    return x if isinstance(x, Mapping) else {}
+
+
+def step_details(report: dict) -> list[str]:
+    """What each quality step found, in a sentence a reader can use (the numbers behind it are in
+    ``build_report.json``): duplicate clusters, benchmarks checked, test leakage, parse checks."""
+    out = []
+    dedup = _m(report.get("dedup"))
+    for kind, what in (("exact", "Exact duplicates"), ("near", "Near duplicates")):
+        d = _m(dedup.get(kind))
+        if not d:
+            continue
+        line = (f"{what}: {_num(d.get('clusters', 0)):,} clusters holding {_num(d.get('records_in_clusters', 0)):,} "
+                f"records; {_num(d.get('dropped', 0)):,} dropped, one record kept per cluster (a test record where there is one)")
+        if kind == "near" and d.get("threshold") is not None:
+            line += (f"; MinHash over {d.get('ngram')}-token shingles, Jaccard similarity ≥ {d.get('threshold')}")
+        out.append(line + ".")
+    dc = _m(report.get("decontamination"))
+    if dc:
+        parts = []
+        for name, b in sorted(_m(dc.get("benchmarks")).items()):
+            b = _m(b)
+            if b.get("status") == "used":
+                hits = _num(b.get("hits", 0))
+                parts.append(f"{name} ({_num(b.get('items', 0)):,} items, {hits:,} hits)")
+            else:
+                parts.append(f"{name} (not used: {b.get('message') or b.get('status') or '?'})")
+        out.append(f"Decontamination: {_num(dc.get('dropped', 0)):,} records dropped for sharing a "
+                   f"{dc.get('ngram', '?')}-word n-gram with, or containing a prompt or solution of, a benchmark"
+                   + (": " + "; ".join(parts) if parts else "") + ".")
+    lk = _m(report.get("leakage"))
+    if lk:
+        out.append(f"Train/test leakage: {_num(lk.get('exact', 0)):,} exact and {_num(lk.get('near', 0)):,} near "
+                   f"duplicates of the {_num(lk.get('test_records', 0)):,} test records dropped from train and validation.")
+    pr = _m(report.get("parse"))
+    if pr:
+        pol = _m(pr.get("policy"))
+        drop = sorted(k for k, v in pol.items() if v == "drop")
+        flag = sorted(k for k, v in pol.items() if v == "flag")
+        out.append(f"Parse check: code that does not parse is dropped ({', '.join(drop) or 'no task'}) or only "
+                   f"counted ({', '.join(flag) or 'no task'}); {_num(pr.get('dropped', 0)):,} dropped, "
+                   f"{_num(pr.get('flagged', 0)):,} counted.")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,18 +660,69 @@ def _flatten(prefix: str, value: Any, depth: int = 0) -> list[tuple[str, str]]:
 
 
 def _source_rows(report: dict, sources: Mapping, found: Mapping[str, list[str]] | None = None) -> list[dict]:
+    from .report import CHECKS
+
     out = []
+    prov = _m(report.get("provenance"))
     for name in sorted(sources):
         spec = registry.get(name).SPEC
-        s = (report.get("sources") or {}).get(name) or {}
+        s = _m(_m(report.get("sources")).get(name))
+        lic = list((found or {}).get(name) or [spec.license])
+        files = []
+        for f in prov.get(name) or []:
+            f = _m(f)
+            files.append({"path": str(f.get("path", "?")), "size": _num(f.get("size", 0)), "sha256": str(f.get("sha256", "")),
+                          "origin": str(f.get("url") or f.get("from") or ""), "from": str(f.get("from") or ""),
+                          "check": str(f.get("check", "unchecked")), "checked": CHECKS.get(str(f.get("check")), "?")})
+        commits = sorted({m for f in files for m in re.findall(r"/([0-9a-f]{40})/", f["origin"])})
         out.append({
-            "name": name, "title": spec.title, "url": spec.url,
-            "license": ", ".join((found or {}).get(name) or [spec.license]),
+            "name": name, "title": spec.title, "url": spec.url, "commits": commits,
+            "license": ", ".join(lic), "hub_license": ", ".join(hub_license(x) or "other" for x in lic),
             "license_url": spec.license_url, "citation": spec.citation, "status": s.get("status", "?"),
-            "files": list(s.get("files") or []), "message": s.get("message", ""),
+            "files": list(s.get("files") or []), "provenance": files, "message": s.get("message", ""),
             "produces": [t + (f".{st}" if st else "") for t, st in spec.produces],
         })
     return out
+
+
+def citations(specs: list[dict]) -> list[dict]:
+    """The BibTeX entries of the built sources, each once, labelled with the sources that use it
+    (CodeXGLUE's entry serves seven sources)."""
+    entries: dict[str, dict] = {}
+    for s in specs:
+        if s["status"] != "built" or not s["citation"]:
+            continue
+        for entry in re.split(r"\n(?=@)", s["citation"].strip()):
+            key = entry.split("{", 1)[1].split(",", 1)[0].strip() if "{" in entry else entry
+            e = entries.setdefault(key, {"key": key, "bibtex": entry.strip(), "sources": []})
+            e["sources"].append(s["title"])
+    return list(entries.values())  # in the order of the sources' names
+
+
+def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tuple, int]) -> dict:
+    """What the uses and bias/risks/limitations sections say, computed from the build."""
+    missing = [{"name": s["name"], "title": s["title"], "status": s["status"], "produces": s["produces"],
+                "message": s["message"]} for s in specs if s["status"] != "built"]
+    listed = {s["name"] for s in specs}
+    for name in registry.names():  # sources the build was not asked for (--sources)
+        if name not in listed:
+            spec = registry.get(name).SPEC
+            missing.append({"name": name, "title": spec.title, "status": "not requested", "message": "",
+                            "produces": [t + (f".{st}" if st else "") for t, st in spec.produces]})
+    missing.sort(key=lambda m: m["name"])
+    twins = []
+    for (task, sub), (n_zh, n_twin) in scan.twins.items():
+        twins.append({"task": task + (f".{sub}" if sub else ""), "zh": n_zh, "twins": n_twin,
+                      "share": f"{100.0 * n_twin / n_zh:.0f}%" if n_zh else "-"})
+    langs = collections.Counter()
+    for k, n in leaves.items():
+        langs[k[2]] += n
+    no_plang = sum(n for k, n in leaves.items() if not k[3])
+    built = [s for s in specs if s["status"] == "built"]
+    return {"noncommercial": [s["title"] for s in built if "-nc" in s["license"].lower()],
+            "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
+            "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
+            "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang}
 
 
 def _env():
@@ -506,17 +741,25 @@ def _template(name: str) -> str:
 
 
 def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,
-                folder: Path | None = None, *, scan: Scan | None = None, repo_id: str = REPO_ID) -> str:
-    """The whole README.md. With ``folder`` the examples and licenses are read from its Parquet
-    files (unless ``scan`` is given) and the charts and the download sizes are referenced."""
+                folder: Path | None = None, *, scan: Scan | None = None, repo_id: str = DEFAULT_REPO_ID) -> str:
+    """The whole README.md for the Hub repo ``repo_id``. With ``folder`` the examples and licenses
+    are read from its Parquet files (unless ``scan`` is given) and the charts and the download
+    sizes are referenced."""
+    from .hub import schema_text
+    from .report import CHECKS
+
     if scan is None:
         scan = scan_records(folder) if folder is not None else Scan()
     meta = card_metadata(config_entries, leaves, sources, report, folder, scan.licenses)
     examples = example_rows(scan.examples)
     configs = [e["config_name"] for e in config_entries]
     specs = _source_rows(report, sources, scan.licenses)
+    built = [s for s in specs if s["status"] == "built"]
     body = _env().from_string(_template(TEMPLATE)).render(
         repo_id=repo_id,
+        pretty_name=PRETTY_NAME,
+        paper=PAPER,
+        no_plang=NO_PLANG,
         seed_citation=SEED_CITATION,
         counts=count_table(leaves),
         task_lang=task_lang_table(leaves),
@@ -532,8 +775,14 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
         quality=quality_summary(report),
         report_md=folder is not None and (Path(folder) / "build_report.md").exists(),
         specs=specs,
-        licenses=sorted({x.strip() for s in specs if s["status"] == "built" for x in s["license"].split(",")}),
-        schema=rec_mod.schema_text().rstrip("\n"),
+        built=built,
+        licenses=sorted({x.strip() for s in built for x in s["license"].split(",")}),
+        hub_licenses=meta["license"],
+        citations=citations(specs),
+        limits=limitations(report, specs, scan, leaves),
+        emails=scan.emails,
+        checks=[(k, v) for k, v in CHECKS.items() if any(f["check"] == k for b in built for f in b["provenance"])],
+        schema=schema_text(repo_id).rstrip("\n"),
         schema_props=_schema_props(),
     )
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
@@ -573,7 +822,8 @@ def render_license(report: dict, sources: Mapping, found: Mapping[str, list[str]
     return _env().from_string(_template(LICENSE_TEMPLATE)).render(specs=_source_rows(report, sources, found))
 
 
-def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping) -> None:
+def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,
+               *, repo_id: str = DEFAULT_REPO_ID) -> None:
     """Write the card (``README.md``), ``LICENSE.md`` and the charts into the output folder.
 
     Called by :func:`mulco.hub.write_folder` after the Parquet files and ``build_report.json``
@@ -584,8 +834,29 @@ def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int
     chart_counts(leaves, folder / CHART_COUNTS)
     chart_lengths(scan.lengths, folder / CHART_LENGTHS)
     (folder / "LICENSE.md").write_text(render_license(report, sources, scan.licenses), encoding="utf-8")
-    card = render_card(config_entries, leaves, report, sources, folder, scan=scan)
+    card = render_card(config_entries, leaves, report, sources, folder, scan=scan, repo_id=repo_id)
     (folder / "README.md").write_text(card, encoding="utf-8")
+
+
+def retarget(folder: Path, repo_id: str) -> dict[str, str]:
+    """``README.md`` and ``record.schema.json`` of the built ``folder`` rendered for the Hub repo
+    ``repo_id`` (snippets, links and the schema's ``$id``), from what the build wrote: its
+    ``build_report.json`` (leaves, sources, quality) and its Parquet files. For the repo the
+    folder was built for, they are the files it holds, byte for byte."""
+    from .hub import config_table, schema_text
+
+    folder = Path(folder)
+    report = json.loads((folder / "build_report.json").read_text(encoding="utf-8"))
+    leaves: dict[tuple, int] = {}
+    leaf_files: dict[tuple, list[str]] = {}
+    nbytes: dict[tuple, int] = {}
+    for leaf in report.get("leaves") or []:
+        key = (leaf["task"], leaf["subtask"], leaf["lang"], leaf["plang"], leaf["split"])
+        leaves[key], leaf_files[key], nbytes[key] = leaf["records"], list(leaf["files"]), leaf["num_bytes"]
+    configs = taxonomy.config_names(k[:4] for k in leaves)
+    entries = config_table(leaves, leaf_files, configs, nbytes)
+    card = render_card(entries, leaves, report, report.get("sources") or {}, folder, repo_id=repo_id)
+    return {"README.md": card, rec_mod.SCHEMA_FILE: schema_text(repo_id)}
 
 
 def read_card_yaml(path: Path) -> dict:

@@ -2,13 +2,20 @@
 
 A *leaf* is the set of records sharing (task, subtask, lang, plang, split); it is written once,
 to ``data/<task>[/<subtask>]/<lang>/<plang or 'unspecified'>/<split>-NNNNN-of-MMMMM.parquet``,
-records sorted by id. A config lists, per split, the leaf files it selects.
+records sorted by id. A config names, per split, the leaf files it selects with ``data_files``
+globs (``data/code_search/*/en/*/train-*.parquet`` for ``code_search.en``), as the Hub's
+exemplar cards do: one pattern per task layout, ``*`` where the config leaves a level open.
+Each pattern is checked, when written, to match exactly the config's files of that split among
+all the files of the build (a glob never picks up a sibling or a child config's files); where it
+would not, the files are listed instead. :func:`resolve_data_files` expands them again.
 """
 from __future__ import annotations
 
 import collections
+import fnmatch
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +26,10 @@ from .sources.base import SPLITS
 
 UNSPECIFIED = "unspecified"
 ROWS_PER_SHARD = 200_000
+#: The Hub repo a build is made for (``mulco build --repo-id``); snippets and the schema's ``$id`` name it.
+DEFAULT_REPO_ID = "collama/mulco"
+REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_SCHEMA_ID = re.compile(r'("\$id":\s*")https://huggingface\.co/datasets/[^/"]+/[^/"]+/(resolve/main/[^"]*")')
 
 
 def leaf_dir(task: str, subtask: str | None, lang: str, plang: str | None) -> str:
@@ -63,11 +74,33 @@ def quarantine_line(q: dict) -> str:
     return json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def schema_text(repo_id: str = DEFAULT_REPO_ID) -> str:
+    """``record.schema.json`` as published to ``repo_id`` (its ``$id`` points there)."""
+    if not REPO_ID_RE.match(repo_id or ""):
+        raise ValueError(f"--repo-id must be <namespace>/<name> (letters, digits, '-', '_', '.'), got {repo_id!r}")
+    text = rec_mod.schema_text()
+    new, n = _SCHEMA_ID.subn(lambda m: f"{m.group(1)}https://huggingface.co/datasets/{repo_id}/{m.group(2)}", text, count=1)
+    if n != 1:
+        raise ValueError(f"{rec_mod.SCHEMA_FILE}: no Hub $id to point at {repo_id}")
+    return new
+
+
+def repo_id_of(folder: Path) -> str | None:
+    """The repo id a built folder was made for (from the ``$id`` of its ``record.schema.json``)."""
+    try:
+        sid = json.loads((Path(folder) / rec_mod.SCHEMA_FILE).read_text(encoding="utf-8")).get("$id", "")
+    except (OSError, ValueError):
+        return None
+    m = re.match(r"https://huggingface\.co/datasets/([^/]+/[^/]+)/resolve/", sid)
+    return m.group(1) if m else None
+
+
 def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict, quarantine: list[dict] | None,
-                 sources: dict, tmp: Path | None = None) -> tuple[dict, list[str]]:
+                 sources: dict, tmp: Path | None = None, repo_id: str = DEFAULT_REPO_ID) -> tuple[dict, list[str]]:
     """Write the whole Hub folder to a temp folder next to ``out`` and swap it into place.
     ``tmp``: that folder, from :func:`staging_dir`, when ``quarantine.jsonl`` is already written
-    in it (``quarantine`` None); it is removed on failure."""
+    in it (``quarantine`` None); it is removed on failure. ``repo_id``: the Hub repo the card's
+    snippets and the schema's ``$id`` name."""
     from .build import atomic_replace
     from .card import write_card
 
@@ -98,9 +131,10 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         del groups
         configs = taxonomy.config_names(k[:4] for k in leaves)
         config_entries = config_table(leaves, leaf_files, configs, nbytes)
-        (tmp / rec_mod.SCHEMA_FILE).write_text(rec_mod.schema_text(), encoding="utf-8")
+        (tmp / rec_mod.SCHEMA_FILE).write_text(schema_text(repo_id), encoding="utf-8")
         report = dict(report, leaves=[
-            {"task": k[0], "subtask": k[1], "lang": k[2], "plang": k[3], "split": k[4], "records": n, "files": leaf_files[k]}
+            {"task": k[0], "subtask": k[1], "lang": k[2], "plang": k[3], "split": k[4], "records": n, "files": leaf_files[k],
+             "num_bytes": nbytes[k]}
             for k, n in leaves.items()
         ])
         _write_json(tmp / "build_report.json", report)
@@ -110,7 +144,7 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         if quarantine is not None:
             with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(quarantine_line(q) for q in quarantine)
-        write_card(tmp, config_entries, leaves, report, sources)
+        write_card(tmp, config_entries, leaves, report, sources, repo_id=repo_id)
         _fsync_tree(tmp)
         atomic_replace(tmp, out)
     except BaseException:
@@ -121,25 +155,73 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
 
 def config_table(leaves: dict[tuple, int], leaf_files: dict[tuple, list[str]], configs: list[str],
                  nbytes: dict[tuple, int]) -> list[dict]:
-    """For each config: its name, per-split files, record counts and Arrow bytes."""
+    """For each config: its name, per-split files and ``data_files`` patterns, record counts and
+    Arrow bytes."""
+    all_files = sorted(f for fs in leaf_files.values() for f in fs)
     entries = []
     for name in configs:
         sel = taxonomy.parse(name)
         splits: dict[str, list[str]] = {}
+        keys: dict[str, list[tuple]] = {}
         counts: dict[str, int] = collections.Counter()
         sizes: dict[str, int] = collections.Counter()
         for key, n in leaves.items():
             if sel.matches(*key[:4]):
                 splits.setdefault(key[4], []).extend(leaf_files[key])
+                keys.setdefault(key[4], []).append(key[:4])
                 counts[key[4]] += n
                 sizes[key[4]] += nbytes[key]
+        files = {s: sorted(splits[s]) for s in SPLITS if s in splits}
         entries.append({
             "config_name": name,
-            "splits": {s: sorted(splits[s]) for s in SPLITS if s in splits},
+            "splits": files,
+            "data_files": {s: data_file_patterns(sel, s, keys[s], files[s], all_files) for s in files},
             "num_examples": {s: counts[s] for s in SPLITS if s in counts},
             "num_bytes": {s: sizes[s] for s in SPLITS if s in sizes},
         })
     return entries
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """``path`` matches ``pattern`` as the Hub resolves ``data_files``: ``*`` stays inside one folder level."""
+    pp, fp = pattern.split("/"), path.split("/")
+    return len(pp) == len(fp) and all(fnmatch.fnmatchcase(f, p) for p, f in zip(pp, fp))
+
+
+def data_file_patterns(sel: taxonomy.Selector, split: str, keys: Iterable[tuple], files: list[str],
+                       all_files: list[str]) -> list[str]:
+    """Globs selecting exactly ``files`` (the config's files of ``split``) among ``all_files``:
+    one per task layout present, with ``*`` for each level the config leaves open. If they would
+    match anything else, or miss a file, the files themselves are returned."""
+    pats = set()
+    for task, subtask, _lang, _plang in keys:
+        parts = ["data", task] + ([sel.subtask or "*"] if subtask else [])
+        parts += [sel.lang or "*", sel.plang or "*", f"{split}-*.parquet"]
+        pats.add("/".join(parts))
+    pats = sorted(pats)
+    matched = [f for f in all_files if any(glob_match(p, f) for p in pats)]
+    if matched != sorted(files) or any(not any(glob_match(p, f) for f in files) for p in pats):
+        return sorted(files)
+    return pats
+
+
+def resolve_data_files(folder: Path, config: dict) -> dict[str, list[str]]:
+    """Split -> the files (relative, sorted) a card's ``configs:`` entry names in ``folder``:
+    its ``data_files`` patterns expanded as :func:`glob_match` does. A pattern that matches
+    nothing stays in the list as it is (so a caller sees the missing file)."""
+    folder = Path(folder)
+    out: dict[str, list[str]] = {}
+    for df in config.get("data_files") or []:
+        paths = df["path"] if isinstance(df["path"], list) else [df["path"]]
+        got: set[str] = set()
+        for p in paths:
+            if any(c in p for c in "*?["):
+                hits = [q.relative_to(folder).as_posix() for q in folder.glob(p) if q.is_file()]
+                got.update(hits or [p])
+            else:
+                got.add(p)
+        out[df["split"]] = sorted(got)
+    return out
 
 
 def read_configs(folder: Path) -> list[str]:

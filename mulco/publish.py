@@ -1,6 +1,9 @@
 """``mulco publish``: put a built folder on the Hugging Face Hub as one commit.
 
-1. **Check** the folder: a card with ``configs:`` whose data files all exist.
+1. **Check** the folder: a card with ``configs:`` whose ``data_files`` (globs or paths) all
+   name existing files. If the folder was built for another repo (``mulco build --repo-id``, read
+   from its schema's ``$id``), ``README.md`` and ``record.schema.json`` are re-rendered for the
+   target repo and those bytes are what is compared and uploaded; the folder is not changed.
 2. **Plan** against the repo's current state (``list_repo_tree`` with sizes and hashes at the
    target revision): each local file is *added*, *updated* (its git blob id, or LFS sha256,
    differs) or *unchanged*; each remote file missing locally is *deleted* (except
@@ -30,7 +33,7 @@ DEFAULT_REVISION = "main"
 #: Remote files a publish never deletes.
 KEEP_REMOTE = (".gitattributes",)
 #: Local files never uploaded (editor/OS litter, temp files of an interrupted build).
-IGNORE_LOCAL = (".*.tmp-*", ".DS_Store", "*~", "__pycache__/*", "*/__pycache__/*")
+IGNORE_LOCAL = (".*.tmp-*", ".DS_Store", "*~", "__pycache__/*", "*/__pycache__/*", ".mulco-build")
 
 
 class PublishError(RuntimeError):
@@ -46,17 +49,29 @@ class LocalFile:
     path: str  # relative, posix
     size: int
     abspath: Path
+    #: The bytes to upload instead of the file's (a card re-rendered for the target repo).
+    data: bytes | None = None
 
     def git_blob_id(self) -> str:
         """The git blob id (sha1 of ``blob <size>\\0<content>``), as the Hub reports for regular files."""
         h = hashlib.sha1(f"blob {self.size}\0".encode())
-        _feed(h, self.abspath)
+        self._feed(h)
         return h.hexdigest()
 
     def sha256(self) -> str:
         h = hashlib.sha256()
-        _feed(h, self.abspath)
+        self._feed(h)
         return h.hexdigest()
+
+    def _feed(self, h) -> None:
+        if self.data is not None:
+            h.update(self.data)
+        else:
+            _feed(h, self.abspath)
+
+    def upload(self) -> bytes | str:
+        """What ``CommitOperationAdd`` sends: the bytes, or the file's path."""
+        return self.data if self.data is not None else str(self.abspath)
 
 
 def _feed(h, path: Path) -> None:
@@ -134,9 +149,11 @@ def human_size(n: int) -> str:
     return f"{n:.1f} GiB"
 
 
-def local_files(folder: Path) -> dict[str, LocalFile]:
-    """Files to publish: everything under ``folder`` but temp/OS litter, by relative path."""
+def local_files(folder: Path, overrides: dict[str, bytes] | None = None) -> dict[str, LocalFile]:
+    """Files to publish: everything under ``folder`` but temp/OS litter, by relative path;
+    ``overrides`` replace the content of some of them (see :func:`retarget`)."""
     folder = Path(folder)
+    overrides = overrides or {}
     out = {}
     for p in sorted(folder.rglob("*")):
         if not p.is_file() or p.is_symlink():
@@ -144,8 +161,29 @@ def local_files(folder: Path) -> dict[str, LocalFile]:
         rel = p.relative_to(folder).as_posix()
         if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat) for pat in IGNORE_LOCAL):
             continue
-        out[rel] = LocalFile(rel, p.stat().st_size, p)
+        data = overrides.get(rel)
+        out[rel] = LocalFile(rel, p.stat().st_size if data is None else len(data), p, data)
     return out
+
+
+def retarget(folder: Path, repo_id: str, log: Callable[[str], None] = print) -> dict[str, bytes]:
+    """The files to upload in place of the folder's when it was built for another repo: the card
+    and ``record.schema.json`` rendered for ``repo_id`` (``{}`` when it was built for it, or
+    when its schema names no repo)."""
+    from .card import retarget as render_for
+    from .hub import repo_id_of
+
+    built_for = repo_id_of(folder)
+    if built_for is None or built_for == repo_id:
+        return {}
+    try:
+        files = render_for(folder, repo_id)
+    except Exception as e:
+        raise PublishError(f"{folder} was built for {built_for}; re-rendering its card for {repo_id} failed "
+                           f"({type(e).__name__}: {_first_line(str(e))}): rebuild it with --repo-id {repo_id}") from None
+    log(f"the card and record.schema.json are rendered for {repo_id} (the folder was built for {built_for}; "
+        "it is not changed)")
+    return {name: text.encode("utf-8") for name, text in files.items()}
 
 
 def check_folder(folder: Path) -> None:
@@ -165,9 +203,13 @@ def check_folder(folder: Path) -> None:
     configs = meta.get("configs") or []
     if not configs:
         raise PublishError(f"{card} lists no configs: is it a folder written by `mulco build`?")
-    missing = sorted({p for c in configs for df in c.get("data_files", [])
-                      for p in ([df["path"]] if isinstance(df["path"], str) else df["path"])
-                      if not (folder / p).is_file()})
+    from .hub import resolve_data_files
+
+    try:
+        named = {p for c in configs for files in resolve_data_files(folder, c).values() for p in files}
+    except (KeyError, TypeError, AttributeError):
+        raise PublishError(f"{card}: a configs entry has no valid data_files; rebuild the folder") from None
+    missing = sorted(p for p in named if not (folder / p).is_file())
     if missing:
         raise PublishError(f"{len(missing)} data files named in README.md are missing (first: {missing[0]}); rebuild the folder")
 
@@ -223,11 +265,12 @@ def remote_state(api, repo_id: str, revision: str) -> tuple[bool, bool, str | No
     return True, True, getattr(info, "sha", None), files
 
 
-def make_plan(api, folder: Path, repo_id: str, revision: str = DEFAULT_REVISION, *, delete: bool = True) -> Plan:
+def make_plan(api, folder: Path, repo_id: str, revision: str = DEFAULT_REVISION, *, delete: bool = True,
+              overrides: dict[str, bytes] | None = None) -> Plan:
     check_folder(folder)
     exists, branch_exists, head, remote = remote_state(api, repo_id, revision)
     plan = Plan(repo_id, revision, exists, branch_exists, head)
-    plan.items = compare(local_files(folder), remote, delete=delete)
+    plan.items = compare(local_files(folder, overrides), remote, delete=delete)
     return plan
 
 
@@ -280,9 +323,10 @@ def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint,
 
     api = HfApi(endpoint=endpoint, token=token or False)
     check_folder(folder)
+    overrides = retarget(folder, repo_id, log)
     if token and not dry_run:
         api.whoami()  # a bad token fails here, before anything is planned
-    plan = make_plan(api, folder, repo_id, revision, delete=delete)
+    plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
     result = PublishResult(plan)
     if dry_run:
         log(plan.render())
@@ -296,15 +340,15 @@ def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint,
         api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         result.created_repo = True
         log(f"created {'private' if private else 'public'} dataset repo {repo_id}")
-        plan = make_plan(api, folder, repo_id, revision, delete=delete)  # a new repo has a first commit
+        plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)  # a new repo has a first commit
         result.plan = plan
     if not plan.branch_exists and revision != DEFAULT_REVISION:
         api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
-        plan = make_plan(api, folder, repo_id, revision, delete=delete)
+        plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
         result.plan = plan
     if plan.changes:
-        local = local_files(folder)
-        ops = [CommitOperationAdd(path_in_repo=i.path, path_or_fileobj=str(local[i.path].abspath))
+        local = local_files(folder, overrides)
+        ops = [CommitOperationAdd(path_in_repo=i.path, path_or_fileobj=local[i.path].upload())
                for i in plan.items if i.action in ("add", "update")]
         ops += [CommitOperationDelete(path_in_repo=i.path) for i in plan.items if i.action == "delete"]
         msg = commit_message or (f"mulco publish: {len(plan.of('add'))} added, {len(plan.of('update'))} updated, "

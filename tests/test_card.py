@@ -1,9 +1,12 @@
-"""The dataset card: Hub-readable YAML that round-trips, configs that load, the body's tables,
-examples, charts, quality summary, provenance and citations; byte-identical rebuilds."""
+"""The dataset card: Hub-readable YAML that round-trips, configs (data_files globs) that load
+exactly the files the build wrote, the body's tables, examples, charts, quality summary,
+limitations, provenance and citations, the repo id it is rendered for; byte-identical rebuilds."""
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -11,8 +14,9 @@ import pytest
 import yaml
 
 from mulco import card as card_mod
+from mulco import taxonomy
 from mulco.build import BuildConfig, SourceResult, build
-from mulco.hub import write_folder
+from mulco.hub import data_file_patterns, resolve_data_files, write_folder
 from mulco.record import make_record
 
 LEAVES = [  # task, subtask, lang, plang, target_plang
@@ -83,14 +87,25 @@ def test_card_parses_with_DatasetCard_and_yaml_round_trips(built):
     assert yaml.safe_load(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)) == meta
 
 
+#: Keys of a dataset card's YAML that the Hub knows (huggingface_hub's DatasetCardData and the
+#: Hub's dataset-card spec); nothing else may appear.
+HUB_KEYS = {"pretty_name", "license", "license_name", "license_link", "language", "multilinguality", "source_datasets",
+            "task_categories", "task_ids", "tags", "size_categories", "configs", "dataset_info", "annotations_creators",
+            "language_creators", "paperswithcode_id", "train-eval-index", "viewer"}
+
+
 def test_metadata_says_what_the_hub_needs(built):
     meta = card_mod.read_card_yaml(built / "README.md")
+    assert set(meta) <= HUB_KEYS, set(meta) - HUB_KEYS
     assert meta["pretty_name"] == "MulCo"
-    assert meta["license"] == "other" and meta["license_name"] and meta["license_link"] == "LICENSE.md"
+    assert meta["license"] == ["cc-by-nc-4.0"] and "license_name" not in meta  # a Hub id: no `other`
     assert (built / "LICENSE.md").is_file() and "CC-BY-NC-4.0" in (built / "LICENSE.md").read_text()
-    assert meta["source_licenses"] == {"codealpaca": "CC-BY-NC-4.0"} and "CC-BY-NC-4.0" in meta["license_details"]
-    assert meta["language"] == ["en", "zh"]
-    assert meta["task_categories"] == ["text-generation"] and "code" in meta["tags"]
+    assert meta["language"] == ["en", "zh", "code"] and meta["multilinguality"] == ["multilingual"]
+    assert meta["source_datasets"] == ["extended|sahil2801/CodeAlpaca-20k"]
+    # the synthetic leaves: generation, summarization, translation and clone detection
+    assert meta["task_categories"] == ["summarization", "text-classification", "text-generation", "translation"]
+    assert meta["task_ids"] == ["semantic-similarity-classification"]
+    assert "code" in meta["tags"]
     assert meta["size_categories"] == ["n<1K"]
     defaults = [c["config_name"] for c in meta["configs"] if c.get("default")]
     assert defaults == ["all"]
@@ -104,11 +119,12 @@ def test_dataset_info_counts_match_the_parquet_files(built):
     info = {d["config_name"]: d for d in meta["dataset_info"]}
     for cfg in meta["configs"]:
         d = info[cfg["config_name"]]
-        for df in cfg["data_files"]:
-            n = sum(pq.ParquetFile(built / p).metadata.num_rows for p in df["path"])
-            (split,) = [s for s in d["splits"] if s["name"] == df["split"]]
-            assert split["num_examples"] == n, (cfg["config_name"], df["split"])
-        size = sum((built / p).stat().st_size for df in cfg["data_files"] for p in df["path"])
+        files = resolve_data_files(built, cfg)
+        for split_name, paths in files.items():
+            n = sum(pq.ParquetFile(built / p).metadata.num_rows for p in paths)
+            (split,) = [s for s in d["splits"] if s["name"] == split_name]
+            assert split["num_examples"] == n, (cfg["config_name"], split_name)
+        size = sum((built / p).stat().st_size for paths in files.values() for p in paths)
         assert d["download_size"] == size
         assert [f["name"] for f in d["features"]][:4] == ["id", "instruction", "input", "output"]
     assert sum(s["num_examples"] for s in info["all"]["splits"]) == 63
@@ -137,6 +153,10 @@ def test_body_has_every_section(built):
                     "## Sources, provenance and licenses", "## Citation"):
         assert f"\n{heading}\n" in text, heading
     assert 'load_dataset("collama/mulco", "code_generation.en")' in text
+    for heading in ("## Links", "## Uses", "## Bias, risks and limitations", "## Personal and sensitive information"):
+        assert f"\n{heading}\n" in text, heading
+    assert "**Paper:** *CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code*" in text
+    assert "commercial use of the records of\nCodeAlpaca (a non-commercial license)" in text
     assert "streaming=True" in text and 'r["plang"] == "python"' in text
     for sub in ("clone_detection", "defect_detection", "cloze_test", "code_completion", "code_repair",
                 "code_translation", "query_to_code"):
@@ -145,8 +165,10 @@ def test_body_has_every_section(built):
     assert "![Records per task" in text and "(assets/records.png)" in text and "(assets/lengths.png)" in text
     assert "Hu2023CoLLaMA" in text and "CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code" in text
     assert "@misc{codealpaca" in text and "https://github.com/sahil280114/codealpaca" in text
-    assert "`dedup.exact.dropped` | 4" in text and "`dedup.near.threshold` | 0.85" in text
-    assert "largest" not in text and "`configs." not in text and "`settings." not in text
+    # what the steps found, in sentences (no dump of report keys)
+    assert "- Exact duplicates: 2 clusters holding 0 records; 4 dropped" in text
+    assert "Jaccard similarity ≥ 0.85" in text
+    assert "largest" not in text and "`configs." not in text and "`settings." not in text and "`dedup." not in text
     assert "> **Warning:** NOT decontaminated" in text and "| exact_dedup | 67 | 4 | 0 |" in text
     assert "Every count reconciles: **yes**" in text
     assert "3 Chinese records that need an English text translated were skipped" in text
@@ -245,16 +267,225 @@ def test_report_md_is_linked_when_the_build_writes_it(tmp_path):
     assert "[readable version](build_report.md)" in text
 
 
-def test_card_of_a_real_build_cites_and_licenses_its_sources(shared_raw, tmp_path):
-    """CodeAlpaca from the shared raw slice, through the real converter."""
+def test_card_of_a_real_build_cites_licenses_and_traces_its_sources(shared_raw, tmp_path):
+    """CodeAlpaca from the shared raw slice, through the real converter: only its license, its
+    language, its citation; its raw file traced by sha256, and no claim that it was downloaded."""
     if not (shared_raw / "codealpaca").is_dir():
         pytest.skip("no codealpaca in the shared slice")
     res = build(BuildConfig(raw_dir=shared_raw, sources=["codealpaca"], out=tmp_path / "out", progress=False))
     text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     meta = card_mod.read_card_yaml(tmp_path / "out" / "README.md")
-    assert meta["source_licenses"] == {"codealpaca": "CC-BY-NC-4.0"}
-    assert "codealpaca/code_alpaca_2k.json" in text and "@misc{codealpaca" in text
+    assert meta["license"] == ["cc-by-nc-4.0"]
+    assert meta["language"] == ["en", "code"] and meta["multilinguality"] == ["monolingual"]
+    assert meta["task_categories"] == ["text-generation"] and meta["task_ids"] == []
     total = sum(res.leaves.values())
     assert f"**{total:,} records**" in text
-    counts = collections.Counter(k[2] for k in res.leaves)
-    assert set(counts) == {"en"}
+    assert set(k[2] for k in res.leaves) == {"en"}
+    # citations: the seed and CodeAlpaca, labelled; no source that is not in the build
+    cites = text.split("## Citation", 1)[1]
+    assert "@misc{Hu2023CoLLaMA" in cites and "**CodeAlpaca**\n\n```bibtex\n@misc{codealpaca" in cites
+    assert "lu2021codexglue" not in cites and "husain2019codesearchnet" not in cites
+    # provenance: the file read, its sha256, and an honest check (the slice is not in downloads.json)
+    raw = shared_raw / "codealpaca" / "code_alpaca_2k.json"
+    sha = hashlib.sha256(raw.read_bytes()).hexdigest()
+    prov = json.loads((tmp_path / "out" / "build_report.json").read_text())["provenance"]
+    assert prov == {"codealpaca": [{"path": "codealpaca/code_alpaca_2k.json", "size": raw.stat().st_size, "sha256": sha,
+                                    "check": "unchecked"}]}
+    assert f"| `codealpaca/code_alpaca_2k.json` | {raw.stat().st_size:,} | `{sha}` | not in `downloads.json` | unchecked |" in text
+    assert "sha256-checked" not in text and "download-lock" not in text
+    # limitations computed from the build: the nine sources not in it are named
+    limits = text.split("## Bias, risks and limitations", 1)[1].split("\n## ", 1)[0]
+    assert "**Sources missing from this build** (9 of 10)" in limits and "(`devign`, not requested;" in limits
+
+
+def test_provenance_says_what_the_download_lock_and_the_pins_show(sample_raw, tmp_path):
+    """A file `mulco download` recorded (lock file) is reported as such; a changed one is not; a
+    file whose pin (git blob) does not match is `not-original`, whatever the lock says."""
+    from mulco.report import provenance
+
+    raw = tmp_path / "raw"
+    shutil.copytree(sample_raw, raw)
+    alpaca = "codealpaca/code_alpaca_20k.json"  # in downloads.json, not pinned
+    codepro = "codepro/data_hnn/python_hnn_qid2index_blocks_labeled.txt"  # pinned by git blob: the sample is a slice
+    sha = hashlib.sha256((raw / alpaca).read_bytes()).hexdigest()
+    lock = {"format": 1, "files": {alpaca: {"sha256": sha, "size": 1, "verified_by": "trust-on-first-use"},
+                                   codepro: {"sha256": hashlib.sha256((raw / codepro).read_bytes()).hexdigest()}}}
+    (raw / "mulco-download.lock.json").write_text(json.dumps(lock))
+    res = {"codealpaca": SourceResult("codealpaca", status="built", files=[alpaca]),
+           "codepro": SourceResult("codepro", status="built", files=[codepro])}
+    prov = provenance(raw, res)
+    (a,) = prov["codealpaca"]
+    assert a["check"] == "download-lock" and a["download"] == "trust-on-first-use" and a["sha256"] == sha
+    assert a["url"].startswith("https://github.com/sahil280114/codealpaca/raw/2f78ddc5c682ed6738ad092bbbfa59ba915afcb0/")
+    (c,) = prov["codepro"]
+    assert c["check"] == "not-original" and "95a2ee58e455c4e11a0fb1e09323b5cb36de49af" in c["url"]
+    (raw / alpaca).write_text("[]")  # changed after the download recorded it
+    assert provenance(raw, res)["codealpaca"][0]["check"] == "lock-mismatch"
+    (raw / "mulco-download.lock.json").unlink()
+    assert provenance(raw, res)["codealpaca"][0]["check"] == "unchecked"
+
+
+# --------------------------------------------------------------------------------------------
+# The bundled sample, built once: every config's globs, the repo id, what the body computes
+
+
+@pytest.fixture(scope="session")
+def sample_builds(tmp_path_factory, sample_raw):
+    """The bundled sample built for the default repo and for alice/my-mulco."""
+    base = tmp_path_factory.mktemp("sample_card")
+    default = build(BuildConfig(out=base / "default", progress=False))
+    alice = build(BuildConfig(out=base / "alice", progress=False, repo_id="alice/my-mulco"))
+    return default, alice
+
+
+def _expected_files(report: dict, name: str) -> dict[str, list[str]]:
+    """Split -> the Parquet files the build wrote for the records config ``name`` selects."""
+    sel = taxonomy.parse(name)
+    out: dict[str, list[str]] = {}
+    for leaf in report["leaves"]:
+        if sel.matches(leaf["task"], leaf["subtask"], leaf["lang"], leaf["plang"]):
+            out.setdefault(leaf["split"], []).extend(leaf["files"])
+    return {s: sorted(f) for s, f in out.items()}
+
+
+def _expected_rows(report: dict, name: str) -> dict[str, int]:
+    sel = taxonomy.parse(name)
+    out: collections.Counter = collections.Counter()
+    for leaf in report["leaves"]:
+        if sel.matches(leaf["task"], leaf["subtask"], leaf["lang"], leaf["plang"]):
+            out[leaf["split"]] += leaf["records"]
+    return dict(out)
+
+
+def test_every_config_glob_resolves_to_exactly_its_files_and_loads(sample_builds):
+    """datasets' own data-files resolution of every config's globs gives exactly the Parquet files
+    the build wrote for that config and split (never a sibling's or a child config's), with the
+    rows the build wrote; a handful of configs load with load_dataset from the glob card (every
+    config loads in tests/test_build.py's slow test)."""
+    import datasets
+    import pyarrow.parquet as pq
+    from datasets.data_files import DataFilesDict, sanitize_patterns
+
+    out = sample_builds[0].out
+    meta = card_mod.read_card_yaml(out / "README.md")
+    report = json.loads((out / "build_report.json").read_text())
+    names = [c["config_name"] for c in meta["configs"]]
+    assert names == sample_builds[0].configs and len(names) > 100
+    for cfg in meta["configs"]:
+        name = cfg["config_name"]
+        paths = [p for df in cfg["data_files"] for p in ([df["path"]] if isinstance(df["path"], str) else df["path"])]
+        assert all("*" in p for p in paths), name  # globs, not file lists
+        resolved = DataFilesDict.from_patterns(sanitize_patterns(cfg["data_files"]), base_path=str(out))
+        got = {s: sorted(Path(f).relative_to(out).as_posix() for f in fs) for s, fs in resolved.items()}
+        assert got == _expected_files(report, name), name
+        assert resolve_data_files(out, cfg) == got, name  # mulco's own expansion agrees
+        rows = {s: sum(pq.ParquetFile(out / f).metadata.num_rows for f in fs) for s, fs in got.items()}
+        assert rows == _expected_rows(report, name), name
+    head = (out / "README.md").read_text().split("\n---\n", 1)[0]
+    config_lines = head.split("\nconfigs:\n", 1)[1].split("\ndataset_info:\n", 1)[0].count("\n")
+    assert config_lines < 10 * len(names)  # no longer a line per Parquet file and config
+    for name in ("all", "zh", "code_search", "code_search.clone_detection", "code_search.en.java",
+                 "code_generation.en", "code_summarization.go"):
+        ds = datasets.load_dataset(str(out), name)
+        assert {s: len(d) for s, d in ds.items()} == _expected_rows(report, name), name
+
+
+def test_a_glob_that_would_match_other_files_falls_back_to_the_file_list():
+    sel = taxonomy.parse("code_generation.en")
+    mine = "data/code_generation/en/python/train-00000-of-00001.parquet"
+    stray = "data/code_generation/en/python/train-extra.parquet"  # matches train-*.parquet
+    keys = [("code_generation", None, "en", "python")]
+    assert data_file_patterns(sel, "train", keys, [mine], [mine]) == ["data/code_generation/en/*/train-*.parquet"]
+    assert data_file_patterns(sel, "train", keys, [mine], sorted([mine, stray])) == [mine]
+    # code_search keeps its subtask level: a code_search glob cannot reach another task's files
+    sel = taxonomy.parse("code_search.en")
+    f = "data/code_search/clone_detection/en/java/test-00000-of-00001.parquet"
+    assert data_file_patterns(sel, "test", [("code_search", "clone_detection", "en", "java")], [f], [f]) == [
+        "data/code_search/*/en/*/test-*.parquet"]
+
+
+def test_repo_id_names_the_target_repo_everywhere(sample_builds):
+    default, alice = sample_builds
+    text = (alice.out / "README.md").read_text(encoding="utf-8")
+    schema = json.loads((alice.out / "record.schema.json").read_text())
+    assert schema["$id"] == "https://huggingface.co/datasets/alice/my-mulco/resolve/main/record.schema.json"
+    assert "collama/mulco" not in text and "collama/mulco" not in (alice.out / "record.schema.json").read_text()
+    assert 'load_dataset("alice/my-mulco", "' in text and "hf://datasets/alice/my-mulco/data/" in text
+    assert "https://huggingface.co/datasets/alice/my-mulco" in text
+    assert json.loads((default.out / "record.schema.json").read_text())["$id"].startswith(
+        "https://huggingface.co/datasets/collama/mulco/")
+    # only the repo id differs: the rest of the card is the same
+    assert (default.out / "README.md").read_text(encoding="utf-8").replace("collama/mulco", "alice/my-mulco") == text
+
+
+def test_retarget_renders_the_card_of_a_build_for_another_repo_byte_for_byte(sample_builds):
+    default, alice = sample_builds
+    same = card_mod.retarget(default.out, "collama/mulco")
+    assert same["README.md"] == (default.out / "README.md").read_text(encoding="utf-8")
+    assert same["record.schema.json"] == (default.out / "record.schema.json").read_text(encoding="utf-8")
+    other = card_mod.retarget(default.out, "alice/my-mulco")
+    assert other["README.md"] == (alice.out / "README.md").read_text(encoding="utf-8")
+    assert other["record.schema.json"] == (alice.out / "record.schema.json").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="<namespace>/<name>"):
+        card_mod.retarget(default.out, "not a repo")
+
+
+def test_build_cli_takes_repo_id(tmp_path):
+    from mulco import cli
+
+    assert cli.main(["build", "--out", str(tmp_path / "out"), "--repo-id", "bob/mulco-test", "--sources", "codealpaca"]) == 0
+    text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("bob/mulco-test"' in text and "collama/mulco" not in text
+
+
+def test_body_of_the_sample_card(sample_builds):
+    """Examples fenced with their language; one way to write a missing plang; the ZH records
+    that are template twins of EN ones, counted from the data; citations of built sources only."""
+    import pyarrow.parquet as pq
+
+    out = sample_builds[0].out
+    text = (out / "README.md").read_text(encoding="utf-8")
+    examples = text.split("## Examples", 1)[1].split("## Record schema", 1)[0]
+    assert "\n```go\nfunc Max(a, b int) int {" in examples  # code_summarization's input is Go code
+    assert "\n````markdown\nCode 1:\n```java" in examples  # text that carries its own fences
+    assert "```text\nMax returns the larger of a and b.\n```" in examples
+    assert "| - |" not in text and "`-`" not in text and "(none)" not in text
+    assert "it **—** everywhere" in text
+    # template twins: the same raw row, task and input in both languages
+    rows = [r for p in sorted((out / "data").rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    en = {(r["source"], r["source_id"], r["task"], r["subtask"]): r["input"] for r in rows if r["lang"] == "en"}
+    zh = [r for r in rows if r["lang"] == "zh"]
+    twins = sum(en.get((r["source"], r["source_id"], r["task"], r["subtask"])) == r["input"] for r in zh)
+    assert 0 < twins < len(zh)
+    assert f"{twins:,} of the\n  {len(zh):,} ZH records were made from the same raw row" in text
+    assert "| code_search.code_translation | 18 | 18 | 100% |" in text
+    cites = text.split("## Citation", 1)[1]
+    assert cites.count("@article{lu2021codexglue") == 1  # one entry, labelled with the sources citing it
+    assert "**BigCloneBench (CodeXGLUE clone detection), CodeSearchNet (CodeXGLUE code-to-text)," in cites
+
+
+def test_fence_language_of_example_fields():
+    r = {"task": "code_search", "subtask": "code_translation", "plang": "java", "target_plang": "csharp"}
+    assert card_mod.fence_lang(r, "input", "int x;") == "java"
+    assert card_mod.fence_lang(r, "output", "int x;") == "csharp"
+    assert card_mod.fence_lang(r, "instruction", "Translate it.") == "text"
+    g = {"task": "code_generation", "subtask": None, "plang": None, "target_plang": None}
+    assert card_mod.fence_lang(g, "output", "x = 1") == "text"  # no plang: no highlighting
+    assert card_mod.fence_lang(dict(g, plang="python"), "output", "```python\nx\n```") == "markdown"
+
+
+def test_lengths_legend_covers_no_plot():
+    """The legend sits outside both axes, so no peak (e.g. code_generation's short prompts) is hidden."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    lengths = {t: {"prompt": [10] * 50 + [100] * 5, "output": [3] * 50 + [1000]} for t in taxonomy.TASKS}
+    with card_mod._chart_style():
+        fig = card_mod.lengths_figure(lengths)
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        assert all(ax.get_legend() is None for ax in fig.axes)
+        (legend,) = fig.legends
+        box = legend.get_window_extent(renderer)
+        assert [t.get_text() for t in legend.get_texts()] == list(taxonomy.TASKS)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()

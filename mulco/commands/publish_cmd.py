@@ -18,7 +18,10 @@ def make_parser(subparsers=None):
     )
     p = subparsers.add_parser("publish", **kw) if subparsers else argparse.ArgumentParser("mulco publish", **kw)
     p.add_argument("folder", type=Path, help="A folder written by `mulco build`.")
-    p.add_argument("--repo-id", required=True, help="Dataset repo, <namespace>/<name> (e.g. collama/mulco).")
+    p.add_argument("--repo-id", required=True,
+                   help="Dataset repo, <namespace>/<name> (e.g. collama/mulco). If FOLDER was built for another repo "
+                        "(`mulco build --repo-id`), its card and record.schema.json are re-rendered for this one in "
+                        "the upload (FOLDER itself is not changed).")
     p.add_argument("--revision", default=None, help="Branch to commit to (default: main; created from main if missing).")
     p.add_argument("--tag", default=None, help="Tag the published commit (e.g. v1.0).")
     p.add_argument("--private", action="store_true", help="Create the repo as private (when it does not exist yet).")
