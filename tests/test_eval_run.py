@@ -87,11 +87,12 @@ def test_batched_left_padded_generation_equals_one_by_one(tiny):
     model, tok = load_transformers(str(tiny))
     prompts = [Request("def f(x):\n    return"), Request("Summarize what this Go function does in one sentence. func Max(a, b int) int {"),
                Request("Yes"), Request("Below is an instruction that describes a task.\n\n### Instruction:\nFix the bug.")]
+    tok.padding_side = "right"
     backend = TransformersBackend(model, tok)
     batched = backend.generate(prompts, GenerationConfig(max_new_tokens=6, batch_size=4))
     single = backend.generate(prompts, GenerationConfig(max_new_tokens=6, batch_size=1))
     assert batched == single and all(len(x) == 1 for x in batched)
-    assert tok.padding_side == "left"
+    assert tok.padding_side == "right"  # the tokenizer is given back as it came (training pads right)
 
 
 def test_evaluate_model_for_collama_train(sample, tiny, tmp_path):

@@ -89,6 +89,7 @@ class TransformersBackend:
         import torch
 
         tok, model = self.tokenizer, self.model
+        sides = (tok.padding_side, tok.truncation_side)  # put back afterwards (training pads right)
         tok.padding_side = "left"
         tok.truncation_side = "left"
         if tok.pad_token_id is None:
@@ -125,6 +126,7 @@ class TransformersBackend:
                     out[i] = texts[j * cfg.num_samples:(j + 1) * cfg.num_samples]
         finally:
             self.stats.seconds += time.perf_counter() - start
+            tok.padding_side, tok.truncation_side = sides
             if was_training:
                 model.train()
         return out
