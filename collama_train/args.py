@@ -29,8 +29,10 @@ from transformers import TrainingArguments as HfTrainingArguments
 
 DEEPSPEED_NAMES = ("zero2", "zero3", "zero3_offload")
 
-#: Old spellings still found in scripts written for transformers 4.x -> current field names.
-RENAMED = {"evaluation_strategy": "eval_strategy", "model_name_or_path": "model"}
+#: Old spellings still found in scripts written for transformers 4.x or Stanford-Alpaca's train.py
+#: -> current field names.
+RENAMED = {"evaluation_strategy": "eval_strategy", "model_name_or_path": "model", "model_max_length": "max_length",
+           "warmup_ratio": "warmup_steps"}  # transformers 5: warmup_steps < 1 is a ratio of the total steps
 
 
 class ArgsError(ValueError):
@@ -96,8 +98,8 @@ def _normalise_argv(argv: list[str]) -> list[str]:
         if a.startswith("--"):
             name, eq, value = a[2:].partition("=")
             key = name.replace("-", "_")
-            if key == "evaluation_strategy":
-                a = "--eval_strategy" + (eq + value if eq else "")
+            if key in RENAMED and key != "model_name_or_path":  # that one is an alias of --model already
+                a = f"--{RENAMED[key]}" + (eq + value if eq else "")
         out.append(a)
     return out
 
@@ -208,13 +210,13 @@ def has_gpu() -> bool:
 
 
 def settle_precision(training: dict, warn=print) -> None:
-    """``--fp16``/``--bf16`` without a GPU: turned off with one warning line (training runs in fp32)."""
-    if not (training.get("fp16") or training.get("bf16")) or has_gpu():
+    """``--fp16``/``--bf16``/``--tf32`` without a GPU: turned off with one warning line (training runs in fp32)."""
+    flags = [f"--{k}" for k in ("fp16", "bf16", "tf32") if training.get(k)]
+    if not flags or has_gpu():
         return
-    flags = [f"--{k}" for k in ("fp16", "bf16") if training.get(k)]
     warn(f"collama-train: warning: {' '.join(flags)} ignored: no CUDA GPU here, training in fp32 on the CPU")
-    training["fp16"] = False
-    training["bf16"] = False
+    training["fp16"] = training["bf16"] = False
+    training["tf32"] = None
 
 
 def build(parsed: Parsed):

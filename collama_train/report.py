@@ -102,7 +102,7 @@ def data_summary(data: dict) -> dict:
     train = data.get("train") or {}
     configs = train.get("configs") or {}
     source = data.get("source")
-    where = source.get("data") if isinstance(source, dict) else source
+    where = (source.get("data") or source.get("data_path")) if isinstance(source, dict) else source
     revision = source.get("revision") if isinstance(source, dict) else None
     return {
         "source": where,

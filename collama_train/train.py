@@ -257,8 +257,16 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
 
 
 def run(plan: Plan, callbacks: list) -> int:
+    import warnings
+
+    import torch
+
     t0 = time.perf_counter()
+    # torch.distributed's deprecation notices, once per collective under DeepSpeed: not the user's concern
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
     settle_precision(plan.parsed.training, warn=lambda msg: _log(msg))
+    if not torch.cuda.is_available():
+        plan.parsed.training["dataloader_pin_memory"] = False  # pinning needs an accelerator
     _setup_distributed(plan)
     model_args, data_args, run_args, training_args = build(plan.parsed)
     tokenizer = plan.tokenizer
