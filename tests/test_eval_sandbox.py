@@ -120,8 +120,8 @@ def _rows(records, predictions):
 
 
 def test_humaneval_canonical_passes_and_empty_fails():
-    recs = execution.humaneval_records()[:4]
-    assert [r["id"] for r in recs] == ["HumanEval/0", "HumanEval/1", "HumanEval/2", "HumanEval/3"]
+    recs = [r for r in execution.humaneval_records() if r["id"] in ("HumanEval/0", "HumanEval/1", "HumanEval/2", "HumanEval/32")]
+    assert len(recs) == 4  # HumanEval/32's tests import random (os.register_at_fork at import must work)
     res = report.score(_rows(recs, [r["output"] for r in recs]) + _rows(recs, ["" for _ in recs]),
                        allow_code_execution=True, limits=LIMITS)
     (cell,) = res["cells"]
@@ -172,3 +172,11 @@ def test_score_cli_runs_code_only_with_the_flag(tmp_path, capsys):
     assert main(["score", str(gen), "--allow-code-execution", "--timeout", "5", "--out", str(tmp_path / "x")]) == 0
     assert json.loads((tmp_path / "x" / "results.json").read_text())["cells"][0]["metrics"]["pass@1"] == 100.0
     assert "| en | python | 3 | 100.00 |" in capsys.readouterr().out
+
+
+def test_shared_mbpp_slice_canonical_solutions_pass(shared_raw):
+    recs = execution.mbpp_records(shared_raw, "test")[:16]  # the raw folder's mbpp/ (all 477 pass; 35 s)
+    assert recs[0]["id"] == "mbpp/11"
+    res = report.score(_rows(recs, [r["output"] for r in recs]), allow_code_execution=True,
+                       limits=sandbox.Limits(timeout=10))
+    assert res["cells"][0]["metrics"] == {"pass@1": 100.0} and res["cells"][0]["n"] == 16

@@ -77,7 +77,7 @@ def guard(workdir):
                  "chown", "fchown", "lchown", "chroot", "fchdir", "setuid", "setgid", "seteuid", "setegid",
                  "setreuid", "setregid", "setsid", "execv", "execve", "execl", "execle", "execlp", "execlpe",
                  "execvp", "execvpe", "spawnv", "spawnve", "spawnl", "spawnle", "spawnlp", "spawnlpe",
-                 "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp", "register_at_fork", "_exit", "abort",
+                 "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp", "_exit", "abort",
                  "link", "symlink", "mkfifo", "mknod"):
         if hasattr(os, name):
             setattr(os, name, _disabled(f"os.{name}"))
