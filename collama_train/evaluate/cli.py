@@ -20,14 +20,14 @@ PROG = "collama-eval"
 
 
 def _errors():
-    from mulco.taxonomy import UnknownConfigError
+    import mulco
 
     from .backends import BackendError
     from .report import GenerationsError
     from .runner import EvalError
     from .sandbox import SandboxError
 
-    return (EvalError, BackendError, GenerationsError, SandboxError, UnknownConfigError)
+    return (EvalError, BackendError, GenerationsError, SandboxError, mulco.UnknownConfigError, mulco.SelectionError)
 
 
 def make_parser() -> "argparse.ArgumentParser":
