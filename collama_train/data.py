@@ -264,8 +264,7 @@ class _Source:
     kind: str                      # "mulco" | "json"
     description: dict
     fingerprint: str
-    rows: dict[str, dict[str, list]] = field(default_factory=dict)   # config -> {instruction, input, output}
-    loader: Callable[[], dict[str, dict[str, list]]] | None = None
+    loader: Callable[[], dict[str, Any]] | None = None  # -> config: pyarrow Table (instruction, input, output)
 
 
 def _json_source(path: str) -> _Source:
@@ -294,7 +293,9 @@ def _json_source(path: str) -> _Source:
             cols["output"].append(r["output"])
         if not recs:
             raise DataError(f"--data_path {path}: the list is empty")
-        return {SEED_COMPAT_NAME: cols}
+        import pyarrow as pa
+
+        return {SEED_COMPAT_NAME: pa.table(cols)}
 
     return _Source("json", {"data_path": str(p.resolve()), "sha256": fp}, fp, loader=load)
 
@@ -323,8 +324,7 @@ def _mulco_source(args: DataArguments, names: list[str], split: str, licenses: l
     def load():
         out = {}
         for name, leaves in sel.owned.items():
-            t = mulco.read_table(sel, leaves, licenses=spelled, columns=["instruction", "input", "output"])
-            out[name] = {c: t.column(c).to_pylist() for c in ("instruction", "input", "output")}
+            out[name] = mulco.read_table(sel, leaves, licenses=spelled, columns=["instruction", "input", "output"])
         return out
 
     return _Source("mulco", desc, fp, loader=load), sel, spelled
@@ -538,7 +538,7 @@ def _build_train(args, tokenizer, template, source: _Source, mixture, seed: int)
 
     weights = dict(mixture)
     rows = source.loader()
-    natural = {n: len(c["instruction"]) for n, c in rows.items()}
+    natural = {n: t.num_rows for n, t in rows.items()}
     if sum(natural.values()) == 0:
         raise DataError("the mixture is empty: no record is left after the filters"
                         + (f" (--licenses {args.licenses})" if args.licenses else ""))
@@ -551,7 +551,8 @@ def _build_train(args, tokenizer, template, source: _Source, mixture, seed: int)
     per_config, chosen = {}, []  # chosen: (config, example)
     for n in natural:
         uniq = sorted(set(picks[n]))
-        sub = {c: [rows[n][c][i] for i in uniq] for c in ("instruction", "input", "output")}
+        taken = rows[n].take(uniq)
+        sub = {c: taken.column(c).to_pylist() for c in ("instruction", "input", "output")}
         examples, drops = tokenize_records(template, tokenizer, sub, args.max_length)
         by_row = dict(zip(uniq, examples))
         kept = [by_row[i] for i in picks[n] if by_row[i] is not None]
@@ -584,7 +585,8 @@ def _build_train(args, tokenizer, template, source: _Source, mixture, seed: int)
         "dropped_prompt_too_long": sum(v["dropped_prompt_too_long"] for v in per_config.values()),
         "truncated": sum(v["truncated"] for v in per_config.values()),
         "rows": len(cols["input_ids"]),
-        "packing_efficiency": packing_efficiency(lengths, args.max_length),
+        "packing_efficiency": (total / (len(cols["length"]) * args.max_length) if args.packing
+                               else packing_efficiency(lengths, args.max_length)),
         "padding_efficiency_batch8": padding_efficiency(lengths, 8, seed),
         "max_length": args.max_length, "packed": bool(args.packing),
         "length_max": max(lengths), "length_mean": total / len(lengths),
@@ -596,7 +598,8 @@ def _build_eval(args, tokenizer, template, source: _Source) -> tuple[dict, dict]
     rows = source.loader()
     ids, labels, lengths = [], [], []
     stats = {"configs": {}, "dropped_prompt_too_long": 0, "truncated": 0}
-    for n, cols in rows.items():
+    for n, table in rows.items():
+        cols = {c: table.column(c).to_pylist() for c in ("instruction", "input", "output")}
         examples, drops = tokenize_records(template, tokenizer, cols, args.max_length)
         kept = [e for e in examples if e is not None]
         stats["configs"][n] = {"records": len(cols["instruction"]), "records_kept": len(kept), **drops}
@@ -701,14 +704,29 @@ def _build_and_save(args, tokenizer, template, source, eval_source, mixture, see
     return report
 
 
+def _int_lists(rows: list) -> Any:
+    """A pyarrow ``list<int32>`` array of ``rows`` (lists of ints), built from flat numpy buffers."""
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows)), out=offsets[1:])
+    values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(offsets[-1]))
+    if offsets[-1] < 2**31:
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
+    return pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))
+
+
 def _dataset(cols: dict, packed: bool):
     import datasets
+    import pyarrow as pa
 
-    feats = {"input_ids": datasets.Sequence(datasets.Value("int32")), "labels": datasets.Sequence(datasets.Value("int32"))}
-    if packed:
-        feats["position_ids"] = datasets.Sequence(datasets.Value("int32"))
-    feats["length"] = datasets.Value("int32")
-    return datasets.Dataset.from_dict({k: cols[k] for k in feats}, features=datasets.Features(feats))
+    names = ["input_ids", "labels"] + (["position_ids"] if packed else [])
+    arrays = {k: _int_lists(cols[k]) for k in names}
+    arrays["length"] = pa.array(cols["length"], type=pa.int32())
+    return datasets.Dataset(pa.table(arrays))
 
 
 # ---------------------------------------------------------------- collation
