@@ -187,3 +187,18 @@ def test_missing_codebleu_is_said_in_the_results(monkeypatch):
     res = report.score([row])
     assert set(res["cells"][0]["metrics"]) == {"bleu", "exact_match"}
     assert any("CodeBLEU not computed for java" in n and codebleu_score.INSTALL in n for n in res["notes"])
+
+
+def test_scoring_needs_no_torch(tmp_path):
+    """`collama-eval score` works with the light install: no torch/transformers/datasets import."""
+    import json
+    import subprocess
+    import sys
+
+    row = {"id": "a", "task": "code_search", "subtask": "cloze_test", "lang": "en", "plang": "go", "prompt": "",
+           "prediction": "append", "reference": "append"}
+    (tmp_path / "generations.jsonl").write_text(json.dumps(row) + "\n")
+    code = ("import sys; from collama_train.evaluate.cli import main; rc = main(['score', sys.argv[1]]); "
+            "print([m for m in ('torch', 'transformers', 'datasets') if m in sys.modules], rc)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[] 0") and "| en | go | 1 | 100.00 |" in out

@@ -22,12 +22,15 @@ PROG = "collama-eval"
 def _errors():
     import mulco
 
+    from collama_train.prompts import TemplateError
+
     from .backends import BackendError
     from .report import GenerationsError
     from .runner import EvalError
     from .sandbox import SandboxError
 
-    return (EvalError, BackendError, GenerationsError, SandboxError, mulco.UnknownConfigError, mulco.SelectionError)
+    return (EvalError, BackendError, GenerationsError, SandboxError, TemplateError, mulco.UnknownConfigError,
+            mulco.SelectionError)
 
 
 def make_parser() -> "argparse.ArgumentParser":
