@@ -49,6 +49,13 @@ class DedupConfig:
     dedup_bands: int = field(default=0, metadata={
         "help": "LSH bands (rows = num_perm // bands); 0 picks them for the threshold as datasketch does."})
     dedup_seed: int = field(default=1, metadata={"help": "MinHash seed (fixed, so builds are identical)."})
+    dedup_answers: bool = field(default=True, metadata={
+        "help": "Judge free-form-instruction records by their answer (input + output): one answer group keeps "
+                "--prompts-per-answer records, all in one split (docs/quality.md)."})
+    answer_min_words: int = field(default=8, metadata={"range": "[1, inf)",
+        "help": "Answers (input + output) with fewer words are not grouped (a short answer fits many questions)."})
+    prompts_per_answer: int = field(default=1, metadata={"range": "[1, inf)",
+        "help": "Records kept per answer group (the most preferred: test, validation, train, then id)."})
     leakage: bool = field(default=True, metadata={
         "help": "Drop train/validation records that are exact or near duplicates of a test record."})
 

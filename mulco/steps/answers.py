@@ -1,0 +1,144 @@
+"""Dedup and split grouping judged on what a model learns: the answer (input + output).
+
+Exact and near dedup compare :func:`mulco.steps.text.content`, which keeps a free-form
+instruction (CodeGPT-CN, CodeAlpaca: the instruction *is* the question). Two prompts worded
+differently with the same answer are then different records, although a model trained on them
+learns the same answer twice, and the two may sit on both sides of a split (the audit of
+issue 11 found 116 CodeGPT-CN train/validation records with the input + output of a test record,
+and 20 "read a file" prompts with one answer).
+
+This step (``answer_dedup``, after ``near_dedup``) looks at the records whose instruction is
+free-form (not one of MulCo's templates: for those, content already is the answer plus the
+input) and whose input + output has at least ``answer_min_words`` words (a short answer such as
+``True`` or ``O(n)`` answers many different questions and says nothing about them):
+
+* the **answer** of a record is its input and output (the instruction left out), tokenised and
+  shingled as near dedup does (variables of code abstracted);
+* records of one ``lang`` / ``task`` / ``subtask`` (any ``plang``: a wrong label must not hide a
+  duplicate) whose answers are equal (same tokens) or near duplicates (MinHash LSH, the
+  ``dedup_threshold``) form an **answer group**;
+* **policy for several prompts with one answer**: a group keeps its ``prompts_per_answer``
+  (default **1**) most preferred records (test, then validation, then train, then the smallest
+  id) and drops the others with the kept record's id as ``matched``. One answer is learned once:
+  twenty wordings of "read a file" that got one generic answer teach that answer twenty times
+  and do not teach the model to tell the twenty questions apart;
+* **group-aware split**: the records a group keeps all go to the split of its first record, so
+  an answer is never on both sides of a split. A record whose split came from a hash (sources
+  without their own split: :data:`HASH_SPLIT_SOURCES`) is moved; one whose split is its
+  source's own (a CodeXGLUE file) cannot move and is dropped instead.
+
+Cross-split answer matches are therefore 0 by construction; the stats give how many groups
+spanned several splits before the step (``cross_split_groups``).
+"""
+from __future__ import annotations
+
+import collections
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import minhash
+from .pipeline import SPLIT_RANK, Corpus, Outcome
+from .text import SEP, U64, code_fields, features, mix, strip_template
+
+#: sources whose split is a stable hash of the raw row (they have no split of their own), so a
+#: record of theirs may move to the split of its answer group
+HASH_SPLIT_SOURCES = ("codealpaca", "codegpt_cn", "codepro")
+_WORD = re.compile(r"\w+")
+
+
+def free_form(record: dict) -> bool:
+    """The instruction is not one of MulCo's templates (it is the question itself)."""
+    instr = record.get("instruction") or ""
+    lang = record.get("lang")
+    return lang in ("en", "zh") and strip_template(instr, lang) == instr
+
+
+def answer_text(record: dict) -> str:
+    """What is learned: the input and the output, in the layout of a content text with an empty
+    instruction (so the code-field bits of :func:`mulco.steps.text.code_fields` apply)."""
+    return f"{SEP}{record.get('input') or ''}{SEP}{record.get('output') or ''}"
+
+
+def judged(record: dict, min_words: int) -> bool:
+    if not free_form(record):
+        return False
+    return len(_WORD.findall(f"{record.get('input') or ''} {record.get('output') or ''}")) >= min_words
+
+
+@dataclass
+class AnswerDedup:
+    cfg: object  # DedupConfig
+    name: str = "answer_dedup"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        cfg = self.cfg
+        keep_n = int(cfg.prompts_per_answer)
+        alive = np.flatnonzero(corpus.alive)
+        nodes = alive[np.argsort(corpus.preference()[alive], kind="stable")]  # preference order
+        recs = corpus.records
+        nodes = np.array([i for i in nodes.tolist() if judged(recs[i], cfg.answer_min_words)], dtype=np.int64)
+        out.stats.update(records_judged=int(len(nodes)), prompts_per_answer=keep_n,
+                         min_words=cfg.answer_min_words, threshold=cfg.dedup_threshold)
+        if len(nodes) < 2:
+            out.stats.update(groups=0, cross_split_groups=0, moved=0)
+            return out
+        f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
+                     threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()])
+        vals = [(recs[i].get("lang") or "", recs[i].get("task") or "", recs[i].get("subtask") or "") for i in nodes.tolist()]
+        uniq = {v: k for k, v in enumerate(sorted(set(vals)))}
+        group = np.fromiter((uniq[v] for v in vals), dtype=np.int64, count=len(vals))
+        # exact: every node joined to the first (most preferred) node of its key
+        key = mix(f.exact_keys ^ (group.astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        start = np.concatenate(([True], ks[1:] != ks[:-1]))
+        first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
+        eu, ev = first[~start], order[~start]
+        # near: MinHash LSH over the answers
+        bands, rows = cfg.lsh_params()
+        usable = ~(f.signatures == minhash.EMPTY).all(axis=1)
+        u, v = minhash.candidate_edges(f.signatures, group, bands, rows, usable)
+        ok = minhash.similarity(f.signatures, u, v) >= cfg.dedup_threshold
+        lab = minhash.components(len(nodes), np.concatenate((eu, u[ok])), np.concatenate((ev, v[ok])))
+        members: dict[int, list[int]] = collections.defaultdict(list)
+        for node in range(len(nodes)):  # nodes in preference order, so each list is too
+            members[int(lab[node])].append(node)
+        splits = corpus.splits
+        moved = cross = 0
+        sizes = collections.Counter()
+        largest = []
+        for head, mem in members.items():
+            if len(mem) < 2:
+                continue
+            idx = [int(nodes[m]) for m in mem]
+            sizes[len(mem)] += 1
+            if len({splits[i] for i in idx}) > 1:
+                cross += 1
+            kept_id = recs[idx[0]]["id"]
+            largest.append((-len(mem), kept_id, idx[0]))
+            target = splits[idx[0]]
+            for rank, i in enumerate(idx):
+                if rank >= keep_n:
+                    out.drops.append((i, f"answer duplicate: same answer as {kept_id}", kept_id))
+                elif splits[i] != target:
+                    if corpus.sources[i] in HASH_SPLIT_SOURCES:
+                        splits[i] = target
+                        corpus.split_rank[i] = SPLIT_RANK.get(target, 2)
+                        moved += 1
+                    else:
+                        out.drops.append((i, f"answer duplicate: same answer as {kept_id}, in split {target}",
+                                          kept_id))
+        out.drops.sort()
+        if moved:
+            corpus._cache.pop("preference", None)
+        largest.sort()
+        out.stats.update(
+            groups=int(sum(sizes.values())), records_in_groups=int(sum(k * n for k, n in sizes.items())),
+            size_histogram={str(k): n for k, n in sorted(sizes.items())}, cross_split_groups=cross, moved=moved,
+            exact_pairs=int(len(eu)), near_pairs=int(ok.sum()),
+            largest=[{"kept": kid, "size": -s, "source": corpus.sources[i], "task": recs[i].get("subtask") or recs[i]["task"],
+                      "lang": recs[i].get("lang"), "plang": recs[i].get("plang")} for s, kid, i in largest[:10]])
+        return out
