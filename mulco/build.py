@@ -260,6 +260,10 @@ def quality_steps(cfg: BuildConfig, raw_dir: Path | None) -> list:
         steps.append(ExactDedup(cfg))
     if cfg.dedup_near:
         steps.append(NearDedup(cfg))
+    if cfg.dedup_answers:  # answer groups: one split each (steps/answers.py)
+        from .steps.answers import AnswerDedup
+
+        steps.append(AnswerDedup(cfg))
     if cfg.decontaminate:
         steps.append(Decontaminate(cfg, raw_dir))
     if cfg.leakage:
@@ -289,6 +293,7 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
     if not cfg.decontaminate:
         corpus.keep_anchors([])  # only decontamination reads the anchors
     step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir), log=log)
+    splits = corpus.splits  # answer_dedup may move a record to its answer group's split
     del corpus
     leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
     kept: list[list] = [[] for _ in results]
