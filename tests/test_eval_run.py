@@ -11,7 +11,6 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from collama_train.evaluate import report  # noqa: E402
 from collama_train.evaluate.cli import main  # noqa: E402
 from collama_train.evaluate.runner import EvalArguments, evaluate_model, load_records  # noqa: E402
 from helpers import QuietJSONHandler, server_url, start_server  # noqa: E402

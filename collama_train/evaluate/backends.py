@@ -12,7 +12,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class BackendError(RuntimeError):

@@ -9,14 +9,11 @@ model is loaded), check the sandbox when code will run, then generate, write
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import execution, report
 from .backends import BackendError, GenerationConfig, Request
-
-log = logging.getLogger(__name__)
 
 
 class EvalError(ValueError):
