@@ -65,8 +65,9 @@ def check_loads(folder: Path) -> int:
 
     json.loads((folder / "build_report.json").read_text(encoding="utf-8"))
     meta = read_card_yaml(folder / "README.md")
-    files = {p for c in meta["configs"] for df in c["data_files"]
-             for p in ([df["path"]] if isinstance(df["path"], str) else df["path"])}
+    from mulco.hub import resolve_data_files  # the card names files by glob
+
+    files = {p for c in meta["configs"] for fs in resolve_data_files(folder, c).values() for p in fs}
     assert files
     return sum(pq.read_table(folder / f).num_rows for f in sorted(files))
 
