@@ -185,12 +185,21 @@ def markdown(results: dict) -> str:
     return text
 
 
+def run_line(run: dict) -> str:
+    """One line saying what was evaluated how (empty for re-scored files without that)."""
+    parts = [f"{k} `{run[k]}`" for k in ("model", "data", "configs", "split", "template", "backend") if run.get(k)]
+    sp = run.get("speed") or {}
+    if sp.get("generated_tokens"):
+        parts.append(f"{sp['generated_tokens']} tokens generated in {sp['seconds']:.1f} s ({sp['tokens_per_second']} tokens/s)")
+    return (" · ".join(parts) + "\n\n") if parts else ""
+
+
 def write_results(results: dict, out: str | Path) -> tuple[Path, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rj, rm = out / "results.json", out / "results.md"
     rj.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    rm.write_text("# collama-eval results\n\n" + markdown(results), encoding="utf-8")
+    rm.write_text("# collama-eval results\n\n" + run_line(results.get("run") or {}) + markdown(results), encoding="utf-8")
     return rj, rm
 
 
