@@ -75,18 +75,13 @@ def check(parsed: Parsed) -> Plan:
     if d.get("packing") and t.get("use_cache"):
         raise ArgsError("--packing with --use_cache true: a KV cache makes packed records attend to each other; drop --use_cache")
 
-    # 4. evaluation after training needs the evaluation module
+    # 4. evaluation after training needs the evaluation module, and its own flags must be valid
     if r.get("eval_configs"):
-        import importlib.util
-
         try:
-            found = importlib.util.find_spec("collama_train.evaluate.runner") is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            raise ArgsError("--eval-configs needs collama_train.evaluate.runner, which is not installed in this checkout")
-        if not (d.get("data")):
-            raise ArgsError("--eval-configs needs --data (a MulCo folder or repo to take the test records from)")
+            from .evaluate import runner
+        except ImportError as e:
+            raise ArgsError(f"--eval-configs needs collama_train.evaluate.runner, which cannot be imported ({e})") from None
+        runner.validate(_eval_arguments(runner, d, r, out, model=m.get("model")))
 
     # 5. resume
     resume_from = t.get("resume_from_checkpoint")
@@ -302,7 +297,7 @@ def run(plan: Plan, callbacks: list) -> int:
 
     eval_results = None
     if run_args.eval_configs:
-        eval_results = _evaluate(trainer, plan, data_args, run_args, training_args)
+        eval_results = _evaluate(trainer, plan, training_args)
 
     if trainer.is_world_process_zero():
         from .report import build_report, summary, write_report
@@ -319,23 +314,30 @@ def run(plan: Plan, callbacks: list) -> int:
     return 0
 
 
-def _evaluate(trainer, plan: Plan, data_args, run_args, training_args) -> dict | None:
+def _eval_arguments(runner, data: dict, run: dict, output_dir: str, model: str | None = None):
+    return runner.EvalArguments(model=model, data=data.get("data"), configs=run["eval_configs"],
+                                limit=run.get("eval_limit"), licenses=data.get("licenses"),
+                                template=data.get("template") or "alpaca",
+                                max_new_tokens=run.get("eval_max_new_tokens") or 256,
+                                out=str(Path(output_dir) / "eval"))
+
+
+def _evaluate(trainer, plan: Plan, training_args) -> dict | None:
     """Evaluate the trained model on the main process (ZeRO-3: reloaded from the saved weights)."""
     if not trainer.is_world_process_zero():
         return None
-    from .evaluate.runner import EvalArguments, evaluate_model
+    from .evaluate import runner
 
     model = trainer.accelerator.unwrap_model(trainer.model)
-    if plan.deepspeed and trainer.is_deepspeed_enabled and \
-            trainer.accelerator.state.deepspeed_plugin.zero_stage == 3:
+    if trainer.is_deepspeed_enabled and trainer.accelerator.state.deepspeed_plugin.zero_stage == 3:
         from transformers import AutoModelForCausalLM
 
         model = AutoModelForCausalLM.from_pretrained(training_args.output_dir)
     model.eval()
-    eargs = EvalArguments(data=data_args.data, configs=run_args.eval_configs, limit=run_args.eval_limit,
-                          template=data_args.template, max_new_tokens=run_args.eval_max_new_tokens,
-                          out=str(Path(training_args.output_dir) / "eval"), licenses=data_args.licenses)
-    return evaluate_model(model, plan.tokenizer, eargs)
+    eargs = _eval_arguments(runner, plan.parsed.data, plan.parsed.run, training_args.output_dir,
+                            model=str(training_args.output_dir))
+    _log(f"evaluating on {eargs.configs} ({eargs.split} split) -> {eargs.out}")
+    return runner.evaluate_model(model, plan.tokenizer, eargs)
 
 
 def _teardown() -> None:

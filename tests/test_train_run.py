@@ -168,3 +168,17 @@ def test_resume_same_loss_history(tmp_path, tiny_model, mulco_sample, cache_dir)
     a, b = losses(full), losses(cut)
     assert len(a) == len(b) == 5
     assert max(abs(x - y) for x, y in zip(a, b)) < 1e-6, (a, b)
+
+
+def test_eval_configs_after_training(tmp_path, tiny_model, mulco_sample, cache_dir):
+    """--eval-configs: the trained model is evaluated (collama_train.evaluate) on the test split and the
+    results land in RUN/eval/ and in the run report."""
+    pytest.importorskip("collama_train.evaluate.runner")
+    out = tmp_path / "run"
+    assert train_main(base_argv(tiny_model, mulco_sample, out, cache_dir, "--max_steps", "1", "--eval-configs",
+                                "code_generation.en", "--eval-limit", "2", "--eval-max-new-tokens", "4")) == 0
+    rows = [json.loads(x) for x in (out / "eval" / "generations.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["task"] == "code_generation" and r["lang"] == "en" for r in rows)
+    ev = run_report(out)["eval"]
+    assert ev["run"]["configs"] == "code_generation.en" and sum(c["n"] for c in ev["cells"]) == 2
+    assert (out / "eval" / "results.json").is_file()
