@@ -202,3 +202,22 @@ def test_scoring_needs_no_torch(tmp_path):
             "print([m for m in ('torch', 'transformers', 'datasets') if m in sys.modules], rc)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[] 0") and "| en | go | 1 | 100.00 |" in out
+
+
+def test_results_pool_the_plangs_of_a_task_and_language():
+    from collama_train.evaluate import report
+
+    def row(i, plang, pred, ref):
+        return {"id": str(i), "task": "code_search", "subtask": "defect_detection", "lang": "en", "plang": plang,
+                "prompt": "", "prediction": pred, "reference": ref}
+
+    rows = [row(1, "c", "Yes", "Yes"), row(2, "c", "No", "Yes"), row(3, "cpp", "Yes", "No"), row(4, "cpp", "??", "No"),
+            row(5, "cpp", "No", "No")]
+    cells = {c["plang"]: c for c in report.score(rows)["cells"]}
+    assert list(cells) == ["c", "cpp", "all"]
+    assert cells["c"]["metrics"]["accuracy"] == 50.0 and cells["cpp"]["metrics"]["accuracy"] == pytest.approx(100 / 3)
+    # pooled, not averaged: 2 right of 5 (the cells' mean would be 41.67); tp=1 fp=1 fn=1 -> P = R = F1 = 50
+    a = cells["all"]
+    assert a["n"] == 5 and a["metrics"]["accuracy"] == 40.0 and a["metrics"]["unparsed"] == 1
+    assert a["metrics"]["precision"] == a["metrics"]["recall"] == a["metrics"]["f1"] == 50.0
+    assert "| en | all | 5 | 40.00 | 50.00 | 50.00 | 50.00 | 1 |" in report.markdown(report.score(rows))

@@ -62,7 +62,11 @@ def test_tiny_model_generate_score_report(sample, tiny, tmp_path, capsys):
         assert (g["task"], g["subtask"], g["lang"], g["plang"]) == (r["task"], r["subtask"], r["lang"], r["plang"])
         assert isinstance(g["prediction"], str)
     results = json.loads((out / "results.json").read_text())
-    assert sum(c["n"] for c in results["cells"]) == len(records)
+    assert sum(c["n"] for c in results["cells"] if c["plang"] != "all") == len(records)
+    for c in results["cells"]:  # a pooled row per task x lang with several plangs: its records, all of them
+        if c["plang"] == "all":
+            assert c["n"] == sum(x["n"] for x in results["cells"] if (x["task"], x["lang"]) == (c["task"], c["lang"])
+                                 and x["plang"] != "all")
     by_task = {c["task"] for c in results["cells"]}
     assert {"code_summarization", "code_search.cloze_test", "code_search.code_translation"} <= by_task
     summ = [c for c in results["cells"] if c["task"] == "code_summarization"]

@@ -19,6 +19,8 @@ from .passk import KS, mean_pass_at_k
 
 REQUIRED = ("id", "task", "subtask", "lang", "plang", "prompt", "prediction", "reference")
 RESULTS_VERSION = 1
+#: the plang of a task x lang row that pools every plang's records
+ALL = "all"
 
 
 class GenerationsError(ValueError):
@@ -88,6 +90,7 @@ def score(rows: Iterable[dict], *, allow_code_execution: bool = False, limits=No
         cells[cell_key(row)].append(row)
     out, notes = [], []
     no_codebleu: set[str] = set()
+    pooled: dict[tuple[str, str], list[dict]] = defaultdict(list)
     exec_jobs: list[tuple[dict, dict[str, list[str]]]] = []
     for key in sorted(cells):
         group = cells[key]
@@ -108,7 +111,16 @@ def score(rows: Iterable[dict], *, allow_code_execution: bool = False, limits=No
                                          code_plang)
             if "codebleu" in spec.metrics and "codebleu" not in cell["metrics"]:
                 no_codebleu.add(code_plang or "no plang")
+            pooled[(key[0], key[1])].extend(first)
         out.append(cell)
+    # one more row per task and language over all its plangs (the records pooled, not the cells averaged)
+    for (task, lang), group in pooled.items():
+        if sum(1 for c in out if (c["task"], c["lang"]) == (task, lang)) < 2:
+            continue
+        spec = registry.get(group[0]["task"], group[0]["subtask"])
+        metrics = spec.score([r["prediction"] for r in group], [r["reference"] for r in group], lang, None)
+        last = max(i for i, c in enumerate(out) if (c["task"], c["lang"]) == (task, lang))
+        out.insert(last + 1, {"task": task, "lang": lang, "plang": ALL, "metrics": metrics, "n": len(group)})
     if no_codebleu:
         from . import codebleu_score
 
