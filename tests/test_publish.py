@@ -450,6 +450,81 @@ def test_make_plan_reads_sizes_from_the_tree(hub, folder):
     assert plan.parent_commit == hub.repos["collama/mulco"]["branches"]["main"]
 
 
+@pytest.fixture(scope="module")
+def built_for(tmp_path_factory):
+    """A real (small) build made for collama/mulco, and one made for alice/my-mulco."""
+    from mulco.build import BuildConfig, build
+
+    base = tmp_path_factory.mktemp("pub_build")
+    build(BuildConfig(out=base / "default", sources=["codealpaca"], progress=False))
+    build(BuildConfig(out=base / "alice", sources=["codealpaca"], progress=False, repo_id="alice/my-mulco"))
+    return {"collama/mulco": base / "default", "alice/my-mulco": base / "alice"}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_publish_to_another_repo_rerenders_the_card_and_schema_for_it(hub, built_for, tmp_path, monkeypatch):
+    """A folder built for collama/mulco, published to alice/my-mulco: the uploaded card and schema
+    name alice/my-mulco and are what `mulco build --repo-id alice/my-mulco` writes; the folder is
+    not changed; publishing again changes nothing."""
+    import shutil
+
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    folder = tmp_path / "out"
+    shutil.copytree(built_for["collama/mulco"], folder)
+    before = _snapshot(folder)
+    logs: list[str] = []
+    publish(folder, "alice/my-mulco", endpoint=hub.endpoint, log=logs.append)
+    assert _snapshot(folder) == before
+    assert any("rendered for alice/my-mulco (the folder was built for collama/mulco" in line for line in logs)
+    remote = hub.files("alice/my-mulco")
+    target = _snapshot(built_for["alice/my-mulco"])
+    assert remote["README.md"] == target["README.md"] and remote["record.schema.json"] == target["record.schema.json"]
+    assert b'load_dataset("alice/my-mulco"' in remote["README.md"] and b"collama/mulco" not in remote["README.md"]
+    assert json.loads(remote["record.schema.json"])["$id"].startswith("https://huggingface.co/datasets/alice/my-mulco/")
+    uploaded = set(local_files(folder))
+    assert ".mulco-build" in before and ".mulco-build" not in uploaded | set(remote)  # a local marker only
+    for path in uploaded - {"README.md", "record.schema.json"}:  # everything else is uploaded as built
+        assert remote[path] == before[path], path
+    n = len(hub.repos["alice/my-mulco"]["commits"])
+    again = publish(folder, "alice/my-mulco", endpoint=hub.endpoint, log=lambda s: None)
+    assert not again.plan.changes and len(hub.repos["alice/my-mulco"]["commits"]) == n
+
+
+def test_publish_to_the_repo_it_was_built_for_uploads_the_files_as_they_are(hub, built_for, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    folder = built_for["alice/my-mulco"]
+    logs: list[str] = []
+    publish(folder, "alice/my-mulco", endpoint=hub.endpoint, log=logs.append)
+    assert not any("rendered for" in line for line in logs)
+    remote = hub.files("alice/my-mulco")
+    assert all(remote[p] == lf.abspath.read_bytes() for p, lf in local_files(folder).items())
+
+
+def test_dry_run_to_another_repo_says_the_card_is_rerendered(hub, built_for, capsys):
+    folder = built_for["collama/mulco"]
+    before = _snapshot(folder)
+    res = publish(folder, "bob/mulco", dry_run=True, endpoint=hub.endpoint)
+    out = capsys.readouterr().out
+    assert "the card and record.schema.json are rendered for bob/mulco" in out and "dry run: nothing was written" in out
+    assert {i.path for i in res.plan.of("add")} >= {"README.md", "record.schema.json"}
+    assert _snapshot(folder) == before and "bob/mulco" not in hub.repos
+
+
+def test_a_glob_in_the_card_that_matches_no_file_is_a_missing_data_file(folder):
+    card = folder / "README.md"
+    card.write_text(card.read_text().replace("data/code_generation/en/python/test-00000-of-00001.parquet",
+                                             "data/code_generation/*/python/test-*.parquet"))
+    from mulco.publish import check_folder
+
+    check_folder(folder)  # the glob matches the test file
+    (folder / "data/code_generation/en/python/test-00000-of-00001.parquet").unlink()
+    with pytest.raises(PublishError, match="1 data files named in README.md are missing"):
+        check_folder(folder)
+
+
 def _online() -> bool:
     try:
         socket.create_connection(("huggingface.co", 443), timeout=3).close()
