@@ -97,6 +97,18 @@ def _fmt(v, nd=4):
     return str(v)
 
 
+def card_hash(data: str | None) -> str | None:
+    """sha256 of a local MulCo folder's dataset card (README.md): which build the run trained on."""
+    if not data:
+        return None
+    card = Path(data) / "README.md"
+    if not card.is_file():
+        return None
+    import hashlib
+
+    return hashlib.sha256(card.read_bytes()).hexdigest()
+
+
 def data_summary(data: dict) -> dict:
     """The data figures the run report repeats at its top level (from ``Prepared.report``)."""
     train = data.get("train") or {}
@@ -108,6 +120,7 @@ def data_summary(data: dict) -> dict:
         "source": where,
         "revision": revision,
         "fingerprint": data.get("fingerprint"),
+        "card_sha256": card_hash(where),
         "mixture": data.get("mixture"),
         "records_per_config": {n: c.get("records_trained") for n, c in configs.items()},
         "tokens_per_config": {n: c.get("tokens") for n, c in configs.items()},
@@ -144,7 +157,7 @@ def summary(report: dict) -> str:
     hist = res.get("loss_history") or []
     first = hist[0]["loss"] if hist else None
     pairs = [
-        ("data", d["source"]), ("revision", d["revision"] or f"local, fingerprint {str(d['fingerprint'])[:16]}"), ("records", d["records"]),
+        ("data", d["source"]), ("revision", d["revision"] or f"local, card sha256 {str(d['card_sha256'])[:16]}"), ("records", d["records"]),
         ("dropped / truncated", f"{_fmt(d['dropped_prompt_too_long'])} / {_fmt(d['truncated'])}"),
         ("packing efficiency" if d["packed"] else "padding efficiency (batch 8)",
          d["packing_efficiency"] if d["packed"] else d["padding_efficiency_batch8"]),

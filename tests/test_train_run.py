@@ -53,6 +53,9 @@ def test_run_report_and_saved_model(tmp_path, tiny_model, mulco_sample, cache_di
     rep = run_report(out)
     data, res = rep["data_summary"], rep["results"]
     assert data["source"] == str(mulco_sample) and data["fingerprint"]
+    import hashlib
+
+    assert data["card_sha256"] == hashlib.sha256((mulco_sample / "README.md").read_bytes()).hexdigest()
     assert data["records"] == 12 == sum(data["records_per_config"].values())
     assert sum(data["tokens_per_config"].values()) == data["tokens"]
     assert data["cache_hit"] is False and data["dropped_prompt_too_long"] is not None
