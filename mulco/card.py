@@ -4,7 +4,8 @@
 
 * ``README.md``: the card (``configs:`` and ``dataset_info`` for every config, licenses, the
   record tables, examples, the quality summary, provenance and citations);
-* ``LICENSE.md``: the license of every source (the card says ``license: other`` and links it);
+* ``LICENSE.md``: the license of every source in the build (the card's ``license:`` lists their
+  Hub ids, ``other`` only for a license the Hub has no id for);
 * ``assets/records.png`` and ``assets/lengths.png``: charts of the counts and of the lengths.
 
 Everything is a function of the built folder and the report, so a rebuild writes the same bytes
@@ -131,15 +132,19 @@ def _size_category(n: int) -> str:
 
 
 def _built(report: dict, sources: Mapping) -> list[str]:
-    """Names of the sources that produced data, sorted."""
-    out = []
-    for name in sorted(sources):
-        status = (report.get("sources", {}).get(name) or {}).get("status")
-        if status is None:
-            status = getattr(sources[name], "status", None)
-        if status == "built":
-            out.append(name)
-    return out
+    """Names of the sources that produced data (built, and records kept), sorted."""
+    return [name for name in sorted(sources) if _kept(report, sources, name)]
+
+
+def _kept(report: dict, sources: Mapping, name: str) -> bool:
+    """Whether source ``name`` was built and kept records (a source that read rows but kept none
+    is not in the build: no license, no citation)."""
+    s = (report.get("sources") or {}).get(name)
+    s = s if isinstance(s, Mapping) else {}
+    obj = sources.get(name)
+    status = s.get("status", getattr(obj, "status", None))
+    kept = s.get("records_kept", getattr(obj, "records_kept", None))
+    return status == "built" and (kept is None or _num(kept) > 0)
 
 
 def source_licenses(names: Iterable[str], found: Mapping[str, list[str]] | None = None) -> dict[str, str]:
@@ -634,7 +639,7 @@ def step_details(report: dict) -> list[str]:
             b = _m(b)
             if b.get("status") == "used":
                 hits = _num(b.get("hits", 0))
-                parts.append(f"{name} ({_num(b.get('items', 0)):,} items, {hits:,} hits)")
+                parts.append(f"{name} ({_num(b.get('items', 0)):,} items; hits: {hits:,})")
             else:
                 parts.append(f"{name} (not used: {b.get('message') or b.get('status') or '?'})")
         out.append(f"Decontamination: {_num(dc.get('dropped', 0)):,} records dropped for sharing a "
@@ -675,10 +680,14 @@ def _source_rows(report: dict, sources: Mapping, found: Mapping[str, list[str]] 
                           "origin": str(f.get("url") or f.get("from") or ""), "from": str(f.get("from") or ""),
                           "check": str(f.get("check", "unchecked")), "checked": CHECKS.get(str(f.get("check")), "?")})
         commits = sorted({m for f in files for m in re.findall(r"/([0-9a-f]{40})/", f["origin"])})
+        status = s.get("status", "?")
+        present = _kept(report, sources, name)
         out.append({
-            "name": name, "title": spec.title, "url": spec.url, "commits": commits,
+            "name": name, "title": spec.title, "url": spec.url, "commits": commits, "present": present,
+            "records": _num(s.get("records_kept", 0)),
+            "state": status if present or status != "built" else "built, no record kept",
             "license": ", ".join(lic), "hub_license": ", ".join(hub_license(x) or "other" for x in lic),
-            "license_url": spec.license_url, "citation": spec.citation, "status": s.get("status", "?"),
+            "license_url": spec.license_url, "citation": spec.citation, "status": status,
             "files": list(s.get("files") or []), "provenance": files, "message": s.get("message", ""),
             "produces": [t + (f".{st}" if st else "") for t, st in spec.produces],
         })
@@ -690,7 +699,7 @@ def citations(specs: list[dict]) -> list[dict]:
     (CodeXGLUE's entry serves seven sources)."""
     entries: dict[str, dict] = {}
     for s in specs:
-        if s["status"] != "built" or not s["citation"]:
+        if not s["present"] or not s["citation"]:
             continue
         for entry in re.split(r"\n(?=@)", s["citation"].strip()):
             key = entry.split("{", 1)[1].split(",", 1)[0].strip() if "{" in entry else entry
@@ -701,8 +710,8 @@ def citations(specs: list[dict]) -> list[dict]:
 
 def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tuple, int]) -> dict:
     """What the uses and bias/risks/limitations sections say, computed from the build."""
-    missing = [{"name": s["name"], "title": s["title"], "status": s["status"], "produces": s["produces"],
-                "message": s["message"]} for s in specs if s["status"] != "built"]
+    missing = [{"name": s["name"], "title": s["title"], "status": s["state"], "produces": s["produces"],
+                "message": s["message"]} for s in specs if not s["present"]]
     listed = {s["name"] for s in specs}
     for name in registry.names():  # sources the build was not asked for (--sources)
         if name not in listed:
@@ -718,7 +727,7 @@ def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tup
     for k, n in leaves.items():
         langs[k[2]] += n
     no_plang = sum(n for k, n in leaves.items() if not k[3])
-    built = [s for s in specs if s["status"] == "built"]
+    built = [s for s in specs if s["present"]]
     return {"noncommercial": [s["title"] for s in built if "-nc" in s["license"].lower()],
             "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
             "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
@@ -754,7 +763,8 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
     examples = example_rows(scan.examples)
     configs = [e["config_name"] for e in config_entries]
     specs = _source_rows(report, sources, scan.licenses)
-    built = [s for s in specs if s["status"] == "built"]
+    built = [s for s in specs if s["present"]]
+    read = [s for s in specs if s["provenance"]]
     body = _env().from_string(_template(TEMPLATE)).render(
         repo_id=repo_id,
         pretty_name=PRETTY_NAME,
@@ -776,12 +786,13 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
         report_md=folder is not None and (Path(folder) / "build_report.md").exists(),
         specs=specs,
         built=built,
+        read=read,
         licenses=sorted({x.strip() for s in built for x in s["license"].split(",")}),
         hub_licenses=meta["license"],
         citations=citations(specs),
         limits=limitations(report, specs, scan, leaves),
         emails=scan.emails,
-        checks=[(k, v) for k, v in CHECKS.items() if any(f["check"] == k for b in built for f in b["provenance"])],
+        checks=[(k, v) for k, v in CHECKS.items() if any(f["check"] == k for b in read for f in b["provenance"])],
         schema=schema_text(repo_id).rstrip("\n"),
         schema_props=_schema_props(),
     )
@@ -819,7 +830,8 @@ def _example_configs(configs: list[str]) -> dict[str, str]:
 
 
 def render_license(report: dict, sources: Mapping, found: Mapping[str, list[str]] | None = None) -> str:
-    return _env().from_string(_template(LICENSE_TEMPLATE)).render(specs=_source_rows(report, sources, found))
+    specs = [s for s in _source_rows(report, sources, found) if s["present"]]
+    return _env().from_string(_template(LICENSE_TEMPLATE)).render(specs=specs)
 
 
 def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,

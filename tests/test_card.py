@@ -489,3 +489,21 @@ def test_lengths_legend_covers_no_plot():
         assert [t.get_text() for t in legend.get_texts()] == list(taxonomy.TASKS)
         for ax in fig.axes:
             assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+
+
+def test_a_source_that_kept_no_record_is_not_licensed_or_cited_and_is_named_missing():
+    report = {"sources": {"codealpaca": {"status": "built", "records_kept": 5},
+                          "codexglue_cloze": {"status": "built", "records_kept": 0, "units_read": 1308}}}
+    sources = {n: SourceResult(n, status="built") for n in report["sources"]}
+    leaves = {("code_generation", None, "en", "python", "train"): 5}
+    text = card_mod.render_card([], leaves, report, sources)
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["license"] == ["cc-by-nc-4.0"] and "source_datasets" in meta
+    assert "extended|google/code_x_glue_cc_cloze_testing_maxmin" not in meta["source_datasets"]
+    cites = text.split("## Citation", 1)[1]
+    assert "@misc{codealpaca" in cites and "feng2020codebert" not in cites and "lu2021codexglue" not in cites
+    limits = text.split("## Bias, risks and limitations", 1)[1].split("\n## ", 1)[0]
+    assert "(`codexglue_cloze`, built, no record kept;" in limits
+    assert "| built, no record kept | 0 |" in text
+    lic = card_mod.render_license(report, sources)
+    assert "codealpaca" in lic and "codexglue_cloze" not in lic
