@@ -645,23 +645,33 @@ def prepare(args: DataArguments, tokenizer, *, seed: int = 42, main_process_firs
     folder = cache_root(args) / key
     ctx = main_process_first() if main_process_first is not None else contextlib.nullcontext()
     with ctx:
-        report = _load_cached(folder)
-        if report is None:
+        loaded = _load_cached(folder, want_eval=eval_source is not None)
+        if loaded is None:
             report = _build_and_save(args, tokenizer, template, source, eval_source, mixture, seed, key, folder)
             report["cache_hit"] = False
+            loaded = _load_cached(folder, want_eval=eval_source is not None)
+            if loaded is None:
+                raise DataError(f"the tokenized cache {folder} cannot be read back after writing it")
         else:
+            report = loaded[0]
             report["cache_hit"] = True
-        import datasets
-
-        train = datasets.load_from_disk(str(folder / "train"))
-        ev = datasets.load_from_disk(str(folder / "eval")) if (folder / "eval").is_dir() else None
-    return Prepared(train=train, eval=ev, report=report)
+    return Prepared(train=loaded[1], eval=loaded[2], report=report)
 
 
-def _load_cached(folder: Path) -> dict | None:
+def _load_cached(folder: Path, want_eval: bool):
+    """(report, train, eval) of a cache entry, or None when it is missing or unreadable (a
+    damaged entry is removed, so it is rebuilt)."""
+    if not (folder / "report.json").is_file():
+        return None
+    import datasets
+
     try:
-        return json.loads((folder / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        train = datasets.load_from_disk(str(folder / "train"))
+        ev = datasets.load_from_disk(str(folder / "eval")) if want_eval else None
+        return report, train, ev
+    except Exception:  # noqa: BLE001 - any damage means: build it again
+        shutil.rmtree(folder, ignore_errors=True)
         return None
 
 

@@ -86,8 +86,9 @@ def main(args=None) -> int:
         else:
             pargs, dargs = _parse_argv(list(sys.argv[1:] if args is None else args))
         return run(pargs, dargs)
-    except ValueError as e:  # DataError, ArgsError, TemplateError, UnknownConfigError: one line
-        print(f"{PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # DataError, ArgsError, TemplateError, UnknownConfigError, I/O: one line
+        text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.strerror and e.filename else str(e)
+        print(f"{PROG}: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
 
 

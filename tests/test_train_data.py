@@ -298,6 +298,14 @@ def test_second_prepare_tokenizes_nothing_and_rank0_goes_first(sample, tok, cach
     tok2 = copy.deepcopy(tok)
     tok2.add_tokens(["<new>"])
     assert not prepare(a, tok2).report["cache_hit"]
+    # a damaged entry is rebuilt, not trusted
+    entry = Path(p1.report["cache_dir"])
+    want = [list(x) for x in p1.train["input_ids"]]
+    del p1, p2
+    for f in (entry / "train").glob("*.arrow"):
+        f.write_bytes(b"garbage")
+    p3 = prepare(a, tok)
+    assert not p3.report["cache_hit"] and [list(x) for x in p3.train["input_ids"]] == want
 
 
 # ------------------------------------------------------------------ packing
