@@ -220,7 +220,7 @@ def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources:
         "multilinguality": ["multilingual" if len(langs) > 1 else "monolingual"],
         **({"source_datasets": hub_sources} if hub_sources else {}),
         "task_categories": cats or ["text-generation"],
-        "task_ids": task_ids,
+        **({"task_ids": task_ids} if task_ids else {}),
         "tags": ["code", "instruction-tuning", "code-generation", "code-summarization", "code-search", "bilingual"],
         "size_categories": [_size_category(total)],
         "configs": [

@@ -277,7 +277,7 @@ def test_card_of_a_real_build_cites_licenses_and_traces_its_sources(shared_raw, 
     meta = card_mod.read_card_yaml(tmp_path / "out" / "README.md")
     assert meta["license"] == ["cc-by-nc-4.0"]
     assert meta["language"] == ["en", "code"] and meta["multilinguality"] == ["monolingual"]
-    assert meta["task_categories"] == ["text-generation"] and meta["task_ids"] == []
+    assert meta["task_categories"] == ["text-generation"] and "task_ids" not in meta  # none for generation
     total = sum(res.leaves.values())
     assert f"**{total:,} records**" in text
     assert set(k[2] for k in res.leaves) == {"en"}
