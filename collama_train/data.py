@@ -655,7 +655,24 @@ def prepare(args: DataArguments, tokenizer, *, seed: int = 42, main_process_firs
         else:
             report = loaded[0]
             report["cache_hit"] = True
+    log_report(report)
     return Prepared(train=loaded[1], eval=loaded[2], report=report)
+
+
+def log_report(report: dict, log=None) -> None:
+    """Log the records of each config before and after weighting (logger ``collama_train.data``)."""
+    import logging
+
+    log = log or logging.getLogger(__name__).info
+    tr = report["train"]
+    log(f"tokenized data: {'cache hit' if report.get('cache_hit') else 'built'} ({report['cache_dir']})")
+    for name, c in tr["configs"].items():
+        w = "natural" if c["weight"] is None else f"weight {c['weight']:g}"
+        log(f"  {name}: {c['records_before']} records -> {c['records_after']} ({w}, {c['sampling']}), "
+            f"{c['records_trained']} trained, {c['tokens']} tokens, {c['dropped_prompt_too_long']} dropped, "
+            f"{c['truncated']} truncated")
+    log(f"  total: {tr['records']} records, {tr['tokens']} tokens in {tr['rows']} rows; packing efficiency "
+        f"{tr['packing_efficiency']:.3f}, padding to the longest {tr['padding_efficiency_batch8']:.3f}")
 
 
 def _load_cached(folder: Path, want_eval: bool):
