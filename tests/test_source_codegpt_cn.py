@@ -113,10 +113,37 @@ def test_shared_slice_reconciles_with_plausible_counts(shared_raw):
     assert res.units_read == res.units_kept + res.units_quarantined
     assert res.units_read == 16057  # SOURCES.md: 16057 records kept in the shared slice
     assert 14000 <= res.units_kept <= res.units_read
-    assert set(res.quarantine_reasons) <= {QA, "no MulCo programming language"}
+    assert set(res.quarantine_reasons) <= {QA, "no MulCo programming language", "cut off"}
     recs = [r for _, r in res.records]
     assert len(recs) == res.units_kept
     assert {r["plang"] for r in recs} == {"python", "java", "javascript", "cpp", "c", "csharp", "go", "php",
                                           "ruby", "sql"}
     for r in recs:
         assert list(record.errors(r)) == [], r["source_id"]
+
+
+def _row(user, assistant, member="code-basic/Python3.json"):
+    from mulco.sources.base import Row
+
+    return Row(f"codegpt/CodeGPT-Dataset-V1-CN.zip!{member}", 0, {"user": user, "assistant": assistant})
+
+
+def test_markup_residue_in_requests_is_normalised():
+    (r,) = codegpt_cn.to_records(_row("用python3读取文件</br>并打印\n\n\n\n每一行", "```python\nprint(1)\n```"))
+    assert r["instruction"] == "用python3读取文件\n并打印\n\n每一行"
+
+
+def test_an_unclosed_last_fence_is_closed_when_its_code_parses_and_cut_off_otherwise():
+    (r,) = codegpt_cn.to_records(_row("用Ruby生成随机数", "```ruby\nputs rand(100)\n", "code-basic/Ruby.json"))
+    assert r["output"] == "```ruby\nputs rand(100)\n```"
+    with pytest.raises(codegpt_cn.BadRow, match="cut off"):
+        codegpt_cn.to_records(_row("用Ruby遍历", '```ruby\nhash.each { |k, v| puts "', "code-basic/Ruby.json"))
+
+
+def test_a_java_member_answer_that_is_javascript_is_labelled_javascript():
+    js = "```java\nconst nums = [1, 2, 3];\nconsole.log(nums.map(n => n * 2));\n```"
+    (r,) = codegpt_cn.to_records(_row("用Java把数组翻倍", js, "code-basic/Java.json"))
+    assert r["plang"] == "javascript"
+    java = "```java\nint[] nums = {1, 2, 3};\nSystem.out.println(nums.length);\n```"
+    (r,) = codegpt_cn.to_records(_row("用Java打印数组长度", java, "code-basic/Java.json"))
+    assert r["plang"] == "java"

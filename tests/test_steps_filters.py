@@ -44,7 +44,8 @@ def test_filters_run_in_order_and_count():
     from mulco.steps.pipeline import RecordStep
 
     results, dropped = run_steps(corpus, [RecordStep(n, f) for n, f in record_filters(FilterConfig())])
-    assert [r.dropped for r in results] == [1, 1, 0, 0]
+    assert [r.name for r in results] == ["empty_output", "broken_output", "length", "zh_without_cjk", "en_mostly_cjk"]
+    assert [r.dropped for r in results] == [1, 0, 1, 0, 0]
     assert {d.step for d in dropped.values()} == {"empty_output", "length"}
 
 
@@ -88,3 +89,40 @@ def test_parse_step_counts_flags_without_dropping():
     results, dropped = run_steps(corpus, [ParseCheck(ParseConfig())])
     assert results[0].flagged == 1 and results[0].dropped == 1 and list(dropped) == [2]
     assert results[0].stats["policy"]["code_summarization"] == "drop"
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers that are not what the record says (issue 11, item 4)
+
+def test_fence_only_empty_and_unclosed_fences_are_broken():
+    from mulco.steps.filters import broken_output
+
+    assert broken_output(rec(output="```csharp")) == "cut off: a code fence is never closed"
+    assert broken_output(rec(output="```javascript\n\n\n```")) == "fence-only output: no code inside the fence"
+    assert broken_output(rec(output="Here is the code:\n```python\n```\nDone.")) == "empty code block"
+    assert broken_output(rec(output="Here:\n```python\ndef f():\n    return 1\n```\nDone.")) is None
+
+
+def test_code_that_stops_early_is_broken_but_complete_code_is_not():
+    from mulco.steps.filters import broken_output
+
+    cut = "```csharp\nusing System;\nusing System.IO;\n```"
+    assert broken_output(rec(output=cut, plang="csharp")) == "cut off: the code holds only its import/using lines"
+    mid_string = '```ruby\nhash.each { |k, v| puts "'
+    assert broken_output(rec(output=mid_string + "```", plang="ruby")) == "cut off: a string left open at the end"
+    open_call = "def f(xs):\n    return sorted(xs, key=lambda x: (x[0], x[1]"
+    assert broken_output(rec(output=open_call)) == "cut off: brackets left open at the end"
+    # brackets inside strings and comments, and Python's // operator, are not open brackets
+    fine = "def f(n):\n    s = '(('  # ((( not code\n    return n // 2, s\n"
+    assert broken_output(rec(output=fine)) is None
+    java = 'public int f(int a) {\n    // {\n    String s = "{[(";\n    return a;\n}'
+    assert broken_output(rec(output=java, plang="java")) is None
+
+
+def test_python_lines_run_together_are_broken():
+    from mulco.steps.filters import broken_output
+
+    joined = "```python\nimport re string = \"abc123\" nums = re.findall(r'\\d+', string) print(nums) ```"
+    assert broken_output(rec(output=joined)) == "code lines run together into one line"
+    one_line = "```python\nprint(sorted([3, 1, 2], reverse=True)[:2])\n```"
+    assert broken_output(rec(output=one_line)) is None

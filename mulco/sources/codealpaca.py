@@ -3,7 +3,13 @@
 Raw file: ``codealpaca/code_alpaca_20k.json`` (or ``code_alpaca_2k.json``), one JSON array of
 ``{"instruction", "input", "output"}`` objects (https://github.com/sahil280114/codealpaca).
 Records: English ``code_generation``, instruction/input/output kept as written; ``plang`` is the
-one language the instruction names (else a tagged code fence in the output), or null.
+one language the instruction names, else a tagged code fence in the output, else the language
+detected by a tree-sitter parse of the output (:func:`mulco.sources.plangs.detect`: the one
+language whose markers show and whose grammar parses it), else null (HTML, CSS, shell, Swift ...).
+
+An answer in prose (:func:`mulco.sources.plangs.is_prose`: no code fence, at least 6 words,
+under 3 % code symbols, most lines ending like a sentence, no language detected) is not code
+generation: the row is quarantined ("prose answer").
 Data license CC BY-NC 4.0 (code Apache-2.0).
 """
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Iterator
 
 from ..record import Record, make_record
 from . import plangs
-from .base import Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
+from .base import BadRow, Rejected, Row, SourceSpec, glob_files, iter_json_array, need_str, rel
 
 SPEC = SourceSpec(
     name="codealpaca",
@@ -47,7 +53,9 @@ def to_records(row: Row) -> list[Record]:
     instruction = need_str(row.data, "instruction")
     inp = need_str(row.data, "input", allow_empty=True)
     output = need_str(row.data, "output")
-    plang = plangs.mentioned(instruction) or plangs.from_fences(output)
+    if plangs.is_prose(output):
+        raise BadRow("prose answer, not code: outside code generation", "output")
+    plang = plangs.mentioned(instruction) or plangs.from_fences(output) or plangs.detect(output)
     return [
         make_record(
             source=SPEC.name, source_id=row.source_id, license=SPEC.license,

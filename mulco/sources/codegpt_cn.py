@@ -10,12 +10,20 @@ file paths (members are read in memory, nothing is extracted). One unit is one a
 Records, Chinese only (the source is Chinese), task ``code_generation``: instruction = ``user``,
 input = "", output = ``assistant`` (Markdown with code fences).
 
-* ``code-basic/*``, ``code-medium/*``: plang from the member name (``Python3`` -> python,
-  ``C#`` -> csharp, ``Cpp`` -> cpp ...), else from the answer's code fence;
+* ``code-basic/*``, ``code-medium/*``, ``code-text/*``: plang from the answer's code fence tag
+  (it names the code itself), else from the member name (``Python3`` -> python, ``C#`` ->
+  csharp, ``Cpp`` -> cpp ...: it names only the topic);
 * ``code-leetcode/*``: plang from the request ("请用java完成…"), else the code fence;
+* then the label is checked by a tree-sitter parse: when no code block parses in the label's
+  language but one other language is detected (:func:`mulco.sources.plangs.detect`: its markers
+  show and its grammar parses), that language is the label (a "Java" answer that is JavaScript);
 * ``code-text/*`` is technical Q&A: an item is kept only when the answer has a code fence and
   a MulCo plang is known (fence tag, or member name such as ``Java``/``C语言``/``Go语言``/``SQL``);
   the rest is quarantined as knowledge Q&A outside the taxonomy.
+
+Markup residue is normalised (issue 11): ``</br>`` in a request becomes a line break and runs
+of 3 or more blank lines become one blank line; an answer whose last code fence is never closed
+gets its closing fence when the code in it parses, and is quarantined as cut off otherwise.
 
 ``source_id`` is ``<zip path>!<member name>:<item index>``.
 """
@@ -141,13 +149,36 @@ def plang_from_request(user: str) -> str | None:
 
 
 def choose_plang(member: str, user: str, assistant: str) -> str | None:
-    """The plang of an item, by the rules of its folder (see the module docstring)."""
+    """The plang of an item, by the rules of its folder, checked by a parse (module docstring)."""
     folder = folder_of(member)
     if folder == "code-leetcode":
-        return plang_from_request(user) or plangs.from_fences(assistant)
-    if folder == QA_FOLDER:
-        return plangs.from_fences(assistant) or plang_from_name(member)
-    return plang_from_name(member) or plangs.from_fences(assistant)
+        pl = plang_from_request(user) or plangs.from_fences(assistant)
+    else:
+        pl = plangs.from_fences(assistant) or plang_from_name(member)
+    return plangs.confirm(pl, assistant) if pl else None
+
+
+_BR = re.compile(r"</br\s*>", re.I)
+_BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
+def normalise_request(user: str) -> str:
+    """``</br>`` residue -> a line break; 3+ blank lines -> one blank line."""
+    return _BLANK_RUN.sub("\n\n", _BR.sub("\n", user))
+
+
+def close_fence(assistant: str, plang: str | None) -> str:
+    """An answer whose last code fence is open: closed when the code after it parses in
+    ``plang``; :class:`BadRow` (cut off) otherwise."""
+    if assistant.count("```") % 2 == 0:
+        return assistant
+    tail = assistant[assistant.rindex("```") + 3:]
+    body = tail.split("\n", 1)[1] if "\n" in tail else ""
+    from ..steps.parse import parses
+
+    if body.strip() and plang and parses(plang, body):
+        return assistant.rstrip() + "\n```"
+    raise BadRow("cut off: the last code fence is never closed and its code does not parse", "assistant")
 
 
 def to_records(row: Row) -> list[Record]:
@@ -160,10 +191,11 @@ def to_records(row: Row) -> list[Record]:
     if plang is None:
         raise BadRow(f"no MulCo programming language: not in member name {member!r} nor in a code fence",
                      "assistant")
+    assistant = close_fence(assistant, plang)
     return [
         make_record(
             source=SPEC.name, source_id=row.source_id, license=SPEC.license,
             task="code_generation", lang="zh", plang=plang,
-            instruction=user.strip(), input="", output=assistant,
+            instruction=normalise_request(user).strip(), input="", output=assistant,
         )
     ]

@@ -57,3 +57,103 @@ def mentioned(text: str) -> str | None:
 
 def has_code_fence(markdown: str) -> bool:
     return "```" in markdown
+
+
+# --------------------------------------------------------------------------------------------
+# Detecting the language of code that no metadata names (issue 11, item 4)
+
+#: Markers of each language: a candidate must show one before its grammar is tried (so a
+#: one-liner that several grammars accept is not labelled by chance).
+MARKERS = {
+    "python": re.compile(r"^\s*(?:def \w+\s*\(.*\)\s*(?:->.*)?:|import \w+|from [\w.]+ import |class \w+.*:\s*$|elif\b|"
+                         r"print\(|for \w+(?:\s*,\s*\w+)* in .+:\s*$|while .+:\s*$|if .+:\s*$)|\[[^\[\]]+ for \w+ in [^\[\]]+\]|"
+                         r"\b(?:input|len|str|list|dict|range|enumerate|sorted|isinstance)\(", re.M),
+    "java": re.compile(r"\bpublic\s+(?:static\s+)?(?:class|void|int|boolean|String)\b|\bSystem\.out\.|"
+                       r"\bString\[\]|\bString\s+\w+\s*[=;:]|^\s*import java\.|\bnew\s+\w+<.*>\s*\(|\bint\[\]\s+\w+\s*="),
+    "javascript": re.compile(r"\bconsole\.log\b|\bfunction\s*\w*\s*\(|=>|^\s*(?:let|const|var)\s+\w+\s*=|"
+                             r"\bdocument\.|\bmodule\.exports\b|\brequire\(['\"]", re.M),
+    "csharp": re.compile(r"\bConsole\.Write|^\s*using System|\bnamespace\s+\w+|\bpublic\s+(?:static\s+)?(?:void|int|string)\b|"
+                         r"\bstring\[\]|\bvar\s+\w+\s*=\s*new\b", re.M),
+    "cpp": re.compile(r"#include\s*<(?:iostream|vector|string|map|set|algorithm|unordered_map)>|\bstd::|\bcout\s*<<|"
+                      r"\busing namespace std\b"),
+    "c": re.compile(r"#include\s*<(?:stdio|stdlib|string|math)\.h>|\bprintf\s*\(|\bscanf\s*\(|\bint main\s*\("),
+    "php": re.compile(r"<\?php|^\s*\$\w+\s*=|\becho\s+[\$\"']", re.M),
+    "ruby": re.compile(r"^\s*(?:puts\b|require ['\"]|end\s*$|def \w+[?!]?(?:\(.*\))?\s*$)|\.each\s+do\b|\bdo \|\w+\|", re.M),
+    "go": re.compile(r"^\s*package\s+\w+|\bfunc\s+\w+\s*\(|\bfmt\.\w+", re.M),
+    "sql": re.compile(r"^\s*(?:SELECT\b[\s\S]*\bFROM\b|INSERT\s+INTO\b|UPDATE\s+\w+\s+SET\b|DELETE\s+FROM\b|"
+                      r"CREATE\s+(?:TABLE|VIEW|INDEX|DATABASE)\b|ALTER\s+TABLE\b)", re.M | re.I),
+}
+_PROSE_SYMBOLS = set("{}[]();=<>$#")
+_SENTENCE_END = re.compile(r"[.!?:。！？：]\s*$")
+_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def detect(code: str) -> str | None:
+    """The language of bare code by a tree-sitter parse: the one language whose markers show and
+    whose grammar parses it without error (if several, the one with the most markers); None when
+    none or a tie."""
+    from ..steps.parse import parses
+
+    text = code.strip("\n")
+    if not text.strip():
+        return None
+    cands = [pl for pl, rx in MARKERS.items() if rx.search(text)]
+    ok = [pl for pl in cands if parses(pl, text) or (pl in _HASH_COMMENT and parses(pl, _without_output(text)))]
+    if len(ok) == 1:
+        return ok[0]
+    if len(ok) > 1:
+        score = sorted(((len(MARKERS[pl].findall(text)), pl) for pl in ok), reverse=True)
+        if score[0][0] > score[1][0]:
+            return score[0][1]
+        if {p for _, p in score[:2]} == {"c", "cpp"}:
+            return "cpp"  # C++ markers beat plain C ones (C code parses as C++ too)
+    return None
+
+
+_HASH_COMMENT = ("python", "ruby")
+_OUTPUT_SECTION = re.compile(r"^\s*(?:#|//)?\s*(?:Output|Result|Prints?)\b.*", re.I | re.M | re.S)
+_SLASH_TAIL = re.compile(r"[ \t]+//[^\n]*")
+
+
+def _without_output(code: str) -> str:
+    """Python/Ruby code as answers often show it: without a trailing ``# Output`` section and
+    ``// result`` notes (not code of the language), for the parse of :func:`detect` only."""
+    return _SLASH_TAIL.sub("", _OUTPUT_SECTION.sub("", code)).rstrip()
+
+
+def is_prose(text: str) -> bool:
+    """An answer written in prose, not code: no code fence, at least 6 words, under 3 % of its
+    non-space characters code symbols (``{}[]();=<>$#``), most lines ending like a sentence, and
+    no language detected by :func:`detect`."""
+    if "```" in text:
+        return False
+    body = "".join(text.split())
+    if len(_WORDS.findall(text)) < 6 or not body:
+        return False
+    if sum(c in _PROSE_SYMBOLS for c in body) / len(body) >= 0.03:
+        return False
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if sum(bool(_SENTENCE_END.search(ln)) for ln in lines) * 2 < len(lines):
+        return False
+    return detect(text) is None
+
+
+_BLOCK = re.compile(r"```[ \t]*([^\s`]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def confirm(plang: str, markdown: str) -> str:
+    """``plang`` unless the code says otherwise: when no code block of ``markdown`` (its fenced
+    blocks tagged ``plang`` or untagged, else the whole text) parses in ``plang`` and one other
+    language is detected in them (:func:`detect`), that language."""
+    from ..steps.parse import parser, parses
+
+    if parser(plang) is None:
+        return plang
+    if "```" in markdown:
+        blocks = [b for tag, b in _BLOCK.findall(markdown) if b.strip() and (not tag or from_alias(tag) == plang)]
+    else:
+        blocks = [markdown]
+    if not blocks or any(parses(plang, b) for b in blocks):
+        return plang
+    found = {detect(b) for b in blocks} - {None}
+    return found.pop() if len(found) == 1 else plang

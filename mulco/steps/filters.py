@@ -44,6 +44,114 @@ def empty_output(record: Record) -> Optional[str]:
     return None
 
 
+_FENCED = re.compile(r"```[ \t]*([^\s`]*)[^\n`]*\n?(.*?)```", re.S)
+_IMPORT_LINE = re.compile(r"^\s*(?:using\s+[\w.]+\s*;|import\s|from\s+[\w.]+\s+import\s|#include\b|package\s+[\w.]+|"
+                          r"require(?:_once)?\b|use\s+[\w\\]+)")
+#: tasks whose output is code (where a cut-off answer is looked for)
+CODE_ANSWER = ("code_generation",)
+_LINE_LANGS = ("python", "ruby")  # statements end at a line break
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _code_blocks(record: Record) -> list[tuple[str, str]]:
+    """(plang, code) of the output's fenced blocks, or of the whole output when it has no fence
+    and the task's answer is code."""
+    out = _s(record.get("output"))
+    pl = record.get("target_plang") or record.get("plang") or ""
+    if "```" in out:
+        from ..sources.plangs import from_alias
+
+        return [((from_alias(tag) or pl) if tag else pl, body) for tag, body in _FENCED.findall(out)]
+    key = record.get("subtask") or record.get("task")
+    return [(pl, out)] if key in CODE_ANSWER else []
+
+
+def _cut_off(plang: str, code: str) -> str | None:
+    """Why code stops early, if it does: more brackets opened than closed or an open string at
+    the end (outside comments and strings), and no parse in its language."""
+    if (code.count("(") + code.count("[") + code.count("{") <= code.count(")") + code.count("]") + code.count("}")
+            and code.count('"') % 2 == 0):
+        return None  # the cheap check: balanced counts, even quotes
+    depth, quote, i, n = 0, None, 0, len(code)
+    hash_comment = plang in ("python", "ruby", "php")
+    slash_comment = plang not in ("python", "ruby", "sql")
+    while i < n:
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if code.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+            if ch == "\n" and len(quote) == 1 and quote != "`":
+                quote = None  # a string does not span lines: not a string after all
+            i += 1
+            continue
+        if code.startswith('"""', i) or code.startswith("'''", i):
+            quote = code[i:i + 3]
+            i += 3
+            continue
+        if ch in "\"'`":
+            quote = ch
+        elif (ch == "#" and hash_comment) or (slash_comment and code.startswith("//", i)) or (
+                plang == "sql" and code.startswith("--", i)):
+            j = code.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif slash_comment and code.startswith("/*", i):
+            j = code.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+            continue
+        elif ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        i += 1
+    if depth <= 0 and not (quote and len(quote) == 3):
+        return None
+    from .parse import parses
+
+    if parses(plang, code) is not False:
+        return None
+    return "cut off: a string left open at the end" if quote else "cut off: brackets left open at the end"
+
+
+def broken_output(record: Record) -> Optional[str]:
+    """A code-generation answer that is not what the record says: only a code fence or an empty code block, a
+    fence never closed, code that stops early (brackets or a string left
+    open, only its import/using lines) or Python/Ruby whose lines ran together into one."""
+    if record.get("task") != "code_generation":
+        return None  # code search answers are one method or a label (the parse step checks code)
+    out = _s(record.get("output"))
+    if "```" in out:
+        if out.count("```") % 2:
+            return "cut off: a code fence is never closed"
+        blocks = _FENCED.findall(out)
+        if blocks and not _FENCED.sub("", out).strip() and not any(b.strip() for _, b in blocks):
+            return "fence-only output: no code inside the fence"
+        if any(not b.strip() for _, b in blocks):
+            return "empty code block"
+    for pl, code in _code_blocks(record):
+        stripped = code.strip()
+        if not stripped:
+            continue
+        if "```" in out and pl in _LINE_LANGS and "\n" not in stripped and len(stripped) > 30:
+            from .parse import parses
+
+            if parses(pl, stripped) is False:
+                return "code lines run together into one line"
+        if _IMPORT_LINE.match(stripped) and all(_IMPORT_LINE.match(ln) for ln in stripped.splitlines() if ln.strip()):
+            return "cut off: the code holds only its import/using lines"
+        if not pl:
+            continue
+        why = _cut_off(pl, code)
+        if why:
+            return why
+    return None
+
+
 def length_bounds(cfg: FilterConfig) -> Callable[[Record], Optional[str]]:
     limits = (("instruction", cfg.max_instruction_chars), ("input", cfg.max_input_chars),
               ("output", cfg.max_output_chars))
@@ -89,6 +197,7 @@ def record_filters(cfg: FilterConfig) -> list[tuple[str, Callable[[Record], Opti
     """The filters in the order the build applies them (name, step)."""
     return [
         ("empty_output", empty_output),
+        ("broken_output", broken_output),
         ("length", length_bounds(cfg)),
         ("zh_without_cjk", zh_without_cjk),
         ("en_mostly_cjk", en_mostly_cjk(cfg)),
