@@ -136,6 +136,8 @@ def test_resume_without_checkpoint_and_missing_eval_module(tmp_path, tiny_model,
     out = tmp_path / "run"
     msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--resume"), capsys)
     assert "--resume" in msg and "no checkpoint" in msg
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--resume_from_checkpoint", str(tmp_path / "ck")), capsys)
+    assert msg.endswith(f"--resume_from_checkpoint {tmp_path / 'ck'}: no such folder")
     msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--packing", "--use_cache", "true"), capsys)
     assert "--packing" in msg and "cache" in msg
     assert not out.exists()

@@ -23,14 +23,27 @@ REPO = Path(__file__).resolve().parent.parent
 TINY = dict(vocab_size=1024, hidden_size=32, layers=2, max_positions=512, seed=0)
 
 
+def _once(tmp_path_factory, name: str, make) -> Path:
+    """Build ``name`` once per session even though each test module imports these fixtures (pytest then
+    holds one fixture definition per module): a later module finds the finished folder."""
+    out = tmp_path_factory.getbasetemp() / "train_fixtures" / name
+    done = out.with_name(name + ".done")
+    if not done.exists():
+        import shutil
+
+        shutil.rmtree(out, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        make(out)
+        done.touch()
+    return out
+
+
 @pytest.fixture(scope="session")
 def mulco_sample(tmp_path_factory) -> Path:
     """A built MulCo folder (``mulco build --out`` of the bundled sample, ~190 records)."""
     from mulco.cli import main
 
-    out = tmp_path_factory.mktemp("mulco") / "sample"
-    assert main(["build", "--out", str(out)]) == 0
-    return out
+    return _once(tmp_path_factory, "sample", lambda out: main(["build", "--out", str(out)]) == 0 or pytest.fail("build"))
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +52,8 @@ def tiny_model(tmp_path_factory, mulco_sample) -> Path:
     from collama_train.cli import folder_texts, template_texts
     from collama_train.tiny import save_tiny
 
-    out = tmp_path_factory.mktemp("tiny") / "model"
-    save_tiny(out, [*folder_texts(mulco_sample), *template_texts()], **TINY)
-    return out
+    return _once(tmp_path_factory, "tiny_model",
+                 lambda out: save_tiny(out, [*folder_texts(mulco_sample), *template_texts()], **TINY))
 
 
 @pytest.fixture
