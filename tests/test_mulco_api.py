@@ -131,7 +131,10 @@ class FolderHub:
     def __init__(self, folder: Path):
         self.folder = folder
         self.files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        self.sha = hashlib.sha1("".join(self.files).encode()).hexdigest()
+        h = hashlib.sha1()
+        for f in self.files:  # a commit changes when any file's bytes change
+            h.update(f.encode() + b"\0" + (folder / f).read_bytes())
+        self.sha = h.hexdigest()
         self.requests: list[str] = []
 
     def serve(self):
@@ -171,10 +174,12 @@ class FolderHub:
 
 
 @pytest.fixture
-def hub(sample, monkeypatch):
+def hub(sample, monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # only 127.0.0.1 is reached
+    # huggingface_hub reads HF_HOME at import time: point its cache at this test's folder
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub_cache"))
     fake = FolderHub(sample)
     server = fake.serve()
     fake.endpoint = server_url(server)
@@ -183,7 +188,7 @@ def hub(sample, monkeypatch):
     server.server_close()
 
 
-def test_hub_repo_resolves_like_the_local_folder(sample, hub):
+def test_hub_repo_resolves_like_the_local_folder(sample, hub, tmp_path):
     names = ["code_search.en", "code_generation.zh:ignored".split(":")[0]]
     remote = mulco.resolve(names, hub.repo, endpoint=hub.endpoint)
     local = mulco.resolve(names, sample)
@@ -196,6 +201,7 @@ def test_hub_repo_resolves_like_the_local_folder(sample, hub):
     downloaded = {r.split("/resolve/")[1].split("/", 1)[1] for r in hub.requests if r.startswith("GET") and "/resolve/" in r}
     assert downloaded == {f for lf in local.leaves for f in lf.files}  # only the selected leaves
     assert remote.fingerprint() == mulco.resolve(names, hub.repo, endpoint=hub.endpoint).fingerprint()
+    assert any((tmp_path / "hub_cache").rglob("*.parquet"))  # downloads went to the sealed cache
 
 
 def test_hub_errors_are_one_line(hub, monkeypatch):
