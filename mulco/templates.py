@@ -15,7 +15,7 @@ from .taxonomy import LANGS, PLANG_NAMES
 #: Keys that must have templates: tasks without subtasks, and every subtask.
 TEMPLATE_KEYS = (
     "code_generation", "code_summarization", "clone_detection", "defect_detection", "cloze_test",
-    "code_completion", "code_repair", "code_translation", "query_to_code",
+    "code_completion", "code_completion_line", "code_repair", "code_translation", "query_to_code",
 )
 MIN_TEMPLATES = 8
 

@@ -17,8 +17,9 @@ FIRST = {
     "id": "e2928028e32e7e33",
     "instruction": "请用python完成以下题目：\n给定一个字符串 s，判断它去掉空格后是否为回文串。\n\n示例 1：\n\n输入：s = \"上海 海上\"\n输出：true",
     "input": "",
-    "output": ("```python\nclass Solution:\n    def isPalindrome(self, s: str) -> bool:\n"
-               "        t = s.replace(' ', '')\n        return t == t[::-1]\n```"),
+    # an answer that is only code is bare (the one code-answer convention, issue 11)
+    "output": ("class Solution:\n    def isPalindrome(self, s: str) -> bool:\n"
+               "        t = s.replace(' ', '')\n        return t == t[::-1]"),
     "task": "code_generation",
     "subtask": None,
     "lang": "zh",
@@ -113,7 +114,7 @@ def test_shared_slice_reconciles_with_plausible_counts(shared_raw):
     assert res.units_read == res.units_kept + res.units_quarantined
     assert res.units_read == 16057  # SOURCES.md: 16057 records kept in the shared slice
     assert 14000 <= res.units_kept <= res.units_read
-    assert set(res.quarantine_reasons) <= {QA, "no MulCo programming language", "cut off"}
+    assert set(res.quarantine_reasons) <= {QA, "no MulCo programming language", "cut off", "code lines run together into one line"}
     recs = [r for _, r in res.records]
     assert len(recs) == res.units_kept
     assert {r["plang"] for r in recs} == {"python", "java", "javascript", "cpp", "c", "csharp", "go", "php",
@@ -134,8 +135,8 @@ def test_markup_residue_in_requests_is_normalised():
 
 
 def test_an_unclosed_last_fence_is_closed_when_its_code_parses_and_cut_off_otherwise():
-    (r,) = codegpt_cn.to_records(_row("用Ruby生成随机数", "```ruby\nputs rand(100)\n", "code-basic/Ruby.json"))
-    assert r["output"] == "```ruby\nputs rand(100)\n```"
+    (r,) = codegpt_cn.to_records(_row("用Ruby生成随机数", "随机数：\n```ruby\nputs rand(100)\n", "code-basic/Ruby.json"))
+    assert r["output"] == "随机数：\n```ruby\nputs rand(100)\n```"
     with pytest.raises(codegpt_cn.BadRow, match="cut off"):
         codegpt_cn.to_records(_row("用Ruby遍历", '```ruby\nhash.each { |k, v| puts "', "code-basic/Ruby.json"))
 
@@ -147,3 +148,17 @@ def test_a_java_member_answer_that_is_javascript_is_labelled_javascript():
     java = "```java\nint[] nums = {1, 2, 3};\nSystem.out.println(nums.length);\n```"
     (r,) = codegpt_cn.to_records(_row("用Java打印数组长度", java, "code-basic/Java.json"))
     assert r["plang"] == "java"
+
+
+def test_an_answer_that_is_only_code_is_bare_and_one_mixing_prose_keeps_its_fences():
+    (r,) = codegpt_cn.to_records(_row("用python3打印", "```python\nprint(1)\nprint(2)\n```"))
+    assert r["output"] == "print(1)\nprint(2)"
+    mixed = "先导入模块：\n```python\nimport os\nprint(os.getcwd())\n```\n输出当前目录。"
+    (r,) = codegpt_cn.to_records(_row("用python3打印当前目录", mixed))
+    assert r["output"] == mixed
+
+
+def test_python_lines_run_together_are_quarantined():
+    joined = "```python\nimport re string = \"abc123\" nums = re.findall(r'\\d+', string) print(nums) ```"
+    with pytest.raises(codegpt_cn.BadRow, match="run together"):
+        codegpt_cn.to_records(_row("用python3提取数字", joined))

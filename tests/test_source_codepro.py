@@ -14,7 +14,7 @@ NASTY = Path(__file__).parent / "fixtures" / "raw" / "codepro"
 
 FIRST = {
     "id": "d590e69dc48d5c8c",
-    "instruction": "Find the Python code among the 3 candidates that answers this question.",
+    "instruction": "Find the Python code among the 3 candidates that answers this question; if several do, list them all.",
     "input": (
         "Question: How do I remove duplicates from a list in Python?\n\n"
         "Candidate 1:\n```python\nunique = list(set(items))\n```\n\n"
@@ -40,32 +40,34 @@ def test_first_sample_record_is_pinned(sample_raw):
 
 def test_sample_groups_items_by_question_and_makes_en_and_zh(sample_raw):
     res = convert_source("codepro", sample_raw, progress=False)
-    assert (res.units_read, res.units_kept, res.units_quarantined) == (11, 11, 0)
+    # two questions of the sample have one candidate: nothing to choose, quarantined (issue 11)
+    assert (res.units_read, res.units_kept, res.units_quarantined) == (11, 9, 2)
+    assert {q["reason"] for q in res.quarantine} == {"one candidate only: nothing to choose between"}
     recs = [r for _, r in res.records]
-    assert len(recs) == 12  # 6 questions x (en, zh)
+    assert len(recs) == 8  # 4 questions x (en, zh)
     for r in recs:
         assert list(record.errors(r)) == [], r
     zh = recs[1]
     assert zh["lang"] == "zh" and zh["input"].startswith("问题：How do I remove duplicates")
     assert "\n\n候选 2：\n```python\n" in zh["input"] and zh["output"] == "1, 2"
-    single = [r for r in recs if r["source_id"].endswith("qid=9000003")]
-    assert [r["output"] for r in single] == ["1", "1"] and "Candidate 2" not in single[0]["input"]
+    assert not [r for r in recs if r["source_id"].endswith("qid=9000003")]  # the one-candidate question
     assert {r["plang"] for r in recs} == {"python", "sql"}
 
 
 def test_nasty_fixture_salvages_items_and_reconciles():
     res = convert_source("codepro", NASTY, progress=False)
     assert res.units_read == res.units_kept + res.units_quarantined
-    assert (res.units_read, res.units_kept, res.units_quarantined) == (12, 6, 6)
+    assert (res.units_read, res.units_kept, res.units_quarantined) == (12, 4, 8)
     got = {(q["file"].split("/")[-1].split("_")[0], q["line"]): q["reason"] for q in res.quarantine}
     assert got[("python", 2)].startswith("Python literal syntax error in item at character 137")
     assert got[("python", 4)] == "not a plain Python literal: item at character 279 holds names or calls"
     assert got[("python", "qid=3")] == "no candidate labelled as an answer"
+    assert got[("python", "qid=5")] == got[("sql", "qid=10")] == "one candidate only: nothing to choose between"
     assert got[("sql", 1)] == "duplicate candidate: question 10 block 0 listed twice"
     assert got[("sql", 2)] == "bad item shape: expected a 6-element list"
     assert got[("sql", 3)] == "bad item shape: label 2 is not 0 or 1"
     outputs = {r["source_id"].split(":", 1)[1]: r["output"] for _, r in res.records}
-    assert outputs == {"qid=1": "1", "qid=5": "1", "qid=10": "1", "qid=13": "2"}
+    assert outputs == {"qid=1": "1", "qid=13": "2"}
 
 
 def test_no_item_is_ever_evaluated():
@@ -101,7 +103,7 @@ def test_shared_slice_reconciles_with_plausible_counts(shared_raw):
     res = convert_source("codepro", shared_raw, progress=False)
     assert res.units_read == res.units_kept + res.units_quarantined
     assert res.units_read == 2444 + 1819  # SOURCES.md: list items kept per file
-    assert set(res.quarantine_reasons) == {"no candidate labelled as an answer"}
+    assert set(res.quarantine_reasons) == {"no candidate labelled as an answer", "one candidate only"}
     assert res.units_kept > 2500
     recs = [r for _, r in res.records]
     assert len(recs) % 2 == 0 and {r["plang"] for r in recs} == {"python", "sql"}

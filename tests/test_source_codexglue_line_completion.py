@@ -97,3 +97,30 @@ def test_shared_slice(shared_raw):
     assert collections.Counter(r["plang"] for _, r in res.records) == {"python": 2 * 1910, "java": 2 * 1500}
     assert {s for s, _ in res.records} == {"validation"}
     assert all(record.is_valid(r) for _, r in res.records)
+
+
+def _lc_row(corpus, raw_input, gt):
+    from mulco.sources.base import Row
+
+    return Row(f"codexglue/CodeCompletion-line/dataset/{corpus}/test.json", 1, {"input": raw_input, "gt": gt})
+
+
+def test_an_input_ending_mid_line_asks_to_complete_the_current_line_in_en_and_zh():
+    from mulco import templates
+    from mulco.sources import codexglue_line_completion as lc
+
+    def keys(recs):
+        out = []
+        for r in recs:
+            opts = {k: [t.replace("{plang}", "Python" if r["plang"] == "python" else "Java") for t in v]
+                    for k, v in templates.load(r["lang"])["instructions"].items()}
+            out.append([k for k in ("code_completion", "code_completion_line") if r["instruction"] in opts[k]])
+        return out
+
+    mid = lc.to_records(_lc_row("py150", "<s> import os <EOL> x = os . path . join (", "a , b )"))
+    assert keys(mid) == [["code_completion_line"], ["code_completion_line"]]
+    nxt = lc.to_records(_lc_row("py150", "<s> import os <EOL> x = 1 <EOL>", "print ( x )"))
+    assert keys(nxt) == [["code_completion"], ["code_completion"]]
+    java_mid = lc.to_records(_lc_row("javaCorpus", "<s> int x = 1 ; String s = foo .", "bar ( ) ;"))
+    java_next = lc.to_records(_lc_row("javaCorpus", "<s> int x = 1 ; if ( x > 0 ) {", "return x ;"))
+    assert keys(java_mid)[0] == ["code_completion_line"] and keys(java_next)[0] == ["code_completion"]

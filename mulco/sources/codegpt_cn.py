@@ -21,9 +21,14 @@ input = "", output = ``assistant`` (Markdown with code fences).
   a MulCo plang is known (fence tag, or member name such as ``Java``/``C语言``/``Go语言``/``SQL``);
   the rest is quarantined as knowledge Q&A outside the taxonomy.
 
+Code answers follow MulCo's one convention (docs/decisions.md): an answer that is only code is
+written bare, without a fence; an answer mixing prose and code keeps its Markdown fences. So an
+answer that is exactly one fenced block becomes the code inside it.
+
 Markup residue is normalised (issue 11): ``</br>`` in a request becomes a line break and runs
 of 3 or more blank lines become one blank line; an answer whose last code fence is never closed
-gets its closing fence when the code in it parses, and is quarantined as cut off otherwise.
+gets its closing fence when the code in it parses, and is quarantined as cut off otherwise; a
+one-line Python/Ruby answer that does not parse had its lines run together and is quarantined.
 
 ``source_id`` is ``<zip path>!<member name>:<item index>``.
 """
@@ -167,6 +172,17 @@ def normalise_request(user: str) -> str:
     return _BLANK_RUN.sub("\n\n", _BR.sub("\n", user))
 
 
+_ONLY_BLOCK = re.compile(r"\s*```[^\n`]*\n(.*?)\n?[ \t]*```\s*", re.S)
+
+
+def unfence(answer: str) -> str:
+    """The code of an answer that is exactly one fenced block (nothing else); else the answer."""
+    m = _ONLY_BLOCK.fullmatch(answer)
+    if m and answer.count("```") == 2 and m.group(1).strip():
+        return m.group(1).strip("\n")
+    return answer
+
+
 def close_fence(assistant: str, plang: str | None) -> str:
     """An answer whose last code fence is open: closed when the code after it parses in
     ``plang``; :class:`BadRow` (cut off) otherwise."""
@@ -192,6 +208,13 @@ def to_records(row: Row) -> list[Record]:
         raise BadRow(f"no MulCo programming language: not in member name {member!r} nor in a code fence",
                      "assistant")
     assistant = close_fence(assistant, plang)
+    code = unfence(assistant)
+    if code != assistant and plang in ("python", "ruby") and "\n" not in code.strip() and len(code.strip()) > 30:
+        from ..steps.parse import parses
+
+        if parses(plang, code.strip()) is False:  # Python/Ruby statements need their line breaks
+            raise BadRow("code lines run together into one line", "assistant")
+    assistant = code
     return [
         make_record(
             source=SPEC.name, source_id=row.source_id, license=SPEC.license,

@@ -15,7 +15,11 @@ One unit is one list item; the items of a question (same qid) form one row. Each
 two ``code_search/query_to_code`` records (plang from the file name), English and Chinese: the
 input is the question title and the numbered candidate code blocks, the output lists the
 numbers of the candidates labelled 1 ("2" or "1, 3"). A question without any positive
-candidate is quarantined. A file that is not a valid literal is salvaged item by item.
+candidate is quarantined, and so is one with a single candidate: there is nothing to choose, so
+the item teaches nothing about matching a query to code. Questions where every candidate is an
+answer (about half) are kept: the model must still judge each block, and dropping them would
+teach that some candidate is always wrong. The templates are worded for one or several answers
+and always several candidates. A file that is not a valid literal is salvaged item by item.
 """
 from __future__ import annotations
 
@@ -204,6 +208,8 @@ def to_records(row: Row) -> list[Record]:
     answers = [str(i) for i, c in enumerate(cands, 1) if c["label"] == 1]
     if not answers:
         raise BadRow("no candidate labelled as an answer", "label")
+    if len(cands) < 2:
+        raise BadRow("one candidate only: nothing to choose between", "code")
     return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="query_to_code", plang=plang,
                              input=candidates_input(data["title"], codes, plang, lang), output=", ".join(answers),
                              n=str(len(codes)))

@@ -9,7 +9,10 @@ The file name gives the split (train.json, dev.json -> validation, test.json); t
 language (py150 -> python, javaCorpus -> java). A unit is one line.
 
 Records per line, in English and in Chinese (the instruction only; both sides are code):
-``code_search/code_completion``, output = ``gt``. The input drops the leading ``<s>``, turns
+``code_search/code_completion``, output = ``gt``. When the input ends in the middle of a line (py150:
+it does not end with ``<EOL>``; javaCorpus: its last token is not ``;``, ``{``, ``}`` or an
+annotation), ``gt`` is the rest of that line and the instruction says "complete the current
+line" (template key ``code_completion_line``); otherwise it asks for the next line. The input drops the leading ``<s>``, turns
 py150's ``<EOL>`` into line breaks and keeps the placeholders as they are. Inputs run to tens of
 kilobytes, so only the tail of the context is kept: the last 30 lines for py150 (the current,
 possibly empty, line included), and for javaCorpus, which has no line breaks, the last 1500
@@ -97,6 +100,15 @@ def context(raw: str, plang: str) -> str:
     return tail_chars(text)
 
 
+def mid_line(raw: str, plang: str) -> bool:
+    """Does the context stop in the middle of a line (so the answer finishes that line)?"""
+    text = raw.rstrip()
+    if plang == "python":
+        return not text.endswith("<EOL>")
+    last = text.split()[-1] if text.split() else ""
+    return not (last in (";", "{", "}") or last.startswith("@") or last == "<s>")
+
+
 def to_records(row: Row) -> list[Record]:
     plang = corpus_plang(row.file)
     raw = need_str(row.data, "input")
@@ -104,5 +116,6 @@ def to_records(row: Row) -> list[Record]:
     inp = context(raw, plang)
     if not inp.strip():
         raise BadRow("empty context: no code before the line to complete", "input")
+    key = "code_completion_line" if mid_line(raw, plang) else "code_completion"
     return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="code_completion", plang=plang,
-                             input=inp, output=gt) for lang in LANGS]
+                             input=inp, output=gt, key=key) for lang in LANGS]
