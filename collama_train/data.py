@@ -424,6 +424,14 @@ def build_example(prompt_ids: list[int], completion_ids: list[int], eos_id: int,
     return ids, labels, status
 
 
+def _appends_eos(tokenizer) -> bool:
+    """True when the tokenizer's own special tokens end a text with EOS (add_special_tokens=True)."""
+    eos = tokenizer.eos_token_id
+    ids = batch_tokenize(tokenizer, ["a"], add_special_tokens=True, split_special_tokens=True)[0]
+    bare = batch_tokenize(tokenizer, ["a"], add_special_tokens=False, split_special_tokens=True)[0]
+    return len(ids) > len(bare) and ids[-1] == eos
+
+
 def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int):
     """Tokenize the records of one config: (examples, counts) where examples[i] is
     ``(input_ids, labels, truncated)`` or None when record i was dropped."""
@@ -432,6 +440,8 @@ def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int
     p_ids = batch_tokenize(tokenizer, prompts, add_special_tokens=text, split_special_tokens=text)
     c_ids = batch_tokenize(tokenizer, completions, add_special_tokens=False, split_special_tokens=text)
     eos = tokenizer.eos_token_id
+    if text and p_ids and _appends_eos(tokenizer):  # a post-processor like "<s> $A </s>": the EOS goes at the end only
+        p_ids = [p[:-1] if p and p[-1] == eos else p for p in p_ids]
     examples, counts = [], {"dropped_prompt_too_long": 0, "truncated": 0}
     for p, c in zip(p_ids, c_ids):
         ids, labels, status = build_example(p, c, eos, max_length)

@@ -192,6 +192,20 @@ def test_chat_template_exactly_one_eos_and_pad_inside_response(tok, tmp_path, ca
         assert all(x == IGNORE_INDEX for x in batch["labels"][i].tolist()[len(row["labels"]):])
 
 
+def test_tokenizer_that_adds_bos_and_eos_gets_one_bos_and_one_eos(sample, tok, cache):
+    from tokenizers.processors import TemplateProcessing
+
+    tok2 = copy.deepcopy(tok)
+    bos, eos = tok2.bos_token_id, tok2.eos_token_id
+    tok2.backend_tokenizer.post_processor = TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", bos), ("</s>", eos)])
+    assert tok2("x")["input_ids"][0] == bos and tok2("x")["input_ids"][-1] == eos
+    p = prepare(_args(sample, cache, configs="code_generation.zh", max_length=1024), tok2)
+    for row in p.train:
+        ids = row["input_ids"]
+        assert ids[0] == bos and ids.count(bos) == 1 and ids.count(eos) == 1 and ids[-1] == eos
+
+
 def test_pad_equal_to_eos_keeps_the_final_eos_trained(sample, tok, cache):
     tok2 = copy.deepcopy(tok)
     tok2.pad_token = tok2.eos_token
