@@ -51,7 +51,7 @@ def build_summary(result, timings: bool = False) -> str:
                             [(st.name, st.records_in, st.dropped, st.flagged,
                               "; ".join(f"{k} ({v})" for k, v in sorted(st.by_reason.items(), key=lambda kv: -kv[1])[:2]))
                              for st in steps], title="Quality steps (in order; see build_report.md)"))
-    missing = [f"  {n}: {r.message}" for n, r in result.sources.items() if r.status != "built"]
+    missing = [f"  {n}: {r.message.removeprefix(f'{n}: ')}" for n, r in result.sources.items() if r.status != "built"]
     if missing:
         parts.append("Sources not built:\n" + "\n".join(missing))
     if timings and getattr(result, "timings", None):

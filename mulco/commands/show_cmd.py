@@ -34,10 +34,21 @@ def main(args) -> int:
             raise UnknownConfigError(f"config {args.config!r} has no {split!r} split; it has {', '.join(splits)}")
     ds = mulco.load(args.config, data_dir=args.folder, split=split or "train", streaming=True)
     print(f"{args.config} / {split}:")
-    shown = 0
-    for r in ds:
-        if shown >= args.n:
-            break
+    try:
+        _print_records(ds.take(args.n))
+    finally:
+        # A stream stopped early leaves pyarrow's fragment reader alive; freed at interpreter exit it
+        # sometimes aborts the process ("terminate called without an active exception", exit 134;
+        # apache/arrow#45214, which datasets works around only for pyarrow <= 24). Free it now.
+        import gc
+
+        del ds
+        gc.collect()
+    return 0
+
+
+def _print_records(rows) -> None:
+    for r in rows:
         head = f"[{r['id']}] {r['task']}" + (f"/{r['subtask']}" if r["subtask"] else "") + f" {r['lang']} {r['plang'] or '-'}  ({r['source']})"
         print(head)
         print("  instruction:", _short(r["instruction"]))
@@ -45,8 +56,6 @@ def main(args) -> int:
             print("  input:      ", _short(r["input"]))
         print("  output:     ", _short(r["output"]))
         print()
-        shown += 1
-    return 0
 
 
 def _short(s: str, n: int = 240) -> str:
