@@ -29,6 +29,7 @@ The steps, each small and reported (see docs/data-pipeline.md):
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -311,12 +312,22 @@ def _mulco_source(args: DataArguments, names: list[str], split: str, licenses: l
                   missing: str = "error") -> tuple[_Source, Any, list[str] | None]:
     sel = _select(args, names, split, missing)
     spelled = None
-    if licenses is not None:
-        present = mulco.count_licenses(sel)
+    if licenses is not None:  # licence column only: cheap, and every problem is found before any text is read
+        per_name = {n: mulco.count_licenses(sel, g) for n, g in sel.owned.items()}
+        present = sum(per_name.values(), collections.Counter())
         try:
             spelled = mulco.check_licenses(licenses, present)
         except mulco.SelectionError as e:
             raise DataError(str(e)) from None
+        keep = {n: sum(c[x] for x in spelled) for n, c in per_name.items()}
+        if not any(keep.values()):
+            raise DataError(f"the mixture is empty: no selected record is under --licenses {args.licenses} "
+                            f"(present: {', '.join(sorted(present))})")
+        empty = [n for n, k in keep.items() if k == 0]
+        if empty and missing == "error":
+            n = empty[0]
+            raise DataError(f"config {n!r} has no record under --licenses {args.licenses} (its records are under: "
+                            f"{', '.join(sorted(per_name[n]))}); drop it or add a licence")
     desc = {"data": sel.source, "revision": sel.revision, "split": split, "configs": list(sel.names),
             "leaves": {n: [lf.name for lf in g] for n, g in sel.owned.items()}}
     fp = sel.fingerprint()
