@@ -27,6 +27,9 @@ $(TRAIN_STAMP): pyproject.toml $(CORE_STAMP)
 	$(PIP) install -q setuptools wheel py-cpuinfo
 	DS_BUILD_OPS=0 $(PIP) install -q --no-build-isolation 'deepspeed>=0.15'
 	$(PIP) install -q -e '.[train]'
+	# CodeBLEU for collama-eval: its tree-sitter<0.23 pin is metadata only (it runs on the
+	# project's tree-sitter), so it goes in without its dependencies.
+	$(PIP) install -q --no-deps 'codebleu==0.7.0'
 	touch $@
 
 # The test tools.
