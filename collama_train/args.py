@@ -209,6 +209,13 @@ def has_gpu() -> bool:
     return torch.cuda.is_available()
 
 
+def cpu_deepspeed_quiet() -> None:
+    """Without a GPU, tell DeepSpeed it runs on the CPU (transformers imports it in every run; left to
+    detect, it prints a warning line about a missing accelerator each time)."""
+    if "DS_ACCELERATOR" not in os.environ and not has_gpu():
+        os.environ["DS_ACCELERATOR"] = "cpu"
+
+
 def settle_precision(training: dict, warn=print) -> None:
     """``--fp16``/``--bf16``/``--tf32`` without a GPU: turned off with one warning line (training runs in fp32)."""
     flags = [f"--{k}" for k in ("fp16", "bf16", "tf32") if training.get(k)]

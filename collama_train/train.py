@@ -242,6 +242,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     """Entry point of ``collama-train [train]``; ``callbacks`` are extra ``TrainerCallback`` objects (tests)."""
     from .prompts import TemplateError
 
+    from .args import cpu_deepspeed_quiet
+
+    cpu_deepspeed_quiet()
     try:
         parsed = parse(argv)
         plan = check(parsed)
