@@ -124,7 +124,7 @@ def run(pargs: PreviewArguments, dargs, out=None) -> int:
     dim = pargs.marks == "dim" or (pargs.marks == "auto" and getattr(out, "isatty", lambda: False)())
     print(render_report(prepared.report), file=out)
     print(file=out)
-    print(render_examples(prepared.train, tokenizer, pargs.examples, dim=dim), file=out)
+    print(render_examples(prepared.train, tokenizer, pargs.examples, dim=dim, seed=pargs.seed), file=out)
     return 0
 
 
@@ -199,12 +199,19 @@ def render_example(ids: list[int], labels: list[int], tokenizer, dim: bool) -> s
     return "".join(out)
 
 
-def render_examples(dataset, tokenizer, n: int, dim: bool = False) -> str:
+def render_examples(dataset, tokenizer, n: int, dim: bool = False, seed: int = 0) -> str:
+    """``n`` examples from rows picked at random (seeded): packed rows start with their longest
+    record, so the first rows would show only the longest records."""
+    import random
+
     legend = ("masked (prompt, no loss) is dimmed" if dim else "masked (prompt, no loss) is between [[ and ]]")
-    blocks = [f"{n} tokenized examples ({legend}; the rest is trained on):"] if n else []
+    blocks = [f"{n} tokenized example{'s' if n != 1 else ''} ({legend}; the rest is trained on):"] if n else []
     shown = 0
-    for row in dataset:
-        for ids, labels in split_records(row):
+    order = list(range(len(dataset)))
+    random.Random(seed).shuffle(order)
+    for k in order:
+        row = dataset[k]
+        for ids, labels in split_records(row)[-1:]:
             if shown >= n:
                 break
             trained = sum(1 for x in labels if x != -100)
