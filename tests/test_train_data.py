@@ -325,6 +325,52 @@ def test_second_prepare_tokenizes_nothing_and_rank0_goes_first(sample, tok, cach
     assert not p3.report["cache_hit"] and [list(x) for x in p3.train["input_ids"]] == want
 
 
+RANK_SCRIPT = r"""
+import contextlib, json, sys, time
+import torch.distributed as dist
+from transformers import AutoTokenizer
+from collama_train.data import DataArguments, prepare
+
+rank, store, model, data, cache, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+
+@contextlib.contextmanager
+def main_process_first():  # what TrainingArguments.main_process_first does
+    try:
+        if rank != 0:
+            dist.barrier()
+        yield
+    finally:
+        if rank == 0:
+            dist.barrier()
+
+tok = AutoTokenizer.from_pretrained(model)
+p = prepare(DataArguments(data=data, configs="all", max_length=512, packing=True, tokenized_cache_dir=cache),
+            tok, main_process_first=main_process_first)
+with open(out, "w") as fh:
+    json.dump({"hit": p.report["cache_hit"], "done": time.time(), "ids": [list(x) for x in p.train["input_ids"]]}, fh)
+dist.destroy_process_group()
+"""
+
+
+def test_two_ranks_rank0_tokenizes_the_other_reads_the_cache(sample, tok, tmp_path):
+    import subprocess
+    import sys
+
+    model = tmp_path / "tok"
+    tok.save_pretrained(model)
+    script = tmp_path / "rank.py"
+    script.write_text(RANK_SCRIPT, encoding="utf-8")
+    procs = [subprocess.Popen([sys.executable, str(script), str(r), str(tmp_path / "store"), str(model), str(sample),
+                               str(tmp_path / "cache"), str(tmp_path / f"r{r}.json")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in (1, 0)]
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    r0, r1 = (json.loads((tmp_path / f"r{r}.json").read_text()) for r in (0, 1))
+    assert r0["hit"] is False and r1["hit"] is True  # rank 1 waited, then read what rank 0 wrote
+    assert r0["ids"] == r1["ids"] and len(list((tmp_path / "cache").iterdir())) == 1
+
+
 # ------------------------------------------------------------------ packing
 
 
