@@ -231,8 +231,12 @@ def build(parsed: Parsed):
     from .data import DataArguments
 
     seen = str(parsed.training.get("include_num_input_tokens_seen", "non_padding")).lower()
-    parsed.training["include_num_input_tokens_seen"] = {"true": "all", "yes": "all", "1": "all", "false": "no",
-                                                        "0": "no"}.get(seen, seen)
+    seen = {"true": "all", "yes": "all", "1": "all", "false": "no", "0": "no"}.get(seen, seen)
+    if seen == "non_padding" and parsed.data.get("packing"):
+        # packed rows hold no padding at all; counting "ids != pad id" would miss every EOS of a
+        # tokenizer whose pad token is its EOS
+        seen = "all"
+    parsed.training["include_num_input_tokens_seen"] = seen
     return (ModelArguments(**parsed.model), DataArguments(**parsed.data), RunArguments(**parsed.run),
             TrainingArguments(**parsed.training))
 

@@ -89,6 +89,8 @@ def test_packed_equals_padded_one_step(tmp_path, tiny_model, mulco_sample, cache
     rp, rk = run_report(tmp_path / "padded"), run_report(tmp_path / "packed")
     assert rk["data_summary"]["packed"] and rk["data"]["train"]["rows"] < rp["data"]["train"]["rows"] == 12
     assert rk["data_summary"]["records"] == rp["data_summary"]["records"] == 12
+    # real tokens counted the same way in both modes: every token of the 12 records, no padding
+    assert rk["results"]["tokens"] == rp["results"]["tokens"] == rp["data_summary"]["tokens"]
     assert abs(losses(tmp_path / "padded")[0] - losses(tmp_path / "packed")[0]) < 1e-5
     gp, gk = caps["padded"].grads, caps["packed"].grads
     assert gp.keys() == gk.keys() and len(gp) > 0
