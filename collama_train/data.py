@@ -318,7 +318,7 @@ def _mulco_source(args: DataArguments, names: list[str], split: str, licenses: l
         try:
             spelled = mulco.check_licenses(licenses, present)
         except mulco.SelectionError as e:
-            raise DataError(str(e)) from None
+            raise DataError(f"{split} split: {e}") from None
         keep = {n: sum(c[x] for x in spelled) for n, c in per_name.items()}
         if not any(keep.values()):
             raise DataError(f"the mixture is empty: no selected record is under --licenses {args.licenses} "
