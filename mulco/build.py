@@ -25,6 +25,7 @@ from .steps.dedup import DedupConfig
 from .steps.filters import FilterConfig
 from .steps.parse import ParseConfig
 from .steps.pipeline import reason_key as _reason_key
+from .steps.profile import ProfileConfig, profile_steps
 
 SAMPLE_RAW = "sample/raw"
 
@@ -70,7 +71,7 @@ class _BuildSettings:
 
 
 @dataclass
-class BuildConfig(DecontamConfig, DedupConfig, ParseConfig, FilterConfig, _BuildSettings):
+class BuildConfig(ProfileConfig, DecontamConfig, DedupConfig, ParseConfig, FilterConfig, _BuildSettings):
     """Settings of ``mulco build``: where from and to, then the settings of each quality step
     (each documented once, in its step's config class; see docs/quality.md)."""
 
@@ -292,7 +293,7 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
                                       num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed))
     if not cfg.decontaminate:
         corpus.keep_anchors([])  # only decontamination reads the anchors
-    step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir), log=log)
+    step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir) + profile_steps(cfg, results), log=log)
     splits = corpus.splits  # answer_dedup may move a record to its answer group's split
     del corpus
     leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)

@@ -85,8 +85,10 @@ def make_record(
     subtask: str | None = None,
     plang: str | None = None,
     target_plang: str | None = None,
+    text_origin: str = "native",
 ) -> Record:
-    """Build a record with its id; field order is the schema's."""
+    """Build a record with its id; field order is the schema's. ``text_origin``: how its
+    natural-language text came to be (native | template | machine_translation; see the schema)."""
     rid = make_id(source, source_id, task, subtask, lang)
     return {
         "id": rid,
@@ -101,6 +103,7 @@ def make_record(
         "source": source,
         "source_id": source_id,
         "license": license,
+        "text_origin": text_origin,
     }
 
 

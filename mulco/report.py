@@ -166,6 +166,7 @@ def make_report(*, raw_dir: Path, sample: bool, by_source: Mapping, translator, 
         "leakage": leakage,
         "decontamination": decont,
         "parse": parse,
+        **_issue11_stats(steps),  # answer_dedup, profile (mulco/steps/report_sections.py)
         "provenance": provenance(raw_dir, {n: r for n, r in by_source.items() if getattr(r, "status", "") == "built"}),
         "settings": settings,
     }
@@ -280,6 +281,9 @@ def render_markdown(report: dict) -> str:
                 "Policy per task: " + ", ".join(f"{k}: {v}" for k, v in pr.get("policy", {}).items()) + ".",
                 f"Dropped {pr.get('dropped', 0):,}, flagged {pr.get('flagged', 0):,}"
                 + (f" ({_reasons(pr.get('flagged_by_reason', {}))})" if pr.get("flagged_by_reason") else "") + ".", ""]
+    from .steps.report_sections import markdown as _issue11_markdown
+
+    out += _issue11_markdown(report)
     cf = report.get("configs", {})
     if cf:
         steps = [s["step"] for s in report.get("steps", [])]
@@ -299,3 +303,9 @@ def render_markdown(report: dict) -> str:
         out.append(_table(["step", "setting", "value"], rows))
         out.append("")
     return "\n".join(out)
+
+
+def _issue11_stats(steps: list) -> dict:
+    from .steps.report_sections import step_stats
+
+    return step_stats(steps)

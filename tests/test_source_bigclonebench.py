@@ -36,6 +36,7 @@ FIRST = {
     "source": "bigclonebench",
     "source_id": "codexglue/Clone-detection-BigCloneBench/dataset/test.txt:1",
     "license": "C-UDA-1.0",
+    "text_origin": "template",
 }
 
 

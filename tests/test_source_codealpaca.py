@@ -24,6 +24,7 @@ FIRST = {
     "source": "codealpaca",
     "source_id": "codealpaca/code_alpaca_20k.json:0",
     "license": "CC-BY-NC-4.0",
+    "text_origin": "native",
 }
 
 

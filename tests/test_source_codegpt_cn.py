@@ -28,6 +28,7 @@ FIRST = {
     "source": "codegpt_cn",
     "source_id": "codegpt/CodeGPT-Dataset-V1-CN.zip!code-leetcode/leetcode.json:0",
     "license": "Apache-2.0",
+    "text_origin": "native",
 }
 
 

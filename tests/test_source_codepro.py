@@ -30,6 +30,7 @@ FIRST = {
     "source": "codepro",
     "source_id": "codepro/data_hnn/python_hnn_qid2index_blocks_labeled.txt:qid=9000001",
     "license": "CC-BY-4.0",
+    "text_origin": "template",
 }
 
 

@@ -57,9 +57,10 @@ def test_first_sample_record_is_pinned():
         "source": "codesearchnet",
         "source_id": "codesearchnet/go/final/jsonl/test/go_test_0.jsonl.gz:1",
         "license": "MIT",
+        "text_origin": "template",
     }
     assert res.pending[0][1] == {**first, "id": "c2311d83dde49d5e", "instruction": "为这个 Go 函数编写文档说明。",
-                                 "lang": "zh", TRANSLATE_KEY: ("output",)}
+                                 "lang": "zh", TRANSLATE_KEY: ("output",), "text_origin": "machine_translation"}
 
 
 def test_sample_makes_every_task_in_both_languages():
@@ -184,3 +185,32 @@ def test_mask_word_replaces_one_whole_word(code, plang, pick):
     before, after = code[start - 1:start], code[start + len(word):start + len(word) + 1]
     assert not before or not (before.isalnum() or before in "_$@")
     assert not after or not (after.isalnum() or after in "_$")
+
+
+def test_cloze_uses_ct_all_word_list_when_the_raw_folder_has_it(tmp_path):
+    """Issue 11: cloze items are made with CodeXGLUE ClozeTesting-all's vocabulary when present
+    (then listed among the source's files), with the bundled list only as the fallback."""
+    import json
+    import shutil
+
+    (tmp_path / "codesearchnet" / "ruby").mkdir(parents=True)
+    shutil.copy(sample_raw_dir() / "codesearchnet/ruby/test.jsonl", tmp_path / "codesearchnet/ruby/test.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "codesearchnet/ruby/test.jsonl").read_text().splitlines()]
+
+    def cloze_answers():
+        res = convert_source("codesearchnet", tmp_path, progress=False)
+        return res, {r["source_id"]: r["output"] for _, r in res.records
+                     if r.get("subtask") == "cloze_test" and r["lang"] == "en"}
+
+    res, fallback = cloze_answers()
+    assert src.CT_ALL_WORDS not in res.files and set(fallback.values()) <= src.cloze_vocab()
+    # a word list of one identifier that occurs in the first function only
+    word = next(w for w in sorted(set(__import__("re").findall(r"[A-Za-z_]\w*", rows[0]["code"])))
+                if w not in src.cloze_vocab() and w not in rows[0]["docstring"] and len(w) > 3)
+    words = tmp_path / src.CT_ALL_WORDS
+    words.parent.mkdir(parents=True)
+    words.write_text(f"{word}\nneverseenword")
+    res, ct_all = cloze_answers()
+    assert src.CT_ALL_WORDS in res.files  # named (and hashed) in the report's provenance
+    assert set(ct_all.values()) == {word} and len(ct_all) >= 1
+    assert res.units_read == len(rows) == res.units_kept + res.units_quarantined

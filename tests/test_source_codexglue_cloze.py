@@ -51,6 +51,7 @@ def test_first_sample_record_is_pinned():
         "source": "codexglue_cloze",
         "source_id": "codexglue/ClozeTesting-maxmin/data/cloze-maxmin/java/clozeTest.json:0",
         "license": "C-UDA-1.0",
+        "text_origin": "template",
     }
     zh = res.records[1][1]
     assert zh["lang"] == "zh" and zh["instruction"].endswith("答案是 “max” 或 “min” 之一。")

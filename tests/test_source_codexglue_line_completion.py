@@ -54,6 +54,7 @@ def test_first_sample_record_is_pinned():
         "source": "codexglue_line_completion",
         "source_id": "codexglue/CodeCompletion-line/dataset/javaCorpus/dev.json:1",
         "license": "C-UDA-1.0",
+        "text_origin": "template",
     }
 
 

@@ -52,6 +52,7 @@ def test_first_sample_record_is_pinned():
         "source": "codexglue_refinement",
         "source_id": "codexglue/code-refinement/data/medium/test.buggy-fixed.buggy:1",
         "license": "C-UDA-1.0",
+        "text_origin": "template",
     }
     zh = res.records[1][1]
     assert zh["lang"] == "zh" and zh["instruction"] == "修复这个 Java 函数。"

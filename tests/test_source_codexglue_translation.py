@@ -55,6 +55,7 @@ def test_first_sample_record_is_pinned():
         "source": "codexglue_translation",
         "source_id": "codexglue/code-to-code-trans/data/test.java-cs.txt.java:1",
         "license": "C-UDA-1.0",
+        "text_origin": "template",
     }
     back = [r for _, r in res.records[:4] if r["plang"] == "csharp"]
     assert [(r["lang"], r["input"], r["output"], r["source_id"]) for r in back] == [

@@ -29,6 +29,7 @@ FIRST = {
     "source": "devign",
     "source_id": "codexglue/Defect-detection/dataset/function.json:0",
     "license": "C-UDA-1.0",
+    "text_origin": "template",
 }
 
 

@@ -126,3 +126,49 @@ def test_python_lines_run_together_are_broken():
     assert broken_output(rec(output=joined)) == "code lines run together into one line"
     one_line = "```python\nprint(sorted([3, 1, 2], reverse=True)[:2])\n```"
     assert broken_output(rec(output=one_line)) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Honest Chinese: ZH template twins are marked and can be left out (issue 11, item 5)
+
+def test_zh_template_twins_can_be_left_out_all_or_by_fraction():
+    import pytest
+
+    from mulco.steps.filters import twins_fraction
+    from mulco.steps.pipeline import RecordStep
+
+    twins = [rec(source="codepro", source_id=f"q:{i}", lang="zh", task="code_search", subtask="query_to_code",
+                 instruction="选出能回答下面问题的代码片段。", output="1", text_origin="template") for i in range(200)]
+    native = rec(source="codegpt_cn", lang="zh", instruction="用python3读取文件", text_origin="native")
+    en = rec(text_origin="template", source="codepro", task="code_search", subtask="query_to_code", output="1")
+    records = [*twins, native, en]
+
+    def kept(value):
+        corpus = Corpus(records, ["train"] * len(records), [r["source"] for r in records], threads=1)
+        steps = [RecordStep(n, f) for n, f in record_filters(FilterConfig(zh_twins=value))]
+        _, dropped = run_steps(corpus, steps)
+        return [r for i, r in enumerate(records) if i not in dropped]
+
+    assert len(kept("all")) == len(records)
+    assert kept("none") == [native, en]
+    quarter = kept("0.25")
+    assert native in quarter and en in quarter and 30 <= len(quarter) - 2 <= 70
+    assert kept("0.25") == quarter  # deterministic
+    with pytest.raises(ValueError, match="zh-twins"):
+        twins_fraction("half")
+
+
+def test_text_origin_says_how_the_text_came_to_be():
+    from mulco.build import convert_source, sample_raw_dir
+
+    origins = {}
+    for name in ("codegpt_cn", "codealpaca", "codepro", "codesearchnet"):
+        res = convert_source(name, sample_raw_dir(), progress=False)
+        for _, r in res.records:
+            origins.setdefault((name, r["lang"]), set()).add(r["text_origin"])
+        for _, r in res.pending:  # ZH text that needs a translator: machine translation once filled
+            origins.setdefault((name, "zh-pending"), set()).add(r["text_origin"])
+    assert origins[("codegpt_cn", "zh")] == {"native"} and origins[("codealpaca", "en")] == {"native"}
+    assert origins[("codepro", "zh")] == origins[("codepro", "en")] == {"template"}
+    assert origins[("codesearchnet", "zh")] == {"template"}  # completion and cloze twins
+    assert origins[("codesearchnet", "zh-pending")] == {"machine_translation"}

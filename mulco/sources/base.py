@@ -92,6 +92,7 @@ def templated_record(spec: SourceSpec, source_id: str, lang: str, *, task: str, 
     return make_record(
         source=spec.name, source_id=source_id, license=license or spec.license, task=task, subtask=subtask,
         lang=lang, plang=plang, target_plang=target_plang, instruction=instruction + suffix, input=input, output=output,
+        text_origin="template",
     )
 
 

@@ -17,9 +17,12 @@ docstring, docstring_tokens, url, partition, ...}``. Per row, in English and in 
 * ``code_generation``: docstring paragraph -> code (Chinese: ``_translate = ("input",)``);
 * ``code_search/code_completion``: the lines before a cut -> the next line, stripped; the cut is
   chosen from the English record's id, so both languages share it (none under 3 lines);
-* ``code_search/cloze_test``: one occurrence of a word of ``mulco/data/cloze_vocab.txt``, found as a
-  whole token outside strings and comments, becomes ``<mask>``; the answer is the word
-  (none when no vocabulary word occurs).
+* ``code_search/cloze_test``: one occurrence of a vocabulary word, found as a whole token outside
+  strings and comments, becomes ``<mask>``; the answer is the word (none when no vocabulary word
+  occurs). The vocabulary is CodeXGLUE ClozeTesting-all's own word list,
+  ``codexglue/ClozeTesting-all/data/cloze-all/cloze_test_words.txt``, when the raw folder has it
+  (it is then listed among this source's files, so the report's provenance names and hashes
+  it); otherwise the fallback bundled with MulCo, ``mulco/data/cloze_vocab.txt``.
 
 The file's split is kept (train/valid/test). Citation: Husain et al. 2019; Lu et al. 2021.
 """
@@ -86,8 +89,21 @@ _PIECES = {
 }
 
 
+#: CodeXGLUE ClozeTesting-all's vocabulary (one word per line), used for cloze items when present
+CT_ALL_WORDS = "codexglue/ClozeTesting-all/data/cloze-all/cloze_test_words.txt"
+
+
 def find(raw_dir: Path) -> list[Path]:
-    return glob_files(raw_dir, SPEC.patterns)
+    files = glob_files(raw_dir, SPEC.patterns)
+    if files and (raw_dir / CT_ALL_WORDS).is_file():
+        files.append(raw_dir / CT_ALL_WORDS)
+    return files
+
+
+def read_words(path: Path) -> frozenset[str]:
+    """A cloze vocabulary file: one word per line (``#`` lines and blanks skipped)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
 def file_split(rel_path: str) -> str | None:
@@ -99,9 +115,21 @@ def file_split(rel_path: str) -> str | None:
 
 
 def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
+    vocab = None
+    for path in files:
+        if path.relative_to(raw_dir).as_posix() == CT_ALL_WORDS:
+            try:
+                vocab = read_words(path) or None
+            except OSError as e:
+                yield Rejected(CT_ALL_WORDS, "file", f"unreadable cloze word list (the bundled one is used): {e}")
     for path in files:
         rel_path = path.relative_to(raw_dir).as_posix()
-        yield from JsonLines(raw_dir, path, file_split(rel_path))
+        if rel_path == CT_ALL_WORDS:
+            continue
+        for unit in JsonLines(raw_dir, path, file_split(rel_path)):
+            if vocab is not None and isinstance(unit, Row):
+                unit.cloze_vocab = vocab  # not part of the row's data (never in a quarantine excerpt)
+            yield unit
 
 
 def row_license(file: str) -> str:
@@ -151,11 +179,12 @@ def _lexer(plang: str) -> re.Pattern:
     return re.compile(rf"{skip}|\d[\w.]*|(?P<word>[@$]*[A-Za-z_][\w$]*)")
 
 
-def mask_word(code: str, plang: str, pick: int) -> tuple[str, str] | None:
+def mask_word(code: str, plang: str, pick: int, vocab: frozenset[str] | None = None) -> tuple[str, str] | None:
     """(code with one occurrence of a vocabulary word replaced by ``<mask>``, the word), or None.
 
-    The word is picked among the distinct vocabulary words present, then one of its occurrences."""
-    vocab = cloze_vocab()
+    The word is picked among the distinct vocabulary words present, then one of its occurrences.
+    ``vocab``: the words that may be masked (default: the bundled :func:`cloze_vocab`)."""
+    vocab = vocab or cloze_vocab()
     spots: dict[str, list[tuple[int, int]]] = {}
     for m in _lexer(plang).finditer(code):
         if m.group("word") in vocab:
@@ -177,6 +206,7 @@ def _pair(row: Row, plang: str, task: str, subtask: str | None, key: str, inp: s
                                output=out, license=row_license(row.file), key=key)
         if lang == "zh" and zh_translate:
             rec[TRANSLATE_KEY] = zh_translate
+            rec["text_origin"] = "machine_translation"  # written only once translated
         made.append(rec)
     return made
 
@@ -202,7 +232,7 @@ def to_records(row: Row) -> list[Record]:
     cut = cut_line(body, _pick(row, "code_completion"))
     if cut:
         made += _pair(row, plang, "code_search", "code_completion", "code_completion", *cut)
-    masked = mask_word(body, plang, _pick(row, "cloze_test"))
+    masked = mask_word(body, plang, _pick(row, "cloze_test"), getattr(row, "cloze_vocab", None))
     if masked:
         made += _pair(row, plang, "code_search", "cloze_test", "cloze_test", *masked)
     return made

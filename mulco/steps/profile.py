@@ -1,0 +1,169 @@
+"""``mulco build --profile seed``: the paper's MulCo, each cell sampled to its size.
+
+The full build (``--profile full``, the default) keeps every record the quality steps keep; on
+a full raw folder code repair and translation are then about 60 % of it, against about 10 % in
+the paper. ``--profile seed`` runs one more corpus step after the quality steps: every record
+belongs to at most one **cell** of :data:`SEED_CELLS` (task, subtask, language, sources,
+programming languages); a cell keeps up to its size, **stratified** by programming language,
+split and language (each stratum gets its share of the size in proportion to what it has,
+largest remainders first), the records of a stratum taken in the order of their ids (a hash:
+deterministic and unrelated to content). Records in no cell (e.g. line completion, CodeAlpaca)
+and those beyond a cell's size are dropped with the reason ``profile`` (they are in
+``quarantine.jsonl`` like any other drop, so rows read = kept + quarantined still holds).
+
+The step's stats give, per cell, the size requested, the records available, those delivered,
+by programming language and split, and for a shortfall what is missing: a source's raw file
+(its expected path), a programming language's files, or the translator (ZH summaries and
+descriptions from CodeSearchNet are machine-translated).
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .pipeline import Corpus, Outcome
+
+PROFILES = ("full", "seed")
+CSN_PLANGS = ("go", "java", "javascript", "php", "python", "ruby")
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    size: int
+    task: str
+    subtask: Optional[str]
+    lang: Optional[str]  # None: both languages
+    sources: tuple[str, ...]
+    plangs: Optional[tuple[str, ...]] = None  # None: any
+    translator: bool = False  # the ZH text is machine-translated from the source's English
+
+    def matches(self, r: dict, source: str) -> bool:
+        return (r.get("task") == self.task and r.get("subtask") == self.subtask and source in self.sources
+                and (self.lang is None or r.get("lang") == self.lang)
+                and (self.plangs is None or r.get("plang") in self.plangs))
+
+
+#: The paper's MulCo (issue 11): cell sizes and where their records come from.
+SEED_CELLS = (
+    Cell("code_summarization.en", 10_000, "code_summarization", None, "en", ("codesearchnet",), CSN_PLANGS),
+    Cell("code_summarization.zh", 10_000, "code_summarization", None, "zh", ("codesearchnet",), CSN_PLANGS, True),
+    Cell("code_generation.en (CodeSearchNet)", 10_000, "code_generation", None, "en", ("codesearchnet",), CSN_PLANGS),
+    Cell("code_generation.zh (CodeGPT-CN)", 20_000, "code_generation", None, "zh", ("codegpt_cn",)),
+    Cell("code_generation.zh (CodeSearchNet)", 5_000, "code_generation", None, "zh", ("codesearchnet",), CSN_PLANGS,
+         True),
+    Cell("code_search.clone_detection (BigCloneBench, Java)", 10_000, "code_search", "clone_detection", None,
+         ("bigclonebench",), ("java",)),
+    Cell("code_search.defect_detection (Devign, C)", 5_000, "code_search", "defect_detection", None, ("devign",),
+         ("c",)),
+    Cell("code_search.cloze_test (CT-all, 6 PLs)", 5_000, "code_search", "cloze_test", None,
+         ("codesearchnet", "codexglue_cloze"), CSN_PLANGS),
+    Cell("code_search.code_repair (Bug2Fix, Java)", 5_000, "code_search", "code_repair", None,
+         ("codexglue_refinement",), ("java",)),
+    Cell("code_search.code_translation (Java<->C#)", 5_000, "code_search", "code_translation", None,
+         ("codexglue_translation",), ("java", "csharp")),
+    Cell("code_search.query_to_code.en (CodePro, Python/SQL)", 10_000, "code_search", "query_to_code", "en",
+         ("codepro",), ("python", "sql")),
+    Cell("code_search.query_to_code.zh (CodePro, Python/SQL)", 5_000, "code_search", "query_to_code", "zh",
+         ("codepro",), ("python", "sql")),
+)
+
+
+@dataclass
+class ProfileConfig:
+    """Which records a build keeps after the quality steps."""
+
+    profile: str = field(default="full", metadata={
+        "choices": list(PROFILES),
+        "help": "full: every record the quality steps keep; seed: each cell of the paper's MulCo sampled to its "
+                "size (stratified by programming language and split; docs/quality.md)."})
+
+
+def allocate(size: int, available: dict) -> dict:
+    """Records to take per stratum: ``size`` shared in proportion to ``available`` (largest
+    remainders first, ties by stratum key), never more than a stratum has."""
+    total = sum(available.values())
+    if total <= size:
+        return dict(available)
+    exact = {k: size * n / total for k, n in available.items()}
+    take = {k: int(v) for k, v in exact.items()}
+    left = size - sum(take.values())
+    for k in sorted(available, key=lambda k: (-(exact[k] - take[k]), k))[:left]:
+        take[k] += 1
+    return take
+
+
+@dataclass
+class Profile:
+    cfg: object  # BuildConfig (profile, translator_url)
+    built: Optional[dict] = None  # source -> status ("built", "absent", "skipped")
+    cells: tuple = SEED_CELLS
+    name: str = "profile"
+
+    def run(self, corpus: Corpus) -> Outcome:
+        out = Outcome()
+        recs, sources = corpus.records, corpus.sources
+        members: dict[int, list[int]] = collections.defaultdict(list)
+        loose = []
+        for i in np.flatnonzero(corpus.alive).tolist():
+            for c, cell in enumerate(self.cells):
+                if cell.matches(recs[i], sources[i]):
+                    members[c].append(i)
+                    break
+            else:
+                loose.append(i)
+        for i in loose:
+            out.drops.append((i, "profile seed: not in a cell of the paper's MulCo", None))
+        table = []
+        for c, cell in enumerate(self.cells):
+            idx = members.get(c, [])
+            strata: dict[tuple, list[int]] = collections.defaultdict(list)
+            for i in idx:
+                strata[(recs[i].get("plang") or "-", corpus.splits[i], recs[i].get("lang"))].append(i)
+            take = allocate(cell.size, {k: len(v) for k, v in strata.items()})
+            by_plang, by_split = collections.Counter(), collections.Counter()
+            for key in sorted(strata):
+                ordered = sorted(strata[key], key=lambda i: recs[i]["id"])
+                n = take.get(key, 0)
+                for i in ordered[n:]:
+                    out.drops.append((i, f"profile seed: beyond the size of {cell.name} ({cell.size:,})", None))
+                by_plang[key[0]] += n
+                by_split[key[1]] += n
+            delivered = sum(take.values())
+            row = {"cell": cell.name, "requested": cell.size, "available": len(idx), "delivered": delivered,
+                   "by_plang": dict(sorted(by_plang.items())), "by_split": dict(sorted(by_split.items()))}
+            if delivered < cell.size:
+                row["shortfall"] = self._why(cell, by_plang)
+            table.append(row)
+        out.drops.sort()
+        out.stats.update(profile="seed", cells=table, not_in_a_cell=len(loose))
+        return out
+
+    def _why(self, cell: Cell, by_plang: collections.Counter) -> str:
+        """What a cell lacks: a source's raw file, some programming languages, the translator."""
+        from .. import sources as registry
+
+        why = []
+        built = self.built or {}
+        for s in cell.sources:
+            if built.get(s, "absent") != "built":
+                why.append(f"{s} not built: {registry.get(s).SPEC.expected}")
+        if cell.translator and not getattr(self.cfg, "translator_url", None):
+            why.append("no translator: the ZH text is machine-translated (--translator-url)")
+        if cell.plangs and any(built.get(s) == "built" for s in cell.sources):
+            missing = [p for p in cell.plangs if not by_plang.get(p)]
+            if missing:
+                where = "codesearchnet/<plang>/{train,valid,test}.jsonl" if "codesearchnet" in cell.sources else "raw files"
+                why.append(f"no records for {', '.join(missing)} ({where})")
+        return "; ".join(why) or "the raw files hold fewer records than the cell (a slice, not the full source)"
+
+
+def profile_steps(cfg, results) -> list:
+    """The profile step for ``cfg.profile`` ([] for the full build); ``results``: the sources'
+    conversion results (their status says which raw files were missing)."""
+    if getattr(cfg, "profile", "full") == "full":
+        return []
+    return [Profile(cfg, {r.name: r.status for r in results})]
