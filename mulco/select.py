@@ -103,7 +103,7 @@ class Selection:
     by_name: dict[str, tuple[Leaf, ...]]  # every leaf each name selects (names may overlap)
     owned: dict[str, tuple[Leaf, ...]]    # each selected leaf given to exactly one name (see resolve)
     endpoint: str | None = None
-    token: str | bool | None = None
+    token: str | bool | None = field(default=None, repr=False)  # never shown
     _local: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property

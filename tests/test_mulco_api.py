@@ -204,6 +204,12 @@ def test_hub_repo_resolves_like_the_local_folder(sample, hub, tmp_path):
     assert any((tmp_path / "hub_cache").rglob("*.parquet"))  # downloads went to the sealed cache
 
 
+def test_token_is_not_in_the_selection_repr(hub):
+    secret = "hf_FAKEfakeFAKE0123456789secretTOKEN"
+    sel = mulco.resolve("all", hub.repo, endpoint=hub.endpoint, token=secret)
+    assert secret not in repr(sel) and secret not in str(sel)
+
+
 def test_hub_errors_are_one_line(hub, monkeypatch):
     with pytest.raises(mulco.SelectionError) as e:
         mulco.resolve("all", "tester/other", endpoint=hub.endpoint)
