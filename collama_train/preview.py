@@ -84,7 +84,12 @@ def main(args=None) -> int:
         if isinstance(args, argparse.Namespace):
             pargs, dargs = _from_namespace(args)
         else:
-            pargs, dargs = _parse_argv(list(sys.argv[1:] if args is None else args))
+            argv = list(sys.argv[1:] if args is None else args)
+            if "-h" in argv or "--help" in argv:
+                print(make_parser().format_help().rstrip()
+                      + "\n\nEvery `collama-train` training flag (and --config run.yaml) is accepted too, and ignored.")
+                return 0
+            pargs, dargs = _parse_argv(argv)
         return run(pargs, dargs)
     except (ValueError, OSError) as e:  # DataError, ArgsError, TemplateError, UnknownConfigError, I/O: one line
         text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.strerror and e.filename else str(e)
