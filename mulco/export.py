@@ -1,0 +1,365 @@
+"""Export configs of a built MulCo folder (or Hub repo) in the formats training tools read.
+
+``mulco export OUT_OR_REPO --format FMT --configs A,B [--licenses …] [--split …] --dest DIR`` writes,
+for every config and split, one file ``DIR/<config>/<split>.<ext>`` with the records that
+``mulco.load(config, split=split, licenses=…)`` gives, in the same order, plus what the tool
+needs to find them:
+
+==============  ==========================================================================
+``llamafactory``  ``<config>/<split>.json`` (a JSON list of instruction/input/output) and
+                  ``dataset_info.json`` with one entry per config and split (alpaca formatting,
+                  columns mapped) — put ``dataset_dir: DIR`` and ``dataset: <entry>`` in the
+                  LLaMA-Factory YAML.
+``axolotl``       ``<config>/<split>.jsonl`` and two ``datasets:`` snippets (``type: alpaca``):
+                  ``axolotl.yaml`` pointing at the files, ``axolotl_hub.yaml`` pointing at the
+                  Hub repo with ``name: <config>``. Non-train splits go under ``test_datasets:``.
+``trl``           ``<config>/<split>.jsonl`` of ``{"prompt", "completion"}``: the seed's Alpaca
+                  prompt (``mulco/data/alpaca_prompt.yaml``) and the output (TRL adds the EOS).
+``alpaca-json``   ``<config>/<split>.json``: one JSON list of ``{instruction, input, output}``
+                  (indent 4), like the seed's ``MID_all_data.json``, for Stanford-Alpaca ``train.py``.
+``jsonl``         ``<config>/<split>.jsonl``: every field of the record (metadata included).
+==============  ==========================================================================
+
+The destination follows :mod:`mulco.safeout` (new, empty or written by an earlier export, else
+refused unless ``force``; never the data folder, inside it or around it); everything is written
+into a temp folder beside it and swapped in when complete, so a failure leaves the old
+destination as it was. The same input gives byte-identical files.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .select import SPLITS, SelectionError
+
+#: Formats, in the order the help lists them.
+FORMATS = ("llamafactory", "axolotl", "trl", "alpaca-json", "jsonl")
+#: The marker an export writes into its destination (so the next export may replace it).
+MARKER = ".mulco-export"
+ALPACA_FIELDS = ("instruction", "input", "output")
+DATASET_INFO = "dataset_info.json"
+AXOLOTL_LOCAL = "axolotl.yaml"
+AXOLOTL_HUB = "axolotl_hub.yaml"
+DEFAULT_REPO_ID = "collama/mulco"
+
+
+class ExportError(ValueError):
+    """A bad request (format, config, split, licence): one line says what and what is allowed."""
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: str                 # relative to the destination, with '/'
+    config: str | None        # None for the files that describe others (dataset_info.json, …)
+    split: str | None
+    records: int | None
+    bytes: int
+
+
+@dataclass
+class ExportResult:
+    dest: str
+    format: str
+    source: str
+    revision: str | None
+    splits: tuple[str, ...]
+    licenses: list[str] | None
+    files: list[WrittenFile] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(f.records or 0 for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def to_json(self) -> dict:
+        return {"dest": self.dest, "format": self.format, "source": self.source, "revision": self.revision,
+                "splits": list(self.splits), "licenses": self.licenses, "records": self.records, "bytes": self.bytes,
+                "files": [f.__dict__ for f in self.files]}
+
+
+# --------------------------------------------------------------------------------------------
+# Small pure helpers (also used by the tests)
+
+
+@lru_cache(maxsize=1)
+def alpaca_prompts() -> dict[str, str]:
+    """The seed's two Alpaca prompt strings: ``{"prompt_input": …, "prompt_no_input": …}``."""
+    import yaml
+
+    data = yaml.safe_load(resources.files("mulco").joinpath("data", "alpaca_prompt.yaml").read_text(encoding="utf-8"))
+    return {k: data[k] for k in ("prompt_input", "prompt_no_input")}
+
+
+def alpaca_prompt(record: dict) -> str:
+    """The seed's prompt for ``record`` (with or without its input)."""
+    p = alpaca_prompts()
+    if record.get("input"):
+        return p["prompt_input"].format_map({"instruction": record["instruction"], "input": record["input"]})
+    return p["prompt_no_input"].format_map({"instruction": record["instruction"]})
+
+
+def check_format(fmt: str) -> str:
+    if fmt in FORMATS:
+        return fmt
+    close = difflib.get_close_matches(fmt, FORMATS, n=1)
+    raise ExportError(f"unknown format {fmt!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                      + f"; choose one of: {', '.join(FORMATS)}")
+
+
+def split_list(spec: str | Sequence[str] | None) -> list[str]:
+    """``"a,b"`` or ``["a", "b,c"]`` -> ``["a", "b", "c"]`` (empty parts dropped, order kept, no duplicates)."""
+    if spec is None:
+        return []
+    parts = [spec] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for p in parts:
+        for x in str(p).split(","):
+            x = x.strip()
+            if x and x not in out:
+                out.append(x)
+    return out
+
+
+def check_splits(splits: Iterable[str]) -> tuple[str, ...]:
+    splits = tuple(splits) or ("train",)
+    bad = [s for s in splits if s not in SPLITS]
+    if bad:
+        raise ExportError(f"unknown split {bad[0]!r}; choose from: {', '.join(SPLITS)}")
+    return splits
+
+
+def json_list(rows: Iterable[dict]) -> Iterable[str]:
+    """Chunks of ``json.dumps(list(rows), ensure_ascii=False, indent=4)``, streamed (same bytes)."""
+    first = True
+    for r in rows:
+        body = json.dumps(r, ensure_ascii=False, indent=4).replace("\n", "\n    ")
+        yield ("[\n    " if first else ",\n    ") + body
+        first = False
+    yield "[]" if first else "\n]"
+
+
+def json_lines(rows: Iterable[dict]) -> Iterable[str]:
+    for r in rows:
+        yield json.dumps(r, ensure_ascii=False) + "\n"
+
+
+def entry_name(config: str, split: str) -> str:
+    """The dataset_info.json key of one exported file: ``code_search.en.train``."""
+    return f"{config}.{split}"
+
+
+def rel_file(config: str, split: str, fmt: str) -> str:
+    return f"{config}/{split}.{'json' if fmt in ('llamafactory', 'alpaca-json') else 'jsonl'}"
+
+
+def repo_id_of(folder: Path) -> str | None:
+    """The Hub repo a local build was made for (the ``$id`` of its ``record.schema.json``)."""
+    import re
+
+    try:
+        sid = json.loads((Path(folder) / "record.schema.json").read_text(encoding="utf-8")).get("$id", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    m = re.search(r"/datasets/([^/]+/[^/]+)/resolve/", str(sid))
+    return m.group(1) if m else None
+
+
+# --------------------------------------------------------------------------------------------
+# Rows per format
+
+
+def _rows(table, fmt: str) -> Iterable[dict]:
+    cols = {c: table.column(c).to_pylist() for c in table.column_names}
+    n = table.num_rows
+    if fmt == "jsonl":
+        names = table.column_names
+        return ({c: cols[c][i] for c in names} for i in range(n))
+    if fmt == "trl":
+        return ({"prompt": alpaca_prompt({k: cols[k][i] for k in ALPACA_FIELDS}), "completion": cols["output"][i]}
+                for i in range(n))
+    return ({k: cols[k][i] for k in ALPACA_FIELDS} for i in range(n))
+
+
+def _dataset_info(entries: list[tuple[str, str, str]]) -> dict:
+    """LLaMA-Factory's dataset_info.json (its data/README.md; read by ``llamafactory.data.parser``):
+    a file dataset is loaded with ``load_dataset("json", data_files=[file])``, whose only split is
+    ``train`` whichever MulCo split the file holds; so ``split`` is ``train`` and the MulCo split is
+    in the entry name and the file name."""
+    info = {}
+    for config, split, rel in entries:
+        info[entry_name(config, split)] = {
+            "file_name": rel,
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output"},
+            "split": "train",
+        }
+    return info
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _axolotl_local(dest: Path, entries: list[tuple[str, str, str]]) -> str:
+    lines = ["# axolotl: the exported MulCo files (written by `mulco export --format axolotl`).",
+             "# Paste into your axolotl config; train split -> datasets, other splits -> test_datasets."]
+    for key, wanted in (("datasets", lambda s: s == "train"), ("test_datasets", lambda s: s != "train")):
+        chosen = [e for e in entries if wanted(e[1])]
+        if not chosen:
+            continue
+        lines.append(f"{key}:")
+        for config, split, rel in chosen:
+            lines += [f"  - path: {_q(str(dest / rel))}  # {config} / {split}", "    ds_type: json",
+                      "    split: train", "    type: alpaca"]
+    return "\n".join(lines) + "\n"
+
+
+def _axolotl_hub(repo_id: str, revision: str | None, entries: list[tuple[str, str, str]]) -> str:
+    lines = [f"# axolotl: the same configs straight from the Hub repo {repo_id} (name = the MulCo config).",
+             "# Note: the Hub copy has every licence; the --licenses filter applies to the exported files only."]
+    for key, wanted in (("datasets", lambda s: s == "train"), ("test_datasets", lambda s: s != "train")):
+        chosen = [e for e in entries if wanted(e[1])]
+        if not chosen:
+            continue
+        lines.append(f"{key}:")
+        for config, split, _ in chosen:
+            lines += [f"  - path: {_q(repo_id)}", f"    name: {_q(config)}", f"    split: {split}"]
+            if revision:
+                lines.append(f"    revision: {revision}")
+            lines.append("    type: alpaca")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The export
+
+
+def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence[str] | None,
+         revision: str | None = None):
+    """Resolve every (config, split) and check the licences, reading only the licence column:
+    ``(selections {(config, split): Selection}, licences as spelled in the data or None)``."""
+    from . import select, taxonomy
+
+    if not configs:
+        raise ExportError("no config given (--configs NAME[,NAME…]; `mulco configs OUT` lists them)")
+    for c in configs:
+        taxonomy.parse(c)  # an unknown name fails here, before anything is read
+    select.check_source(data)
+    sels = {}
+    for c in configs:
+        for s in splits:
+            sels[(c, s)] = select.resolve(c, data, s, revision=revision)
+    if licenses is None:
+        return sels, None
+    per = {k: select.count_licenses(sel) for k, sel in sels.items()}
+    present = sorted({lic for cnt in per.values() for lic in cnt})
+    try:
+        spelled = select.check_licenses(licenses, present)
+    except SelectionError as e:
+        where = f"{', '.join(dict.fromkeys(c for c, _ in sels))} ({', '.join(dict.fromkeys(s for _, s in sels))})"
+        raise SelectionError(f"--licenses: {e} of {where}") from None
+    if not spelled:
+        raise ExportError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
+    for (c, s), cnt in per.items():
+        if not any(cnt.get(x) for x in spelled):
+            raise ExportError(f"config {c!r} has no {s!r} record under --licenses {','.join(licenses)} "
+                              f"(its records there are under: {', '.join(sorted(cnt))}); drop it or add a licence")
+    return sels, spelled
+
+
+def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str] = ("train",),
+           licenses: Sequence[str] | None = None, force: bool = False, revision: str | None = None,
+           repo_id: str | None = None, log: Callable[[str], None] | None = None) -> ExportResult:
+    """Export ``configs`` (each with every split in ``splits``) of ``data`` (a built folder or a Hub
+    repo id) as ``fmt`` into the folder ``dest``, atomically. Raises :class:`ExportError`,
+    :class:`mulco.select.SelectionError`, :class:`mulco.taxonomy.UnknownConfigError` or
+    :class:`mulco.safeout.UnsafeOutputError` (one line each) before anything is written."""
+    from . import select
+    from .build import atomic_replace, clean_leftovers
+    from .safeout import prepare_output, write_marker
+
+    fmt = check_format(fmt)
+    configs = split_list(configs)
+    splits = check_splits(split_list(splits))
+    licenses = None if licenses is None else split_list(licenses)
+    if licenses is not None and not licenses:
+        raise ExportError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
+    dest = Path(dest).expanduser()
+    local = select.is_local(data)
+    forbidden = [("the data folder", Path(data).expanduser())] if local else []
+    prepare_output(dest, marker=MARKER, force=force, forbidden=forbidden, flag="--dest", command="export")
+    sels, spelled = plan(data, configs, splits, licenses, revision)
+    first = next(iter(sels.values()))
+    if repo_id is None:
+        repo_id = first.source if first.is_hub else (repo_id_of(Path(data).expanduser()) or DEFAULT_REPO_ID)
+    result = ExportResult(dest=str(dest), format=fmt, source=first.source, revision=first.revision,
+                          splits=splits, licenses=spelled)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(dest)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        entries: list[tuple[str, str, str]] = []
+        for (config, split), sel in sels.items():
+            columns = None if fmt == "jsonl" else list(ALPACA_FIELDS)
+            table = select.read_table(sel, licenses=spelled, columns=columns)
+            rel = rel_file(config, split, fmt)
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            chunks = json_list(_rows(table, fmt)) if rel.endswith(".json") else json_lines(_rows(table, fmt))
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            entries.append((config, split, rel))
+            result.files.append(WrittenFile(rel, config, split, table.num_rows, path.stat().st_size))
+            if log:
+                log(f"{rel}: {table.num_rows} records")
+        extra: dict[str, str] = {}
+        if fmt == "llamafactory":
+            extra[DATASET_INFO] = json.dumps(_dataset_info(entries), ensure_ascii=False, indent=2) + "\n"
+        elif fmt == "axolotl":
+            extra[AXOLOTL_LOCAL] = _axolotl_local(dest.resolve(), entries)
+            extra[AXOLOTL_HUB] = _axolotl_hub(repo_id, first.revision, entries)
+        for name, text in extra.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+            result.files.append(WrittenFile(name, None, None, None, (tmp / name).stat().st_size))
+        from . import __version__
+
+        write_marker(tmp, "export", __version__, marker=MARKER)
+        atomic_replace(tmp, dest)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def summary_table(result: ExportResult) -> str:
+    """What an export wrote: one row per file (records and bytes), and a total."""
+    from .table import render
+
+    rows = [(f.config or "", f.split or "", f.path, "" if f.records is None else f"{f.records:,}", f"{f.bytes:,}")
+            for f in result.files]
+    rows.append(("total", "", f"{len(result.files)} files", f"{result.records:,}", f"{result.bytes:,}"))
+    lic = f"; licences: {', '.join(result.licenses)}" if result.licenses else ""
+    title = f"{result.format} export of {result.source} into {result.dest}{lic}"
+    return render(["config", "split", "file", "records", "bytes"], rows, title=title)
+
+
+__all__ = ["FORMATS", "MARKER", "ExportError", "ExportResult", "WrittenFile", "alpaca_prompt", "alpaca_prompts",
+           "export", "summary_table", "SelectionError"]
