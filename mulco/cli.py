@@ -11,7 +11,8 @@ import argparse
 import sys
 
 #: Subcommand modules under mulco.commands, in the order `mulco --help` lists them.
-COMMANDS = ("build_cmd", "configs_cmd", "show_cmd", "sources_cmd", "publish_cmd", "download_cmd", "validate_cmd")
+COMMANDS = ("build_cmd", "configs_cmd", "show_cmd", "sources_cmd", "publish_cmd", "download_cmd", "validate_cmd",
+            "export_cmd", "stats_cmd")
 
 #: Verbosity levels (``args.verbosity``).
 QUIET, NORMAL, VERBOSE = 0, 1, 2

@@ -266,7 +266,7 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
         spelled = select.check_licenses(licenses, present)
     except SelectionError as e:
         where = f"{', '.join(dict.fromkeys(c for c, _ in sels))} ({', '.join(dict.fromkeys(s for _, s in sels))})"
-        raise SelectionError(f"--licenses: {e} of {where}") from None
+        raise SelectionError(f"--licenses, {where}: {e}") from None
     if not spelled:
         raise ExportError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
     for (c, s), cnt in per.items():

@@ -147,7 +147,7 @@ def compute(data, config: str, *, splits: Sequence[str] | None = None, licenses:
         try:
             spelled = select.check_licenses(licenses, present)
         except select.SelectionError as e:
-            raise select.SelectionError(f"--licenses: {e} of {config} ({', '.join(s.split for s in sels)})") from None
+            raise select.SelectionError(f"--licenses, {config} ({', '.join(s.split for s in sels)}): {e}") from None
         if not spelled:
             raise StatsError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
     tables = [select.read_table(sel, licenses=spelled, columns=list(FIELDS)) for sel in sels]
