@@ -739,10 +739,12 @@ def _build_and_save(args, tokenizer, template, source, eval_source, mixture, see
         if ev_cols is not None:
             _dataset(ev_cols, False).save_to_disk(str(tmp / "eval"))
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if folder.exists():  # another process finished first: theirs is identical
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        try:
             os.replace(tmp, folder)
+        except OSError:
+            if not (folder / "report.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process (another node's rank 0) finished first: same key, same data
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
