@@ -30,11 +30,14 @@ def answer_labels(lang: str) -> dict:
     return _load_templates(lang)["labels"]
 
 
-def load(name: str = "all", data_dir=None, split: str | None = None, streaming: bool = False, **kwargs):
+def load(name: str = "all", data_dir=None, split: str | None = None, streaming: bool = False,
+         licenses=None, **kwargs):
     """Load config ``name`` of a MulCo folder written by ``mulco build`` (or a Hub repo id).
 
     ``data_dir`` defaults to the Hub repo ``collama/mulco``. An unknown name raises
-    :class:`mulco.taxonomy.UnknownConfigError` listing close valid names.
+    :class:`mulco.taxonomy.UnknownConfigError` listing close valid names. ``licenses`` (e.g.
+    ``["MIT", "Apache-2.0"]``) keeps only records under those licences; an unknown one raises
+    :class:`SelectionError` listing those present.
     """
     from pathlib import Path
 
@@ -54,4 +57,9 @@ def load(name: str = "all", data_dir=None, split: str | None = None, streaming: 
         check_available(name, read_configs(Path(data_dir)), report=report if isinstance(report, dict) else None)
     else:
         parse(name)
+    if licenses is not None:
+        from .licenses import keep, spell
+
+        licenses = spell(name, path, split, licenses)
+        return keep(datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs), licenses)
     return datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs)
