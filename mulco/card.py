@@ -221,7 +221,8 @@ def card_metadata(config_entries: list[dict], leaves: dict[tuple, int], sources:
         **({"source_datasets": hub_sources} if hub_sources else {}),
         "task_categories": cats or ["text-generation"],
         **({"task_ids": task_ids} if task_ids else {}),
-        "tags": ["code", "instruction-tuning", "code-generation", "code-summarization", "code-search", "bilingual"],
+        "tags": ["code", "instruction-tuning", "code-generation", "code-summarization", "code-search"]
+        + (["bilingual"] if len(langs) > 1 else []),
         "size_categories": [_size_category(total)],
         "configs": [
             {
@@ -324,6 +325,8 @@ class Scan:
     twins: dict[tuple, list[int]] = field(default_factory=dict)
     #: source -> records whose instruction, input or output contains an e-mail address.
     emails: dict[str, int] = field(default_factory=dict)
+    #: lang -> {text_origin -> records} (builds whose records have ``text_origin``).
+    origins: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _digest(*parts: str) -> bytes:
@@ -348,6 +351,7 @@ def scan_records(folder: Path) -> Scan:
     en: dict[bytes, bytes] = {}
     zh: list[tuple[tuple, bytes, bytes]] = []
     emails: collections.Counter = collections.Counter()
+    origins: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for path in _parquet_files(folder):
         table = pq.read_table(path)
         if table.num_rows == 0:
@@ -372,6 +376,9 @@ def scan_records(folder: Path) -> Scan:
         ids = table["id"].to_pylist()
         subs = table["subtask"].to_pylist()
         langs = table["lang"].to_pylist()
+        if "text_origin" in table.column_names:
+            for lang, origin in zip(langs, table["text_origin"].to_pylist()):
+                origins[lang][origin] += 1
         sids = table["source_id"].to_pylist()
         inputs, outputs = table["input"].to_pylist(), table["output"].to_pylist()
         for i, lang in enumerate(langs):
@@ -394,7 +401,8 @@ def scan_records(folder: Path) -> Scan:
         c[0] += 1
         c[1] += en.get(unit) == body
     return Scan(examples, dict(lengths), {k: sorted(v) for k, v in sorted(licenses.items())},
-                dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))), dict(sorted(emails.items())))
+                dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))), dict(sorted(emails.items())),
+                {lang: dict(sorted(c.items())) for lang, c in sorted(origins.items())})
 
 
 def fence_lang(record: dict, name: str, text: str) -> str:
@@ -731,7 +739,8 @@ def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tup
     return {"noncommercial": [s["title"] for s in built if "-nc" in s["license"].lower()],
             "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
             "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
-            "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang}
+            "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang,
+            "zh_origins": scan.origins.get("zh", {})}
 
 
 def _env():

@@ -459,6 +459,8 @@ def test_body_of_the_sample_card(sample_builds):
     assert 0 < twins < len(zh)
     assert f"{twins:,} of the\n  {len(zh):,} ZH records were made from the same raw row" in text
     assert "| code_search.code_translation | 18 | 18 | 100% |" in text
+    origins = collections.Counter(r["text_origin"] for r in zh)
+    assert "By `text_origin`, the ZH records are " + ", ".join(f"{o}: {n:,}" for o, n in sorted(origins.items())) in text
     cites = text.split("## Citation", 1)[1]
     assert cites.count("@article{lu2021codexglue") == 1  # one entry, labelled with the sources citing it
     assert "**BigCloneBench (CodeXGLUE clone detection), CodeSearchNet (CodeXGLUE code-to-text)," in cites
