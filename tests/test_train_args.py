@@ -176,3 +176,17 @@ def test_tiny_model_command(tmp_path, mulco_sample, capsys):
     # trained on the data's texts: a common code word is a single token, not bytes
     assert len(tok("return")["input_ids"]) == 1
     assert cli_main(["tiny-model", "--out", str(out / "config.json")]) == 2
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("--configs", "code_search.zh.ruby"), "selects no record"),
+    (("--licenses", "wtfpl"), "wtfpl"),
+    (("--configs", "code_search.en:0"), "not a positive number"),
+])
+def test_empty_selection_fails_before_the_model_loads(extra, words, tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
+    """A selection that is empty only once the folder is read (T1's prepare) is still one line, and the
+    output folder is never created."""
+    out = tmp_path / "run"
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, *extra), capsys)
+    assert words in msg
+    assert not out.exists()
