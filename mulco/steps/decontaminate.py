@@ -241,7 +241,7 @@ class Decontaminate:
             else:
                 h, t = corpus.features(word_n=n).word_ngrams
                 is_ref = ref[t]
-                cand = alive[t] & (corpus.split_rank[t] != 0) & ~np.isin(t, list(hit))
+                cand = alive[t] & (corpus.split_rank[t] != 0) & ~_mask(len(corpus), hit)[t]
                 pairs, seen = self._pairs(corpus, h, t, cand, h[is_ref], t[is_ref].astype(np.int64))
                 recs = sorted({i for i, _, _ in pairs} | {o for _, o, _ in pairs})
                 sets = dict(zip(recs, shingle_sets([corpus.content_of(i) for i in recs])))
@@ -338,7 +338,7 @@ class Decontaminate:
         btok = tokenize([it.text for it in items]).words()
         bh, bt = ngrams(btok, n, short=False)
         h, t = corpus.features(word_n=n).word_ngrams
-        cand = corpus.alive[t] & ~np.isin(t, list(hit))
+        cand = corpus.alive[t] & ~_mask(len(corpus), hit)[t]
         pairs, _ = self._pairs(corpus, h, t, cand, bh, bt.astype(np.int64))
         per = collections.defaultdict(collections.Counter)
         sims = collections.defaultdict(list)
@@ -505,6 +505,12 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def containment(needle: np.ndarray, hay: np.ndarray) -> float:
     """Share of ``needle``'s hashes found in ``hay``."""
     return len(np.intersect1d(needle, hay, assume_unique=True)) / len(needle) if len(needle) else 0.0
+
+
+def _mask(n: int, chosen) -> np.ndarray:
+    m = np.zeros(n, dtype=bool)
+    m[list(chosen)] = True
+    return m
 
 
 def _row_ids(corpus: Corpus) -> np.ndarray:
