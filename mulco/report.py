@@ -253,7 +253,7 @@ def render_markdown(report: dict) -> str:
                            f"{d.get('candidate_pairs', 0):,} candidate pairs, {d.get('accepted_pairs', 0):,} accepted.")
             if d.get("largest"):
                 out += ["", _table(["kept id", "size", "source", "task", "lang", "plang"],
-                                   [[f"`{c['kept']}`", c["size"], c["source"], c["task"], c["lang"], c["plang"] or "-"]
+                                   [[f"`{c['kept']}`", c["size"], c["source"], c["task"], c["lang"], c["plang"] or "—"]
                                     for c in d["largest"]], right={1})]
             out.append("")
     dc = report.get("decontamination", {})
@@ -293,6 +293,17 @@ def render_markdown(report: dict) -> str:
                           [[f"`{n}`", c.get("records_in", 0), *[(c.get("dropped") or {}).get(s, 0) for s in used], c.get("kept", 0)]
                            for n, c in cf.items()], right=set(range(1, len(used) + 3))))
         out += ["", "</details>", ""]
+    pv = report.get("provenance", {})
+    if pv:
+        out += ["## Provenance", "", "Every raw file a source read, its sha256 and what is known of its content:", ""]
+        out += [f"- `{k}`: {v}." for k, v in CHECKS.items()
+                if any(isinstance(f, Mapping) and f.get("check") == k for fs in pv.values() for f in fs or [])]
+        out.append("")
+        out.append(_table(["source", "file", "bytes", "sha256", "origin", "check"],
+                          [[name, f"`{f.get('path')}`", f.get("size", 0), f"`{f.get('sha256')}`",
+                            f.get("url") or f.get("from") or "not in downloads.json", f.get("check")]
+                           for name, fs in pv.items() for f in fs or [] if isinstance(f, Mapping)], right={2}))
+        out.append("")
     st = report.get("settings", {})
     if st:
         out += ["## Settings", ""]

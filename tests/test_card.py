@@ -319,6 +319,11 @@ def test_provenance_says_what_the_download_lock_and_the_pins_show(sample_raw, tm
     assert a["url"].startswith("https://github.com/sahil280114/codealpaca/raw/2f78ddc5c682ed6738ad092bbbfa59ba915afcb0/")
     (c,) = prov["codepro"]
     assert c["check"] == "not-original" and "95a2ee58e455c4e11a0fb1e09323b5cb36de49af" in c["url"]
+    from mulco.report import render_markdown
+
+    md = render_markdown({"provenance": prov}).split("## Provenance", 1)[1]
+    assert f"| codealpaca | `{alpaca}` | {a['size']:,} | `{sha}` | {a['url']} | download-lock |" in md
+    assert "- `not-original`: differs from the original pinned" in md
     (raw / alpaca).write_text("[]")  # changed after the download recorded it
     assert provenance(raw, res)["codealpaca"][0]["check"] == "lock-mismatch"
     (raw / "mulco-download.lock.json").unlink()
