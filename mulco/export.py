@@ -239,6 +239,36 @@ def _axolotl_hub(repo_id: str, revision: str | None, entries: list[tuple[str, st
     return "\n".join(lines) + "\n"
 
 
+@lru_cache(maxsize=4)
+def _card_yaml(path: str, mtime_ns: int) -> dict:
+    from .card import read_card_yaml
+
+    return read_card_yaml(Path(path))
+
+
+def _load_order(sel, config: str) -> list:
+    """The selected leaves in the order ``datasets.load_dataset(folder, config)`` reads them (so an
+    export is ``mulco.load`` record for record): the card's ``data_files`` patterns of the config
+    in their order, each pattern's files sorted by path. Without a card: sorted by path."""
+    import fnmatch
+
+    leaves = sorted(sel.leaves, key=lambda lf: lf.files[0])
+    try:
+        card = Path(sel.local_path("README.md"))
+        meta = _card_yaml(str(card), card.stat().st_mtime_ns)
+        (entry,) = [c for c in meta["configs"] if c["config_name"] == config]
+        (paths,) = [d["path"] for d in entry["data_files"] if d["split"] == sel.split]
+        patterns = [paths] if isinstance(paths, str) else list(paths)
+    except Exception:  # no card, or not the shape mulco writes: path order is what datasets uses then
+        return leaves
+
+    def rank(lf):
+        hits = [i for i, pat in enumerate(patterns) if fnmatch.fnmatchcase(lf.files[0], pat)]
+        return (hits[0] if hits else len(patterns), lf.files[0])
+
+    return sorted(leaves, key=rank)
+
+
 # --------------------------------------------------------------------------------------------
 # The export
 
@@ -261,12 +291,15 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
     if licenses is None:
         return sels, None
     per = {k: select.count_licenses(sel) for k, sel in sels.items()}
-    present = sorted({lic for cnt in per.values() for lic in cnt})
+    present = {lic for cnt in per.values() for lic in cnt}
+    for c in configs:  # a licence is known when the configs have it in any split, not only those exported
+        for s in SPLITS:
+            if (c, s) not in sels:
+                present.update(select.count_licenses(select.resolve(c, data, s, revision=revision, missing="skip")))
     try:
-        spelled = select.check_licenses(licenses, present)
+        spelled = select.check_licenses(licenses, sorted(present))
     except SelectionError as e:
-        where = f"{', '.join(dict.fromkeys(c for c, _ in sels))} ({', '.join(dict.fromkeys(s for _, s in sels))})"
-        raise SelectionError(f"--licenses, {where}: {e}") from None
+        raise SelectionError(f"--licenses, {', '.join(configs)}: {e}") from None
     if not spelled:
         raise ExportError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
     for (c, s), cnt in per.items():
@@ -304,19 +337,22 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     result = ExportResult(dest=str(dest), format=fmt, source=first.source, revision=first.revision,
                           splits=splits, licenses=spelled)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        import shutil
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(dest)
+        if tmp.exists():
+            import shutil
 
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as e:
+        raise ExportError(f"--dest {dest}: cannot write there ({e.strerror or e})") from None
     try:
         entries: list[tuple[str, str, str]] = []
         for (config, split), sel in sels.items():
             columns = None if fmt == "jsonl" else list(ALPACA_FIELDS)
-            table = select.read_table(sel, licenses=spelled, columns=columns)
+            table = select.read_table(sel, _load_order(sel, config), licenses=spelled, columns=columns)
             rel = rel_file(config, split, fmt)
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,10 +377,13 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
 
         write_marker(tmp, "export", __version__, marker=MARKER)
         atomic_replace(tmp, dest)
-    except BaseException:
+    except BaseException as e:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and not isinstance(e, ExportError):
+            raise ExportError(f"--dest {dest}: cannot write the export ({e.strerror or e}); "
+                              f"nothing was changed there") from None
         raise
     return result
 

@@ -9,7 +9,7 @@ from .select import SPLITS, SelectionError
 
 
 def spell(name: str, data, split: str | None, licenses: Iterable[str] | str) -> list[str]:
-    """``licenses`` as spelled in the records of config ``name`` (in ``split``, or every split);
+    """``licenses`` as spelled in the records of config ``name`` (any split: ``split`` is not used);
     :class:`~mulco.select.SelectionError` naming the unknown ones and listing those present."""
     from . import select
 
@@ -18,9 +18,7 @@ def spell(name: str, data, split: str | None, licenses: Iterable[str] | str) -> 
     if not wanted:
         raise SelectionError("licenses is empty; give licences like ['MIT', 'Apache-2.0'] or leave it out")
     present: set[str] = set()
-    for s in ([split] if split else SPLITS):
-        if s not in SPLITS:  # a sliced split ("train[:10%]"): count the whole split
-            s = s.split("[", 1)[0]
+    for s in SPLITS:  # a licence is known when the config has it in any split (the split asked may hold none)
         sel = select.resolve(name, data, s, missing="skip")
         present.update(select.count_licenses(sel))
     try:
