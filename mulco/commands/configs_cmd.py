@@ -7,6 +7,7 @@ from pathlib import Path
 def make_parser(subparsers):
     p = subparsers.add_parser("configs", help="List the configs of a built MulCo folder.")
     p.add_argument("folder", type=Path, help="A folder written by `mulco build`.")
+    p.add_argument("--json", action="store_true", help="Print the configs, their split sizes and licences as JSON.")
     p.set_defaults(func=main)
     return p
 
@@ -48,10 +49,14 @@ def main(args) -> int:
     from ..table import render
 
     meta = read_build(args.folder)
-    info = {d["config_name"]: {s["name"]: s["num_examples"] for s in d["splits"]} for d in meta.get("dataset_info", [])}
-    rows = [(c["config_name"], *(info.get(c["config_name"], {}).get(s, 0) for s in SPLITS)) for c in meta["configs"]]
-    print(render(["config", *SPLITS], rows))
+    from ..listing import configs_listing, print_json
+
+    headers, rows, doc = configs_listing(args.folder, meta)  # records per split, and per licence (all splits)
+    if getattr(args, "json", False):
+        return print_json(doc) or 0
+    print(render(headers, rows))
     if getattr(args, "verbosity", 1):
-        print(f"\n{len(rows)} configs; load one with `mulco show {args.folder} NAME` or "
+        print(f"\n{len(rows)} configs (the licence columns count records of all splits); "
+              f"load one with `mulco show {args.folder} NAME` or "
               f"mulco.load(NAME, data_dir={str(args.folder)!r})")
     return 0

@@ -14,6 +14,7 @@ def make_parser(subparsers):
                    help="How many records to print (default: 3; an integer in [1, 1000000]).")
     p.add_argument("--split", default=None,
                    help="Split to read (default: the first the config has, in the order train, validation, test).")
+    p.add_argument("--json", action="store_true", help="Print the records (every field) as one JSON document.")
     p.set_defaults(func=main)
     return p
 
@@ -33,8 +34,12 @@ def main(args) -> int:
         elif split not in splits:
             raise UnknownConfigError(f"config {args.config!r} has no {split!r} split; it has {', '.join(splits)}")
     ds = mulco.load(args.config, data_dir=args.folder, split=split or "train", streaming=True)
-    print(f"{args.config} / {split}:")
     try:
+        if getattr(args, "json", False):
+            from ..listing import print_json, show_json
+
+            return print_json(show_json(args.config, split or "train", ds.take(args.n))) or 0
+        print(f"{args.config} / {split}:")
         _print_records(ds.take(args.n))
     finally:
         # A stream stopped early leaves pyarrow's fragment reader alive; freed at interpreter exit it

@@ -7,6 +7,7 @@ from pathlib import Path
 def make_parser(subparsers):
     p = subparsers.add_parser("sources", help="List the raw sources, their licenses and expected files.")
     p.add_argument("--raw-dir", type=Path, default=None, help="Also say which sources are present in this folder.")
+    p.add_argument("--json", action="store_true", help="Print the sources, licenses, expected files (and presence) as JSON.")
     p.set_defaults(func=main)
     return p
 
@@ -32,6 +33,10 @@ def main(args) -> int:
                 present = f"partial: missing {Path(e.path).name}"
         rows.append((name, spec.license, spec.expected) + ((present,) if args.raw_dir else ()))
     headers = ["source", "license", "expected under the raw folder"] + (["present"] if args.raw_dir else [])
+    if getattr(args, "json", False):
+        from ..listing import print_json, sources_json
+
+        return print_json(sources_json(headers, rows)) or 0
     print(render(headers, rows))
     print("\nLayout, where to get each source and which files are optional: docs/sources.md"
           + ("" if args.raw_dir else "; `mulco sources --raw-dir DIR` says what DIR holds") + ".")
