@@ -778,6 +778,7 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
         repo_id=repo_id,
         pretty_name=PRETTY_NAME,
         paper=PAPER,
+        urls=project_urls(),
         no_plang=NO_PLANG,
         seed_citation=SEED_CITATION,
         counts=count_table(leaves),
@@ -807,6 +808,23 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
     )
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{head}---\n{body}"
+
+
+def project_urls() -> dict[str, str]:
+    """The ``[project.urls]`` of the installed ``mulco`` (label lower-cased -> URL): the card's
+    links to the code and the paper come from there, so nothing is guessed."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        entries = metadata("mulco").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return {}
+    out = {}
+    for entry in entries:
+        label, _, url = entry.partition(",")
+        if url.strip():
+            out[label.strip().lower()] = url.strip()
+    return out
 
 
 def _schema_props() -> list[tuple[str, dict]]:

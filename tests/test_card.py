@@ -514,3 +514,15 @@ def test_a_source_that_kept_no_record_is_not_licensed_or_cited_and_is_named_miss
     assert "| built, no record kept | 0 |" in text
     lic = card_mod.render_license(report, sources)
     assert "codealpaca" in lic and "codexglue_cloze" not in lic
+
+
+def test_links_to_code_and_paper_come_from_the_package_metadata(monkeypatch):
+    report = {"sources": {"codealpaca": {"status": "built", "records_kept": 1}}}
+    sources = {"codealpaca": SourceResult("codealpaca", status="built")}
+    text = card_mod.render_card([], {}, report, sources)
+    assert "- **Code:** the `mulco` Python package" in text  # no URL is guessed
+    monkeypatch.setattr(card_mod, "project_urls",
+                        lambda: {"repository": "https://example.org/mulco", "paper": "https://example.org/paper"})
+    text = card_mod.render_card([], {}, report, sources)
+    assert "- **Code:** [the `mulco` repository](https://example.org/mulco)" in text
+    assert f"- **Paper:** [*{card_mod.PAPER}*](https://example.org/paper)" in text
