@@ -185,7 +185,7 @@ def everything(root: Path) -> set[str]:
 
 
 OUTPUT_FILE = re.compile(
-    r"(README\.md|LICENSE\.md|record\.schema\.json|build_report\.(json|md)|quarantine\.jsonl|assets(/[\w.-]+)?"
+    r"(README\.md|LICENSE\.md|record\.schema\.json|build_report\.(json|md)|quarantine\.jsonl|\.mulco-build|assets(/[\w.-]+)?"
     r"|data/[a-z_]+(/[a-z_]+)?/(en|zh)/[a-z]+/(train|validation|test)-\d{5}-of-\d{5}\.parquet"
     r"|data(/[a-z_]+){0,4})")
 
