@@ -274,7 +274,7 @@ def _load_order(sel, config: str) -> list:
 
 
 def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence[str] | None,
-         revision: str | None = None):
+         revision: str | None = None, endpoint: str | None = None):
     """Resolve every (config, split) and check the licences, reading only the licence column:
     ``(selections {(config, split): Selection}, licences as spelled in the data or None)``."""
     from . import select, taxonomy
@@ -287,7 +287,7 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
     sels = {}
     for c in configs:
         for s in splits:
-            sels[(c, s)] = select.resolve(c, data, s, revision=revision)
+            sels[(c, s)] = select.resolve(c, data, s, revision=revision, endpoint=endpoint)
     if licenses is None:
         return sels, None
     per = {k: select.count_licenses(sel) for k, sel in sels.items()}
@@ -295,7 +295,8 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
     for c in configs:  # a licence is known when the configs have it in any split, not only those exported
         for s in SPLITS:
             if (c, s) not in sels:
-                present.update(select.count_licenses(select.resolve(c, data, s, revision=revision, missing="skip")))
+                present.update(select.count_licenses(
+                    select.resolve(c, data, s, revision=revision, missing="skip", endpoint=endpoint)))
     try:
         spelled = select.check_licenses(licenses, sorted(present))
     except SelectionError as e:
@@ -311,7 +312,8 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
 
 def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str] = ("train",),
            licenses: Sequence[str] | None = None, force: bool = False, revision: str | None = None,
-           repo_id: str | None = None, log: Callable[[str], None] | None = None) -> ExportResult:
+           repo_id: str | None = None, endpoint: str | None = None,
+           log: Callable[[str], None] | None = None) -> ExportResult:
     """Export ``configs`` (each with every split in ``splits``) of ``data`` (a built folder or a Hub
     repo id) as ``fmt`` into the folder ``dest``, atomically. Raises :class:`ExportError`,
     :class:`mulco.select.SelectionError`, :class:`mulco.taxonomy.UnknownConfigError` or
@@ -330,7 +332,7 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     local = select.is_local(data)
     forbidden = [("the data folder", Path(data).expanduser())] if local else []
     prepare_output(dest, marker=MARKER, force=force, forbidden=forbidden, flag="--dest", command="export")
-    sels, spelled = plan(data, configs, splits, licenses, revision)
+    sels, spelled = plan(data, configs, splits, licenses, revision, endpoint)
     first = next(iter(sels.values()))
     if repo_id is None:
         repo_id = first.source if first.is_hub else (repo_id_of(Path(data).expanduser()) or DEFAULT_REPO_ID)

@@ -304,3 +304,40 @@ def test_sft_trainer_takes_two_steps_on_the_trl_export(exports, tmp_path):
     assert trainer.state.global_step == 2
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert len(losses) == 2 and all(0 < x < 100 for x in losses) and out.training_loss > 0
+
+
+def test_export_from_a_hub_repo_equals_the_local_export(built_sample, tmp_path, monkeypatch):  # noqa: F811
+    from huggingface_hub import constants
+
+    from helpers import server_url
+    from test_mulco_api import FolderHub
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # only 127.0.0.1 is reached
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub_cache"))
+    fake = FolderHub(built_sample)
+    server = fake.serve()
+    try:
+        remote = export(fake.repo, "axolotl", ["code_search.en", "zh"], tmp_path / "remote", splits=["train", "test"],
+                        licenses=["c-uda-1.0"], endpoint=server_url(server))
+    finally:
+        server.shutdown()
+        server.server_close()
+    local = export(built_sample, "axolotl", ["code_search.en", "zh"], tmp_path / "local", splits=["train", "test"],
+                   licenses=["c-uda-1.0"])
+    assert remote.revision == fake.sha and remote.source == fake.repo
+    for a, b in zip(remote.files, local.files):
+        if a.config is not None:
+            assert (Path(remote.dest) / a.path).read_bytes() == (Path(local.dest) / b.path).read_bytes()
+    hub = yaml.safe_load((Path(remote.dest) / "axolotl_hub.yaml").read_text(encoding="utf-8"))
+    assert all(e["path"] == fake.repo and e["revision"] == fake.sha for e in hub["datasets"] + hub["test_datasets"])
+
+
+def test_mulco_load_keeps_only_the_licences_asked_for(built_sample):  # noqa: F811
+    ds = mulco.load("all", data_dir=built_sample, licenses=["mit", "Apache-2.0"])
+    full = mulco.load("all", data_dir=built_sample)
+    for split in full:
+        assert ds[split].to_list() == [r for r in full[split].to_list() if r["license"] in ("MIT", "Apache-2.0")]
+    stream = mulco.load("en", data_dir=built_sample, split="test", streaming=True, licenses="MIT")
+    assert [r["id"] for r in stream] == [r["id"] for r in full["test"] if r["lang"] == "en" and r["license"] == "MIT"]
+    with pytest.raises(mulco.SelectionError, match=r"GPL-3.0.*present: .*C-UDA-1.0.*MIT"):
+        mulco.load("all", data_dir=built_sample, licenses=["GPL-3.0"])
