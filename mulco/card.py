@@ -321,7 +321,8 @@ class Scan:
     #: source -> licenses its records carry.
     licenses: dict[str, list[str]] = field(default_factory=dict)
     #: (task, subtask) -> [ZH records, ZH records that are template twins of an EN record: made from
-    #: the same raw row with the same ``input``; the output is the same or its translation].
+    #: the same raw row as an EN record, with a Chinese template as their text (``text_origin``
+    #: ``template``; in builds without that field: the same ``input``)].
     twins: dict[tuple, list[int]] = field(default_factory=dict)
     #: source -> records whose instruction, input or output contains an e-mail address.
     emails: dict[str, int] = field(default_factory=dict)
@@ -339,9 +340,9 @@ def _digest(*parts: str) -> bytes:
 
 def scan_records(folder: Path) -> Scan:
     """One pass over the Parquet files of ``folder``: examples, lengths, licenses, the ZH records
-    that are template twins of EN ones (same source row, task and input; only the instruction's
-    language differs, the output is the same or translated) and the records that
-    contain an e-mail address."""
+    that are template twins of EN ones (same source row and task; a Chinese template over the
+    same content), the ZH records per ``text_origin`` and the records that contain an e-mail
+    address."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -349,7 +350,7 @@ def scan_records(folder: Path) -> Scan:
     lengths: dict[str, dict[str, list[int]]] = collections.defaultdict(lambda: {"prompt": [], "output": []})
     licenses: dict[str, set] = collections.defaultdict(set)
     en: dict[bytes, bytes] = {}
-    zh: list[tuple[tuple, bytes, bytes]] = []
+    zh: list[tuple[tuple, bytes, bool | None, bytes]] = []
     emails: collections.Counter = collections.Counter()
     origins: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for path in _parquet_files(folder):
@@ -376,18 +377,21 @@ def scan_records(folder: Path) -> Scan:
         ids = table["id"].to_pylist()
         subs = table["subtask"].to_pylist()
         langs = table["lang"].to_pylist()
-        if "text_origin" in table.column_names:
-            for lang, origin in zip(langs, table["text_origin"].to_pylist()):
+        text_origin = table["text_origin"].to_pylist() if "text_origin" in table.column_names else [None] * len(langs)
+        for lang, origin in zip(langs, text_origin):
+            if origin is not None:
                 origins[lang][origin] += 1
         sids = table["source_id"].to_pylist()
-        inputs, outputs = table["input"].to_pylist(), table["output"].to_pylist()
+        inputs = table["input"].to_pylist()
         for i, lang in enumerate(langs):
             unit = _digest(sources[i], sids[i], tasks[i], subs[i] or "")
-            body = _digest(inputs[i])
             if lang == "en":
-                en[unit] = body
+                en[unit] = _digest(inputs[i])
             else:
-                zh.append(((tasks[i], subs[i]), unit, body))
+                # a template twin: an EN record came from the same raw row, and this one's text is
+                # a template (``text_origin``; builds without it: the same ``input``)
+                zh.append(((tasks[i], subs[i]), unit, None if text_origin[i] is None else text_origin[i] == "template",
+                           _digest(inputs[i])))
         best: dict[tuple, int] = {}
         for i, key in enumerate(zip(tasks, subs, langs)):
             if key not in best or ids[i] < ids[best[key]]:
@@ -396,10 +400,10 @@ def scan_records(folder: Path) -> Scan:
             if key not in examples or ids[i] < examples[key]["id"]:
                 examples[key] = table.slice(i, 1).to_pylist()[0]
     twins: dict[tuple, list[int]] = {}
-    for key, unit, body in zh:
+    for key, unit, template, body in zh:
         c = twins.setdefault(key, [0, 0])
         c[0] += 1
-        c[1] += en.get(unit) == body
+        c[1] += unit in en and (template if template is not None else en[unit] == body)
     return Scan(examples, dict(lengths), {k: sorted(v) for k, v in sorted(licenses.items())},
                 dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))), dict(sorted(emails.items())),
                 {lang: dict(sorted(c.items())) for lang, c in sorted(origins.items())})
