@@ -557,7 +557,7 @@ def pro_syntax_error_in_the_middle(c: Case):
     at = _pro_insert(c, ["[(7000001, 0), [['a'], ['b']], [[' x = (1\n']], ['Broken?', 1, 1]",
                          _pro_item(7000002)])
     c.set((PRO, str(at)), ("bad", "Python literal syntax error"))
-    c.set((PRO, "qid=7000002"), "good")
+    c.set((PRO, "qid=7000002"), ("bad", "one candidate only"))  # a one-candidate question (issue 11)
 
 
 def pro_truncated(c: Case):
@@ -593,7 +593,7 @@ def pro_invalid_utf8_and_lone_surrogate(c: Case):
 
 def pro_ten_mb(c: Case):
     _pro_insert(c, [_pro_item(7000011, code=" " + "x = 1\n" * (TEN_MB // 6))])
-    c.set((PRO, "qid=7000011"), "good")
+    c.set((PRO, "qid=7000011"), ("bad", "one candidate only"))  # read whole, then: one candidate (issue 11)
 
 
 def pro_empty(c: Case):
