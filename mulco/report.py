@@ -22,6 +22,7 @@ CHECKS = {
     "not-original": "differs from the original pinned in mulco's downloads.json (a slice or a modified copy)",
     "lock-mismatch": "differs from what `mulco download` recorded in the raw folder's lock file (changed since)",
     "unchecked": "was not fetched by `mulco download` and has no pin to check it against",
+    "unreadable": "could not be read to hash it (see `error` in build_report.json)",
 }
 
 
@@ -60,9 +61,12 @@ def provenance(raw_dir: Path, by_source: Mapping) -> dict:
         rows = []
         for rel in files:
             path = raw_dir / rel
-            if not path.is_file():
+            try:
+                sha, blob, size = _file_hashes(path)
+            except OSError as e:  # the source reported it but it cannot be read now: say so
+                rows.append({"path": rel, "size": 0, "sha256": "", "check": "unreadable",
+                             "error": f"{type(e).__name__}: {e.strerror or e}"})
                 continue
-            sha, blob, size = _file_hashes(path)
             _, item = items.get(rel, (None, None))
             pin = item.pin if item else None
             locked = (lock.get(rel) or {}) if isinstance(lock.get(rel), Mapping) else {}

@@ -328,6 +328,9 @@ def test_provenance_says_what_the_download_lock_and_the_pins_show(sample_raw, tm
     assert provenance(raw, res)["codealpaca"][0]["check"] == "lock-mismatch"
     (raw / "mulco-download.lock.json").unlink()
     assert provenance(raw, res)["codealpaca"][0]["check"] == "unchecked"
+    (raw / alpaca).unlink()  # reported by the source, gone before it could be hashed: said, not skipped
+    gone = provenance(raw, res)["codealpaca"][0]
+    assert gone["check"] == "unreadable" and gone["error"].startswith("FileNotFoundError")
 
 
 # --------------------------------------------------------------------------------------------
