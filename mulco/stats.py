@@ -226,7 +226,13 @@ def plot(result: StatsResult, path) -> Path:
             ax = axes[r][c]
             vals = result.lengths[unit][f]
             d = dists[f]
-            ax.hist(vals, bins=min(50, max(5, len(set(vals)))), color="#4C72B0" if unit == "chars" else "#DD8452")
+            # a long tail would squash the rest into one bar: lengths above 1.2 x p99 go into the last bar
+            upper = max(1, min(d.max, math.ceil(d.p99 * 1.2)))
+            shown = [min(v, upper) for v in vals]
+            ax.hist(shown, bins=min(50, max(5, len(set(shown)))), color="#4C72B0" if unit == "chars" else "#DD8452")
+            if upper < d.max:
+                ax.annotate(f"last bar: >= {upper:,}\n(max {d.max:,})", xy=(0.98, 0.95), xycoords="axes fraction",
+                            ha="right", va="top", fontsize=7)
             for p, style in ((d.p50, "-"), (d.p90, "--"), (d.p99, ":")):
                 ax.axvline(p, color="black", linestyle=style, linewidth=1)
             ax.set_title(f"{f} ({unit})  p50={d.p50:,} p90={d.p90:,} p99={d.p99:,}", fontsize=9)
