@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
 
     from .args import cpu_deepspeed_quiet
 
+    t0 = time.perf_counter()
     cpu_deepspeed_quiet()
     try:
         parsed = parse(argv)
@@ -251,15 +252,15 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     except (ArgsError, TemplateError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    return run(plan, callbacks or [])
+    return run(plan, callbacks or [], t0=t0)
 
 
-def run(plan: Plan, callbacks: list) -> int:
+def run(plan: Plan, callbacks: list, t0: float | None = None) -> int:
     import warnings
 
     import torch
 
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if t0 is None else t0
     # torch.distributed's deprecation notices, once per collective under DeepSpeed: not the user's concern
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
     settle_precision(plan.parsed.training, warn=lambda msg: _log(msg))
