@@ -68,3 +68,26 @@ def sources_json(headers: list[str], rows: list[tuple]) -> dict:
     """The ``--json`` document of ``mulco sources`` from its table rows."""
     keys = {"source": "source", "license": "license", "expected under the raw folder": "expected", "present": "present"}
     return {"sources": [{keys.get(h, h): v for h, v in zip(headers, r)} for r in rows]}
+
+
+#: Licences that allow commercial use with attribution only (SPDX ids, as records spell them); the
+#: card's "choosing by licence" example keeps these. C-UDA and the NC licences are not among them.
+PERMISSIVE = ("0BSD", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "CC-BY-4.0", "CC0-1.0", "MIT", "Unlicense")
+
+
+def licence_splits(folder: Path) -> list[dict]:
+    """Per licence present in a built folder: records per split and in all, and whether it is in
+    :data:`PERMISSIVE` — what the card's "choosing by licence" table shows."""
+    import pyarrow.parquet as pq
+
+    from .select import group_leaves, list_local
+
+    folder = Path(folder)
+    counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for leaf in group_leaves(list_local(folder)):
+        for f in leaf.files:
+            for lic in pq.read_table(folder / f, columns=["license"]).column("license").to_pylist():
+                counts[lic][leaf.split] += 1
+    perm = {p.lower() for p in PERMISSIVE}
+    return [{"license": lic, "total": sum(c.values()), **{s: c.get(s, 0) for s in SPLITS},
+             "permissive": lic.lower() in perm} for lic, c in sorted(counts.items())]
