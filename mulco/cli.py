@@ -47,8 +47,11 @@ def make_parser() -> argparse.ArgumentParser:
     loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE,
                       help="More detail (per-phase timings; a traceback with an error).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    from .examples import add_examples
+
     for name in COMMANDS:
-        importlib.import_module(f"mulco.commands.{name}").make_parser(sub)
+        # every subcommand's help ends with an example (mulco/examples.py unless the command sets its own)
+        add_examples(importlib.import_module(f"mulco.commands.{name}").make_parser(sub), name.removesuffix("_cmd"))
     return parser
 
 

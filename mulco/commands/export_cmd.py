@@ -6,13 +6,13 @@ import sys
 
 EPILOG = """examples:
   mulco export out/mulco --format llamafactory --configs code_search.en,code_generation.zh --dest exports/lf
-  mulco export collama/mulco --format trl --configs en --licenses MIT,Apache-2.0 --split train,validation --dest exports/trl
-see docs/exports.md for what each format writes and how to point the tool at it."""
+  mulco export collama/mulco --format trl --configs en --licenses MIT,Apache-2.0 --split train,validation --dest exports/trl"""
 
 
 def make_parser(subparsers=None):
     import argparse
 
+    from ..examples import ExampleFormatter
     from ..export import FORMATS
 
     kw = dict(help="Export configs for LLaMA-Factory, axolotl, TRL, the seed's train.py (alpaca-json) or as JSON Lines.",
@@ -20,8 +20,9 @@ def make_parser(subparsers=None):
                           "mulco.load gives (same order; --licenses keeps only those licences), plus what the tool needs: "
                           "dataset_info.json (llamafactory), axolotl.yaml and axolotl_hub.yaml (axolotl). DEST must be "
                           "new, empty or written by an earlier `mulco export` (else refused unless --force), never the "
-                          "data folder; it is replaced atomically when complete. The same input gives identical bytes.",
-              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                          "data folder; it is replaced atomically when complete. The same input gives identical bytes. "
+                          "docs/exports.md says what each format writes and how to point the tool at it.",
+              epilog=EPILOG, formatter_class=ExampleFormatter)
     p = subparsers.add_parser("export", **kw) if subparsers else argparse.ArgumentParser("mulco export", **kw)
     p.add_argument("data", metavar="OUT_OR_REPO", help="A folder written by `mulco build`, or a Hub dataset repo id.")
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")

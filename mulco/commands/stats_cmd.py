@@ -9,11 +9,12 @@ EPILOG = """examples:
 def make_parser(subparsers=None):
     import argparse
 
+    from ..examples import ExampleFormatter
     kw = dict(help="Length distributions (characters, tokens) of a config's fields, as a table or a histogram PNG.",
               description="For instruction, input and output: count, empty, mean, p50, p90, p99 and max of the "
                           "length in characters and, with --tokenizer (a local folder; nothing is downloaded), in "
                           "tokens without special tokens. Percentiles are nearest-rank (each is a length that occurs).",
-              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+              epilog=EPILOG, formatter_class=ExampleFormatter)
     p = subparsers.add_parser("stats", **kw) if subparsers else argparse.ArgumentParser("mulco stats", **kw)
     p.add_argument("data", metavar="OUT_OR_REPO", help="A folder written by `mulco build`, or a Hub dataset repo id.")
     p.add_argument("config", nargs="?", default="all", help="Config name (default: all; `mulco configs OUT` lists them).")
