@@ -425,7 +425,11 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     for res in results:
         resolve_translations(res, translator)
     timings["convert"] = time.perf_counter() - t0
-    tmp = staging_dir(out)  # the quarantine goes straight to its file there
+    try:
+        tmp = staging_dir(out)  # the quarantine goes straight to its file there
+    except OSError as e:  # name the user's folder, not the hidden staging one
+        raise OSError(e.errno, f"cannot write the new output next to {out} ({e.strerror or e}); "
+                               f"nothing was changed") from None
     try:
         steps_phase = Phase("quality", total=None, unit="steps", enabled=log is not None, log=log, bar=False)
         with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
