@@ -8,6 +8,8 @@ CORE_STAMP := $(VENV)/.installed-core
 TRAIN_STAMP := $(VENV)/.installed-train
 DEV_STAMP := $(VENV)/.installed-dev
 OUT ?= out
+SAMPLE := $(OUT)/sample
+OFFLINE := HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 
 .PHONY: demo demo-data test test-fast bench install install-train clean
 
@@ -41,10 +43,19 @@ install: $(DEV_STAMP)
 install-train: $(TRAIN_STAMP)
 
 demo-data: $(CORE_STAMP)
-	$(VENV)/bin/mulco build --out $(OUT)/sample
-	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mulco show $(OUT)/sample code_search.en -n 3
+	$(VENV)/bin/mulco build --out $(SAMPLE)
+	$(OFFLINE) $(VENV)/bin/mulco show $(SAMPLE) code_search.en -n 3
 
+# A tiny random Llama (tokenizer trained on the sample's texts), fine-tuned on every config of the
+# sample with packing (the loss falls), then evaluated on one config: nothing is downloaded.
 demo: demo-data $(TRAIN_STAMP)
+	$(OFFLINE) $(VENV)/bin/collama-train tiny-model --out $(OUT)/tiny --data $(SAMPLE)
+	$(OFFLINE) $(VENV)/bin/collama-train --model $(OUT)/tiny --data $(SAMPLE) --configs all \
+	  --output-dir $(OUT)/run --packing --max-length 512 --per_device_train_batch_size 2 \
+	  --learning_rate 3e-3 --lr_scheduler_type cosine --warmup_steps 2 --num_train_epochs 4 \
+	  --logging_steps 4 --save_strategy no --seed 0 --tokenized_cache_dir $(OUT)/tokenized
+	$(OFFLINE) $(VENV)/bin/collama-eval --model $(OUT)/run --data $(SAMPLE) --configs code_search.en \
+	  --max-new-tokens 32 --out $(OUT)/eval
 
 test: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q
@@ -52,8 +63,11 @@ test: $(DEV_STAMP) $(TRAIN_STAMP)
 test-fast: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) bench/bench_build.py
+	$(PY) bench/bench_tokenize.py
+	$(PY) bench/bench_train.py
+	$(PY) bench/bench_eval.py
 
 clean:
 	rm -rf out .pytest_cache
