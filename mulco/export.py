@@ -189,6 +189,18 @@ def _rows(table, fmt: str) -> Iterable[dict]:
     return ({k: cols[k][i] for k in ALPACA_FIELDS} for i in range(n))
 
 
+def _stream(sel, leaves, licenses, fmt: str, counter: list) -> Iterable[dict]:
+    """The rows of ``leaves`` one leaf at a time (memory: one leaf, not the config); ``counter[0]``
+    counts them."""
+    from . import select
+
+    columns = None if fmt == "jsonl" else list(ALPACA_FIELDS)
+    for leaf in leaves:
+        table = select.read_table(sel, [leaf], licenses=licenses, columns=columns)
+        counter[0] += table.num_rows
+        yield from _rows(table, fmt)
+
+
 def _dataset_info(entries: list[tuple[str, str, str]]) -> dict:
     """LLaMA-Factory's dataset_info.json (its data/README.md; read by ``llamafactory.data.parser``):
     a file dataset is loaded with ``load_dataset("json", data_files=[file])``, whose only split is
@@ -353,19 +365,19 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     try:
         entries: list[tuple[str, str, str]] = []
         for (config, split), sel in sels.items():
-            columns = None if fmt == "jsonl" else list(ALPACA_FIELDS)
-            table = select.read_table(sel, _load_order(sel, config), licenses=spelled, columns=columns)
             rel = rel_file(config, split, fmt)
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            chunks = json_list(_rows(table, fmt)) if rel.endswith(".json") else json_lines(_rows(table, fmt))
+            counter = [0]
+            rows = _stream(sel, _load_order(sel, config), spelled, fmt, counter)
+            chunks = json_list(rows) if rel.endswith(".json") else json_lines(rows)
             with open(path, "w", encoding="utf-8", newline="\n") as fh:
                 for chunk in chunks:
                     fh.write(chunk)
             entries.append((config, split, rel))
-            result.files.append(WrittenFile(rel, config, split, table.num_rows, path.stat().st_size))
+            result.files.append(WrittenFile(rel, config, split, counter[0], path.stat().st_size))
             if log:
-                log(f"{rel}: {table.num_rows} records")
+                log(f"{rel}: {counter[0]} records")
         extra: dict[str, str] = {}
         if fmt == "llamafactory":
             extra[DATASET_INFO] = json.dumps(_dataset_info(entries), ensure_ascii=False, indent=2) + "\n"

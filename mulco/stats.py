@@ -76,7 +76,7 @@ def load_tokenizer(path) -> "callable":
             tok = Tokenizer.from_file(str(tj))
         except Exception as e:  # a corrupt file: tokenizers raises its own Exception type
             raise StatsError(f"--tokenizer {path}: cannot read {tj.name} ({' '.join(str(e).split())[:160]})") from None
-        return lambda texts: [len(e.ids) for e in tok.encode_batch(list(texts), add_special_tokens=False)]
+        return lambda texts: _batched(texts, lambda b: [len(e.ids) for e in tok.encode_batch(b, add_special_tokens=False)])
     if path.is_file():
         raise StatsError(f"--tokenizer {path}: a file that is not a tokenizer.json; give the tokenizer's folder")
     try:
@@ -88,7 +88,16 @@ def load_tokenizer(path) -> "callable":
         tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as e:
         raise StatsError(f"--tokenizer {path}: not a tokenizer folder ({' '.join(str(e).split())[:160]})") from None
-    return lambda texts: [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
+    return lambda texts: _batched(texts, lambda b: [len(ids) for ids in tok(b, add_special_tokens=False)["input_ids"]])
+
+
+def _batched(texts, count, size: int = 4096) -> list[int]:
+    """``count`` over ``texts`` in batches (the encodings of one batch are held, not all)."""
+    texts = list(texts)
+    out: list[int] = []
+    for i in range(0, len(texts), size):
+        out += count(texts[i:i + size])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
