@@ -293,7 +293,7 @@ def test_on_a_terminal_two_workers_draw_one_bar(tmp_path):
             break
         raw += chunk
     os.close(master)
-    assert proc.wait() == 0
+    assert proc.wait() == 0, raw.decode("utf-8", "replace")[-3000:]
     lines = [line.strip() for line in raw.decode("utf-8", "replace").replace("\r", "\n").split("\n") if line.strip()]
     bars = [line for line in lines if "%|" in line]
     assert bars and all(line.startswith("convert:") for line in bars), bars
