@@ -71,7 +71,7 @@ def load_tokenizer(path) -> "callable":
         try:
             from tokenizers import Tokenizer
         except ImportError:
-            raise StatsError("--tokenizer needs the `tokenizers` package: pip install tokenizers") from None
+            raise StatsError("--tokenizer needs the `tokenizers` package: pip install 'mulco[train]'") from None
         try:
             tok = Tokenizer.from_file(str(tj))
         except Exception as e:  # a corrupt file: tokenizers raises its own Exception type
@@ -197,6 +197,10 @@ def check_plot_path(path, data=None) -> Path:
     inside the data folder, and an existing file there is a PNG (never overwrite anything else)."""
     from . import select
 
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:  # before any work: the core install has no matplotlib
+        raise StatsError("--plot needs matplotlib, which this install lacks: pip install 'mulco[charts]'")
     path = Path(path).expanduser()
     if path.suffix.lower() != ".png":
         raise StatsError(f"--plot {path}: give a file name ending in .png")

@@ -129,3 +129,12 @@ def test_bad_input_is_one_line(built_sample, tmp_path, capsys):  # noqa: F811
     (tmp_path / "d.png").mkdir()
     _fails(["stats", s, "en", "--plot", str(tmp_path / "d.png")], capsys, "is a folder")
     assert not (built_sample / "x.png").exists()
+
+
+def test_plot_without_matplotlib_names_the_extra_and_writes_nothing(built_sample, tmp_path, capsys, monkeypatch):  # noqa: F811
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what a core install (no [charts] extra) has
+    png = tmp_path / "lengths.png"
+    _fails(["stats", str(built_sample), "en", "--plot", str(png)], capsys, "pip install 'mulco[charts]'")
+    assert not png.exists() and list(tmp_path.iterdir()) == []
