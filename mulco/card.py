@@ -8,25 +8,24 @@
   Hub ids, ``other`` only for a license the Hub has no id for);
 * ``assets/records.png`` and ``assets/lengths.png``: charts of the counts and of the lengths.
 
-Everything is a function of the built folder and the report, so a rebuild writes the same bytes
-(the charts too: fixed font, size and dpi, no timestamp or software tag in the PNG).
+The card renders; it does not compute: the writer hands it the config table, the leaves, the
+report and the :class:`~mulco.figures.Figures` it counted while writing the Parquet files. The
+YAML header is dumped and read with ``huggingface_hub``'s own card classes. Everything is a
+function of those, so a rebuild writes the same bytes (the charts too: fixed font, size and dpi,
+no timestamp or software tag in the PNG).
 """
 from __future__ import annotations
 
 import collections
-import hashlib
-import json
 import re
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
 from . import record as rec_mod
 from . import sources as registry
 from . import taxonomy
+from .figures import Figures
 from .hub import DEFAULT_REPO_ID
 from .sources.base import SPLITS
 
@@ -60,9 +59,6 @@ CODE_FIELDS: Mapping[tuple, tuple[str, ...]] = {
     ("code_search", "code_translation"): ("input", "output"),
     ("code_search", "query_to_code"): (),
 }
-#: An e-mail address, for the card's count of records that contain one.
-EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-
 #: Records' ``license`` values (SPDX ids, lower-cased) -> the Hub's license ids.
 HUB_LICENSES: Mapping[str, str] = {
     "apache-2.0": "apache-2.0", "mit": "mit", "cc-by-4.0": "cc-by-4.0", "cc-by-nc-4.0": "cc-by-nc-4.0",
@@ -133,18 +129,14 @@ def _size_category(n: int) -> str:
 
 def _built(report: dict, sources: Mapping) -> list[str]:
     """Names of the sources that produced data (built, and records kept), sorted."""
-    return [name for name in sorted(sources) if _kept(report, sources, name)]
+    return [name for name in sorted(sources) if _kept(report, name)]
 
 
-def _kept(report: dict, sources: Mapping, name: str) -> bool:
+def _kept(report: dict, name: str) -> bool:
     """Whether source ``name`` was built and kept records (a source that read rows but kept none
     is not in the build: no license, no citation)."""
-    s = (report.get("sources") or {}).get(name)
-    s = s if isinstance(s, Mapping) else {}
-    obj = sources.get(name)
-    status = s.get("status", getattr(obj, "status", None))
-    kept = s.get("records_kept", getattr(obj, "records_kept", None))
-    return status == "built" and (kept is None or _num(kept) > 0)
+    s = report["sources"][name]
+    return s["status"] == "built" and s["records_kept"] > 0
 
 
 def source_licenses(names: Iterable[str], found: Mapping[str, list[str]] | None = None) -> dict[str, str]:
@@ -303,110 +295,7 @@ def taxonomy_rows() -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading the written Parquet files: examples and lengths
-
-
-def _parquet_files(folder: Path) -> list[Path]:
-    return sorted((folder / "data").rglob("*.parquet"), key=lambda p: p.relative_to(folder).as_posix())
-
-
-@dataclass
-class Scan:
-    """What the card reads from the written Parquet files."""
-
-    #: (task, subtask, lang) -> the record with the smallest id (the same on every rebuild).
-    examples: dict[tuple, dict] = field(default_factory=dict)
-    #: task -> {"prompt": [chars of instruction + input], "output": [chars of output]}.
-    lengths: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    #: source -> licenses its records carry.
-    licenses: dict[str, list[str]] = field(default_factory=dict)
-    #: (task, subtask) -> [ZH records, ZH records that are template twins of an EN record: made from
-    #: the same raw row as an EN record, with a Chinese template as their text (``text_origin``
-    #: ``template``; in builds without that field: the same ``input``)].
-    twins: dict[tuple, list[int]] = field(default_factory=dict)
-    #: source -> records whose instruction, input or output contains an e-mail address.
-    emails: dict[str, int] = field(default_factory=dict)
-    #: lang -> {text_origin -> records} (builds whose records have ``text_origin``).
-    origins: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def _digest(*parts: str) -> bytes:
-    h = hashlib.blake2b(digest_size=12)
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.digest()
-
-
-def scan_records(folder: Path) -> Scan:
-    """One pass over the Parquet files of ``folder``: examples, lengths, licenses, the ZH records
-    that are template twins of EN ones (same source row and task; a Chinese template over the
-    same content), the ZH records per ``text_origin`` and the records that contain an e-mail
-    address."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    examples: dict[tuple, dict] = {}
-    lengths: dict[str, dict[str, list[int]]] = collections.defaultdict(lambda: {"prompt": [], "output": []})
-    licenses: dict[str, set] = collections.defaultdict(set)
-    en: dict[bytes, bytes] = {}
-    zh: list[tuple[tuple, bytes, bool | None, bytes]] = []
-    emails: collections.Counter = collections.Counter()
-    origins: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for path in _parquet_files(folder):
-        table = pq.read_table(path)
-        if table.num_rows == 0:
-            continue
-        prompt = pc.add(pc.utf8_length(table["instruction"]), pc.utf8_length(table["input"])).to_pylist()
-        output = pc.utf8_length(table["output"]).to_pylist()
-        tasks = table["task"].to_pylist()
-        for t, p, o in zip(tasks, prompt, output):
-            lengths[t]["prompt"].append(p)
-            lengths[t]["output"].append(o)
-        pairs = pc.unique(pc.binary_join_element_wise(table["source"], table["license"], "\x1f")).to_pylist()
-        for pair in pairs:
-            src, lic = pair.split("\x1f", 1)
-            licenses[src].add(lic)
-        has_mail = pc.or_(pc.or_(pc.match_substring_regex(table["instruction"], EMAIL_RE),
-                                 pc.match_substring_regex(table["input"], EMAIL_RE)),
-                          pc.match_substring_regex(table["output"], EMAIL_RE))
-        sources = table["source"].to_pylist()
-        for src, hit in zip(sources, has_mail.to_pylist()):
-            if hit:
-                emails[src] += 1
-        ids = table["id"].to_pylist()
-        subs = table["subtask"].to_pylist()
-        langs = table["lang"].to_pylist()
-        text_origin = table["text_origin"].to_pylist() if "text_origin" in table.column_names else [None] * len(langs)
-        for lang, origin in zip(langs, text_origin):
-            if origin is not None:
-                origins[lang][origin] += 1
-        sids = table["source_id"].to_pylist()
-        inputs = table["input"].to_pylist()
-        for i, lang in enumerate(langs):
-            unit = _digest(sources[i], sids[i], tasks[i], subs[i] or "")
-            if lang == "en":
-                en[unit] = _digest(inputs[i])
-            else:
-                # a template twin: an EN record came from the same raw row, and this one's text is
-                # a template (``text_origin``; builds without it: the same ``input``)
-                zh.append(((tasks[i], subs[i]), unit, None if text_origin[i] is None else text_origin[i] == "template",
-                           _digest(inputs[i])))
-        best: dict[tuple, int] = {}
-        for i, key in enumerate(zip(tasks, subs, langs)):
-            if key not in best or ids[i] < ids[best[key]]:
-                best[key] = i
-        for key, i in best.items():
-            if key not in examples or ids[i] < examples[key]["id"]:
-                examples[key] = table.slice(i, 1).to_pylist()[0]
-    twins: dict[tuple, list[int]] = {}
-    for key, unit, template, body in zh:
-        c = twins.setdefault(key, [0, 0])
-        c[0] += 1
-        c[1] += unit in en and (template if template is not None else en[unit] == body)
-    return Scan(examples, dict(lengths), {k: sorted(v) for k, v in sorted(licenses.items())},
-                dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))), dict(sorted(emails.items())),
-                {lang: dict(sorted(c.items())) for lang, c in sorted(origins.items())})
+# Examples
 
 
 def fence_lang(record: dict, name: str, text: str) -> str:
@@ -562,53 +451,30 @@ def lengths_figure(lengths: dict[str, dict[str, list[int]]]):
 
 
 # --------------------------------------------------------------------------------------------
-# Quality summary (defensive: the report grows as steps are added)
+# Quality summary (from the build's report: every source's summary, the steps, what they found)
+
+_COUNTS = ("units_read", "units_kept", "units_quarantined", "records_made", "records_skipped", "records_dropped",
+           "records_kept")
 
 
-def _num(x) -> int:
-    if isinstance(x, bool):
-        return int(x)
-    if isinstance(x, (int, float)):
-        return int(x)
-    if isinstance(x, Mapping):
-        return sum(_num(v) for v in x.values())
-    return 0
+def _total(x) -> int:
+    """A count of the report: a number, or reason -> number."""
+    return sum(x.values()) if isinstance(x, Mapping) else x
 
 
 def quality_summary(report: dict) -> dict:
     """Totals, per-source rows, reasons, the steps and what each found (``details``)."""
     rows, reasons = [], collections.Counter()
     totals = collections.Counter()
-    for name, s in sorted((report.get("sources") or {}).items()):
-        s = s if isinstance(s, Mapping) else {}
-        row = {
-            "source": name,
-            "status": s.get("status", "?"),
-            "units_read": _num(s.get("units_read", 0)),
-            "units_kept": _num(s.get("units_kept", 0)),
-            "units_quarantined": _num(s.get("units_quarantined", 0)),
-            "records_made": _num(s.get("records_made", 0)),
-            "records_skipped": _num(s.get("records_skipped", 0)),
-            "records_dropped": _num(s.get("records_dropped", 0)),
-            "records_kept": _num(s.get("records_kept", 0)),
-            "reconciles": s.get("reconciles"),
-        }
+    for name, s in sorted(report["sources"].items()):
+        row = {"source": name, "status": s["status"], **{k: _total(s[k]) for k in _COUNTS}, "reconciles": s["reconciles"]}
         rows.append(row)
-        for k in ("units_read", "units_kept", "units_quarantined", "records_made", "records_skipped",
-                  "records_dropped", "records_kept"):
-            totals[k] += row[k]
+        totals.update({k: row[k] for k in _COUNTS})
         for what, key in (("quarantined", "quarantine_reasons"), ("skipped", "records_skipped"),
                           ("dropped", "records_dropped")):
-            val = s.get(key)
-            if isinstance(val, Mapping):
-                for reason, n in val.items():
-                    reasons[(what, str(reason))] += _num(n)
-    steps = []
-    for st in report.get("steps") or []:
-        if isinstance(st, Mapping):
-            steps.append({"step": str(st.get("step", st.get("name", "?"))), "records_in": _num(st.get("records_in", 0)),
-                          "dropped": _num(st.get("dropped", 0)), "flagged": _num(st.get("flagged", 0))})
-    warnings = [str(w) for w in (report.get("warnings") or []) if isinstance(w, (str, int, float))]
+            for reason, n in s[key].items():
+                reasons[(what, reason)] += _total(n)
+    steps = [{k: st[k] for k in ("step", "records_in", "dropped", "flagged")} for st in report.get("steps", [])]
     zh_skipped = sum(n for (what, reason), n in reasons.items() if what == "skipped" and "translat" in reason)
     return {
         "totals": dict(totals),
@@ -616,59 +482,50 @@ def quality_summary(report: dict) -> dict:
         "reasons": [{"what": w, "reason": r, "count": n} for (w, r), n in sorted(reasons.items())],
         "details": step_details(report),
         "steps": steps,
-        "warnings": warnings,
-        "reconciles": report.get("reconciles") if isinstance(report.get("reconciles"), bool) else
-        (all(r["reconciles"] for r in rows if r["reconciles"] is not None) if rows else None),
+        "warnings": report.get("warnings", []),
+        "reconciles": report.get("reconciles"),
         "translator": report.get("translator"),
         "zh_skipped": zh_skipped,
-        "mulco_version": report.get("mulco_version", "?"),
-        "raw_dir": report.get("raw_dir", "?"),
+        "mulco_version": report["mulco_version"],
+        "raw_dir": report["raw_dir"],
     }
-
-
-def _m(x) -> Mapping:
-    return x if isinstance(x, Mapping) else {}
 
 
 def step_details(report: dict) -> list[str]:
     """What each quality step found, in a sentence a reader can use (the numbers behind it are in
     ``build_report.json``): duplicate clusters, benchmarks checked, test leakage, parse checks."""
     out = []
-    dedup = _m(report.get("dedup"))
     for kind, what in (("exact", "Exact duplicates"), ("near", "Near duplicates")):
-        d = _m(dedup.get(kind))
+        d = report.get("dedup", {}).get(kind)
         if not d:
             continue
-        line = (f"{what}: {_num(d.get('clusters', 0)):,} clusters holding {_num(d.get('records_in_clusters', 0)):,} "
-                f"records; {_num(d.get('dropped', 0)):,} dropped, one record kept per cluster (a test record where there is one)")
-        if kind == "near" and d.get("threshold") is not None:
-            line += (f"; MinHash over {d.get('ngram')}-token shingles, Jaccard similarity ≥ {d.get('threshold')}")
+        line = (f"{what}: {d['clusters']:,} clusters holding {d['records_in_clusters']:,} "
+                f"records; {d['dropped']:,} dropped, one record kept per cluster (a test record where there is one)")
+        if kind == "near":
+            line += f"; MinHash over {d['ngram']}-token shingles, Jaccard similarity ≥ {d['threshold']}"
         out.append(line + ".")
-    dc = _m(report.get("decontamination"))
+    dc = report.get("decontamination")
     if dc:
         parts = []
-        for name, b in sorted(_m(dc.get("benchmarks")).items()):
-            b = _m(b)
-            if b.get("status") == "used":
-                hits = _num(b.get("hits", 0))
-                parts.append(f"{name} ({_num(b.get('items', 0)):,} items; hits: {hits:,})")
+        for name, b in sorted(dc["benchmarks"].items()):
+            if b["status"] == "used":
+                parts.append(f"{name} ({b['items']:,} items; hits: {_total(b['hits']):,})")
             else:
-                parts.append(f"{name} (not used: {b.get('message') or b.get('status') or '?'})")
-        out.append(f"Decontamination: {_num(dc.get('dropped', 0)):,} records dropped for sharing a "
-                   f"{dc.get('ngram', '?')}-word n-gram with, or containing a prompt or solution of, a benchmark"
+                parts.append(f"{name} (not used: {b.get('message') or b['status']})")
+        out.append(f"Decontamination: {dc['dropped']:,} records dropped for sharing a "
+                   f"{dc['ngram']}-word n-gram with, or containing a prompt or solution of, a benchmark"
                    + (": " + "; ".join(parts) if parts else "") + ".")
-    lk = _m(report.get("leakage"))
+    lk = report.get("leakage")
     if lk:
-        out.append(f"Train/test leakage: {_num(lk.get('exact', 0)):,} exact and {_num(lk.get('near', 0)):,} near "
-                   f"duplicates of the {_num(lk.get('test_records', 0)):,} test records dropped from train and validation.")
-    pr = _m(report.get("parse"))
+        out.append(f"Train/test leakage: {lk['exact']:,} exact and {lk['near']:,} near "
+                   f"duplicates of the {lk['test_records']:,} test records dropped from train and validation.")
+    pr = report.get("parse")
     if pr:
-        pol = _m(pr.get("policy"))
-        drop = sorted(k for k, v in pol.items() if v == "drop")
-        flag = sorted(k for k, v in pol.items() if v == "flag")
+        drop = sorted(k for k, v in pr["policy"].items() if v == "drop")
+        flag = sorted(k for k, v in pr["policy"].items() if v == "flag")
         out.append(f"Parse check: code that does not parse is dropped ({', '.join(drop) or 'no task'}) or only "
-                   f"counted ({', '.join(flag) or 'no task'}); {_num(pr.get('dropped', 0)):,} dropped, "
-                   f"{_num(pr.get('flagged', 0)):,} counted.")
+                   f"counted ({', '.join(flag) or 'no task'}); {pr['dropped']:,} dropped, "
+                   f"{pr['flagged']:,} counted.")
     return out
 
 
@@ -680,27 +537,24 @@ def _source_rows(report: dict, sources: Mapping, found: Mapping[str, list[str]] 
     from .report import CHECKS
 
     out = []
-    prov = _m(report.get("provenance"))
+    prov = report.get("provenance", {})
     for name in sorted(sources):
         spec = registry.get(name).SPEC
-        s = _m(_m(report.get("sources")).get(name))
+        s = report["sources"][name]
         lic = list((found or {}).get(name) or [spec.license])
-        files = []
-        for f in prov.get(name) or []:
-            f = _m(f)
-            files.append({"path": str(f.get("path", "?")), "size": _num(f.get("size", 0)), "sha256": str(f.get("sha256", "")),
-                          "origin": str(f.get("url") or f.get("from") or ""), "from": str(f.get("from") or ""),
-                          "check": str(f.get("check", "unchecked")), "checked": CHECKS.get(str(f.get("check")), "?")})
+        files = [{"path": f["path"], "size": f["size"], "sha256": f["sha256"], "origin": f.get("url") or f.get("from") or "",
+                  "from": f.get("from") or "", "check": f["check"], "checked": CHECKS[f["check"]]}
+                 for f in prov.get(name, [])]
         commits = sorted({m for f in files for m in re.findall(r"/([0-9a-f]{40})/", f["origin"])})
-        status = s.get("status", "?")
-        present = _kept(report, sources, name)
+        status = s["status"]
+        present = _kept(report, name)
         out.append({
             "name": name, "title": spec.title, "url": spec.url, "commits": commits, "present": present,
-            "records": _num(s.get("records_kept", 0)),
+            "records": s["records_kept"],
             "state": status if present or status != "built" else "built, no record kept",
             "license": ", ".join(lic), "hub_license": ", ".join(hub_license(x) or "other" for x in lic),
             "license_url": spec.license_url, "citation": spec.citation, "status": status,
-            "files": list(s.get("files") or []), "provenance": files, "message": s.get("message", ""),
+            "files": s.get("files", []), "provenance": files, "message": s.get("message", ""),
             "produces": [t + (f".{st}" if st else "") for t, st in spec.produces],
         })
     return out
@@ -720,7 +574,7 @@ def citations(specs: list[dict]) -> list[dict]:
     return list(entries.values())  # in the order of the sources' names
 
 
-def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tuple, int]) -> dict:
+def limitations(report: dict, specs: list[dict], figures: Figures, leaves: Mapping[tuple, int]) -> dict:
     """What the uses and bias/risks/limitations sections say, computed from the build."""
     missing = [{"name": s["name"], "title": s["title"], "status": s["state"], "produces": s["produces"],
                 "message": s["message"]} for s in specs if not s["present"]]
@@ -732,7 +586,7 @@ def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tup
                             "produces": [t + (f".{st}" if st else "") for t, st in spec.produces]})
     missing.sort(key=lambda m: m["name"])
     twins = []
-    for (task, sub), (n_zh, n_twin) in scan.twins.items():
+    for (task, sub), (n_zh, n_twin) in figures.twins.items():
         twins.append({"task": task + (f".{sub}" if sub else ""), "zh": n_zh, "twins": n_twin,
                       "share": f"{100.0 * n_twin / n_zh:.0f}%" if n_zh else "-"})
     langs = collections.Counter()
@@ -744,7 +598,7 @@ def limitations(report: dict, specs: list[dict], scan: Scan, leaves: Mapping[tup
             "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
             "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
             "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang,
-            "zh_origins": scan.origins.get("zh", {})}
+            "zh_origins": figures.origins.get("zh", {})}
 
 
 def _env():
@@ -763,19 +617,21 @@ def _template(name: str) -> str:
 
 
 def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,
-                folder: Path | None = None, *, scan: Scan | None = None, repo_id: str = DEFAULT_REPO_ID) -> str:
-    """The whole README.md for the Hub repo ``repo_id``. With ``folder`` the examples and licenses
-    are read from its Parquet files (unless ``scan`` is given) and the charts and the download
-    sizes are referenced."""
+                folder: Path | None = None, *, figures: Figures | None = None, repo_id: str = DEFAULT_REPO_ID) -> str:
+    """The whole README.md for the Hub repo ``repo_id``: the YAML header (dumped by
+    ``huggingface_hub.DatasetCardData``) and the body. ``figures``: the examples, lengths and
+    licenses the writer counted (none: no example, each source's spec license). With ``folder``
+    the charts, the download sizes and ``build_report.md`` are referenced."""
+    from huggingface_hub import DatasetCardData
+
     from .hub import schema_text
     from .report import CHECKS
 
-    if scan is None:
-        scan = scan_records(folder) if folder is not None else Scan()
-    meta = card_metadata(config_entries, leaves, sources, report, folder, scan.licenses)
-    examples = example_rows(scan.examples)
+    figures = figures or Figures()
+    meta = card_metadata(config_entries, leaves, sources, report, folder, figures.licenses)
+    examples = example_rows(figures.examples)
     configs = [e["config_name"] for e in config_entries]
-    specs = _source_rows(report, sources, scan.licenses)
+    specs = _source_rows(report, sources, figures.licenses)
     built = [s for s in specs if s["present"]]
     read = [s for s in specs if s["provenance"]]
     body = _env().from_string(_template(TEMPLATE)).render(
@@ -804,14 +660,14 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
         licenses=sorted({x.strip() for s in built for x in s["license"].split(",")}),
         hub_licenses=meta["license"],
         citations=citations(specs),
-        limits=limitations(report, specs, scan, leaves),
-        emails=scan.emails,
+        limits=limitations(report, specs, figures, leaves),
+        emails=figures.emails,
         checks=[(k, v) for k, v in CHECKS.items() if any(f["check"] == k for b in read for f in b["provenance"])],
         schema=schema_text(repo_id).rstrip("\n"),
         schema_props=_schema_props(),
     )
-    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{head}---\n{body}"
+    head = DatasetCardData(**meta).to_yaml(original_order=list(meta))
+    return f"---\n{head}\n---\n{body}"
 
 
 def project_urls() -> dict[str, str]:
@@ -866,45 +722,24 @@ def render_license(report: dict, sources: Mapping, found: Mapping[str, list[str]
 
 
 def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,
-               *, repo_id: str = DEFAULT_REPO_ID) -> None:
+               figures: Figures, *, repo_id: str = DEFAULT_REPO_ID) -> None:
     """Write the card (``README.md``), ``LICENSE.md`` and the charts into the output folder.
 
     Called by :func:`mulco.hub.write_folder` after the Parquet files and ``build_report.json``
-    are written (the examples and the length chart are read from the Parquet files).
+    are written, with the ``figures`` it counted from the tables it wrote.
     """
     folder = Path(folder)
-    scan = scan_records(folder)
     chart_counts(leaves, folder / CHART_COUNTS)
-    chart_lengths(scan.lengths, folder / CHART_LENGTHS)
-    (folder / "LICENSE.md").write_text(render_license(report, sources, scan.licenses), encoding="utf-8")
-    card = render_card(config_entries, leaves, report, sources, folder, scan=scan, repo_id=repo_id)
+    chart_lengths(figures.lengths, folder / CHART_LENGTHS)
+    (folder / "LICENSE.md").write_text(render_license(report, sources, figures.licenses), encoding="utf-8")
+    card = render_card(config_entries, leaves, report, sources, folder, figures=figures, repo_id=repo_id)
     (folder / "README.md").write_text(card, encoding="utf-8")
 
 
-def retarget(folder: Path, repo_id: str) -> dict[str, str]:
-    """``README.md`` and ``record.schema.json`` of the built ``folder`` rendered for the Hub repo
-    ``repo_id`` (snippets, links and the schema's ``$id``), from what the build wrote: its
-    ``build_report.json`` (leaves, sources, quality) and its Parquet files. For the repo the
-    folder was built for, they are the files it holds, byte for byte."""
-    from .hub import config_table, schema_text
-
-    folder = Path(folder)
-    report = json.loads((folder / "build_report.json").read_text(encoding="utf-8"))
-    leaves: dict[tuple, int] = {}
-    leaf_files: dict[tuple, list[str]] = {}
-    nbytes: dict[tuple, int] = {}
-    for leaf in report.get("leaves") or []:
-        key = (leaf["task"], leaf["subtask"], leaf["lang"], leaf["plang"], leaf["split"])
-        leaves[key], leaf_files[key], nbytes[key] = leaf["records"], list(leaf["files"]), leaf["num_bytes"]
-    configs = taxonomy.config_names(k[:4] for k in leaves)
-    entries = config_table(leaves, leaf_files, configs, nbytes)
-    card = render_card(entries, leaves, report, report.get("sources") or {}, folder, repo_id=repo_id)
-    return {"README.md": card, rec_mod.SCHEMA_FILE: schema_text(repo_id)}
-
-
 def read_card_yaml(path: Path) -> dict:
-    text = Path(path).read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return {}
-    end = text.index("\n---\n", 4)
-    return yaml.safe_load(text[4:end]) or {}
+    """The YAML header of a card (``{}`` when it has none), read by ``huggingface_hub.metadata_load``
+    as the Hub reads it. A header that does not parse raises ``yaml.YAMLError``; one that is not a
+    mapping, ``ValueError``."""
+    from huggingface_hub import metadata_load
+
+    return metadata_load(path) or {}

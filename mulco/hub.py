@@ -45,14 +45,15 @@ def _sort_key(key: tuple) -> tuple:
     return tuple("" if k is None else k for k in key)
 
 
-def write_parquet(rows: list[dict], path: Path) -> int:
-    """Write rows as one Parquet file; return the Arrow size in bytes (the card's num_bytes)."""
+def write_parquet(rows: list[dict], path: Path):
+    """Write rows as one Parquet file; return the Arrow table written (its ``nbytes`` are the
+    card's num_bytes; the card's figures are counted from it)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows, schema=rec_mod.arrow_schema())
     pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
-    return table.nbytes
+    return table
 
 
 def staging_dir(out: Path) -> Path:
@@ -103,6 +104,7 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
     snippets and the schema's ``$id`` name."""
     from .build import atomic_replace
     from .card import write_card
+    from .figures import Tally
 
     out = Path(out)
     if tmp is None:
@@ -114,6 +116,7 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         leaf_files: dict[tuple, list[str]] = {}
         leaves: dict[tuple, int] = {}
         nbytes: dict[tuple, int] = {}
+        tally = Tally()  # what the card shows about the records, counted from the tables as they are written
         for key in sorted(groups, key=_sort_key):
             rows = sorted(groups[key], key=lambda r: r["id"])
             task, subtask, lang, plang, split = key
@@ -124,7 +127,10 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
             nbytes[key] = 0
             for i in range(n_shards):
                 rel = f"{d}/{split}-{i:05d}-of-{n_shards:05d}.parquet"
-                nbytes[key] += write_parquet(rows[i * ROWS_PER_SHARD:(i + 1) * ROWS_PER_SHARD], tmp / rel)
+                table = write_parquet(rows[i * ROWS_PER_SHARD:(i + 1) * ROWS_PER_SHARD], tmp / rel)
+                nbytes[key] += table.nbytes
+                tally.add(table)
+                del table
                 files.append(rel)
             leaf_files[key] = files
             leaves[key] = len(rows)
@@ -144,13 +150,37 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
         if quarantine is not None:
             with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(quarantine_line(q) for q in quarantine)
-        write_card(tmp, config_entries, leaves, report, sources, repo_id=repo_id)
+        write_card(tmp, config_entries, leaves, report, sources, tally.figures(), repo_id=repo_id)
         _fsync_tree(tmp)
         atomic_replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return leaves, configs
+
+
+def render_for_repo(folder: Path, repo_id: str) -> dict[str, str]:
+    """``README.md`` and ``record.schema.json`` of the built ``folder`` rendered for the Hub repo
+    ``repo_id`` (snippets, links and the schema's ``$id``), from what the build wrote: its
+    ``build_report.json`` (leaves, sources, quality) and the figures of its Parquet files. For the
+    repo the folder was built for, they are the files it holds, byte for byte."""
+    from . import figures
+    from .card import render_card
+
+    folder = Path(folder)
+    schema = schema_text(repo_id)  # checks repo_id first
+    report = json.loads((folder / "build_report.json").read_text(encoding="utf-8"))
+    leaves: dict[tuple, int] = {}
+    leaf_files: dict[tuple, list[str]] = {}
+    nbytes: dict[tuple, int] = {}
+    for leaf in report["leaves"]:
+        key = (leaf["task"], leaf["subtask"], leaf["lang"], leaf["plang"], leaf["split"])
+        leaves[key], leaf_files[key], nbytes[key] = leaf["records"], list(leaf["files"]), leaf["num_bytes"]
+    configs = taxonomy.config_names(k[:4] for k in leaves)
+    entries = config_table(leaves, leaf_files, configs, nbytes)
+    card = render_card(entries, leaves, report, report["sources"], folder, figures=figures.of_folder(folder),
+                       repo_id=repo_id)
+    return {"README.md": card, rec_mod.SCHEMA_FILE: schema}
 
 
 def config_table(leaves: dict[tuple, int], leaf_files: dict[tuple, list[str]], configs: list[str],

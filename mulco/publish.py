@@ -170,14 +170,15 @@ def retarget(folder: Path, repo_id: str, log: Callable[[str], None] = print) -> 
     """The files to upload in place of the folder's when it was built for another repo: the card
     and ``record.schema.json`` rendered for ``repo_id`` (``{}`` when it was built for it, or
     when its schema names no repo)."""
-    from .card import retarget as render_for
-    from .hub import repo_id_of
+    from .extras import require
+    from .hub import render_for_repo, repo_id_of
 
     built_for = repo_id_of(folder)
     if built_for is None or built_for == repo_id:
         return {}
+    require("build", f"mulco publish to {repo_id} of a folder built for {built_for} (its card is re-rendered)")
     try:
-        files = render_for(folder, repo_id)
+        files = render_for_repo(folder, repo_id)
     except Exception as e:
         raise PublishError(f"{folder} was built for {built_for}; re-rendering its card for {repo_id} failed "
                            f"({type(e).__name__}: {_first_line(str(e))}): rebuild it with --repo-id {repo_id}") from None

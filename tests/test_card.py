@@ -30,7 +30,9 @@ LEAVES = [  # task, subtask, lang, plang, target_plang
 ]
 SPLITS = ("train", "validation", "test")
 #: Report parts other steps add: the card shows them without knowing them in advance.
-EXTRA = dict(dedup={"exact": {"dropped": 4, "clusters": 2, "size_histogram": {"2": 2}}, "near": {"threshold": 0.85}},
+EXTRA = dict(dedup={"exact": {"clusters": 2, "records_in_clusters": 6, "size_histogram": {"2": 1, "4": 1},
+                              "largest": [], "dropped": 4},
+                    "near": {"threshold": 0.85, "ngram": 5, "clusters": 0, "records_in_clusters": 0, "dropped": 0}},
              future={"largest": [{"kept": "x"}], "n": 1},
              warnings=["NOT decontaminated: the decontamination step was turned off"],
              steps=[{"step": "exact_dedup", "records_in": 67, "dropped": 4, "flagged": 0,
@@ -55,6 +57,12 @@ def synthetic_records() -> list[tuple[str, dict]]:
 def report_for(source: SourceResult, raw_dir: Path, **extra) -> dict:
     return {"mulco_version": "0.1.0", "raw_dir": raw_dir.name, "translator": None,
             "sources": {source.name: source.summary()}, **extra}
+
+
+def report_for_sources(sources: dict[str, SourceResult]) -> dict:
+    """The report a build writes for these sources, before any quality step."""
+    return {"mulco_version": "0.1.0", "raw_dir": "raw", "translator": None, "reconciles": True,
+            "sources": {n: s.summary() for n, s in sources.items()}}
 
 
 def write_synthetic(out: Path, tmp: Path, **extra) -> Path:
@@ -166,7 +174,7 @@ def test_body_has_every_section(built):
     assert "Hu2023CoLLaMA" in text and "CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code" in text
     assert "@misc{codealpaca" in text and "https://github.com/sahil280114/codealpaca" in text
     # what the steps found, in sentences (no dump of report keys)
-    assert "- Exact duplicates: 2 clusters holding 0 records; 4 dropped" in text
+    assert "- Exact duplicates: 2 clusters holding 6 records; 4 dropped" in text
     assert "Jaccard similarity ≥ 0.85" in text
     assert "largest" not in text and "`configs." not in text and "`settings." not in text and "`dedup." not in text
     assert "> **Warning:** NOT decontaminated" in text and "| exact_dedup | 67 | 4 | 0 |" in text
@@ -239,20 +247,32 @@ def test_rebuild_is_byte_identical(built, tmp_path):
         assert (built / n).read_bytes() == (again / n).read_bytes(), n
 
 
-@pytest.mark.parametrize("report", [
-    {},
-    {"sources": {"codealpaca": {"status": "built"}}},
-    {"sources": {"codealpaca": {"status": "built", "units_read": "many", "records_skipped": [1, 2],
-                                "records_dropped": {"dedup": {"exact": 3}}}},
-     "translator": None, "steps": [{"name": "dedup"}], "weird": object(), "nested": {"a": {"b": {"c": {"d": 1}}}}},
-])
-def test_quality_summary_copes_with_any_report(report):
-    q = card_mod.quality_summary(report)
-    assert isinstance(q["rows"], list) and isinstance(q["reasons"], list)
-    res = SourceResult("codealpaca", status="built")
-    text = card_mod.render_card([{"config_name": "all", "splits": {}, "num_examples": {}, "num_bytes": {}}], {},
-                                report, {"codealpaca": res})
-    assert "## Quality report" in text
+def test_the_writer_hands_the_card_its_figures_without_reading_the_parquet_back(tmp_path, monkeypatch):
+    """The card renders what the writer counted from the tables it wrote: no Parquet file is read
+    while a folder is written, and the figures equal those counted from the files afterwards."""
+    import pyarrow.parquet as pq
+
+    from mulco import figures
+
+    seen = []
+    real_write_card = card_mod.write_card
+
+    def spy(*args, **kw):
+        seen.append(args[5])
+        return real_write_card(*args, **kw)
+
+    def no_reading(*_a, **_k):
+        raise AssertionError("the writer read a Parquet file back")
+
+    with monkeypatch.context() as m:
+        m.setattr(card_mod, "write_card", spy)
+        for name in ("read_table", "ParquetFile", "ParquetDataset"):
+            m.setattr(pq, name, no_reading)
+        out = write_synthetic(tmp_path / "out", tmp_path, **EXTRA)
+    (handed,) = seen
+    assert handed == figures.of_folder(out)
+    assert sum(len(v["prompt"]) for v in handed.lengths.values()) == 63
+    assert handed.licenses == {"codealpaca": ["CC-BY-NC-4.0"]} and len(handed.examples) == 6
 
 
 def test_report_md_is_linked_when_the_build_writes_it(tmp_path):
@@ -428,14 +448,16 @@ def test_repo_id_names_the_target_repo_everywhere(sample_builds):
 
 def test_retarget_renders_the_card_of_a_build_for_another_repo_byte_for_byte(sample_builds):
     default, alice = sample_builds
-    same = card_mod.retarget(default.out, "collama/mulco")
+    from mulco.hub import render_for_repo
+
+    same = render_for_repo(default.out, "collama/mulco")
     assert same["README.md"] == (default.out / "README.md").read_text(encoding="utf-8")
     assert same["record.schema.json"] == (default.out / "record.schema.json").read_text(encoding="utf-8")
-    other = card_mod.retarget(default.out, "alice/my-mulco")
+    other = render_for_repo(default.out, "alice/my-mulco")
     assert other["README.md"] == (alice.out / "README.md").read_text(encoding="utf-8")
     assert other["record.schema.json"] == (alice.out / "record.schema.json").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="<namespace>/<name>"):
-        card_mod.retarget(default.out, "not a repo")
+        render_for_repo(default.out, "not a repo")
 
 
 def test_build_cli_takes_repo_id(tmp_path):
@@ -502,9 +524,9 @@ def test_lengths_legend_covers_no_plot():
 
 
 def test_a_source_that_kept_no_record_is_not_licensed_or_cited_and_is_named_missing():
-    report = {"sources": {"codealpaca": {"status": "built", "records_kept": 5},
-                          "codexglue_cloze": {"status": "built", "records_kept": 0, "units_read": 1308}}}
-    sources = {n: SourceResult(n, status="built") for n in report["sources"]}
+    sources = {"codealpaca": SourceResult("codealpaca", status="built", records_kept=5),
+               "codexglue_cloze": SourceResult("codexglue_cloze", status="built", records_kept=0, units_read=1308)}
+    report = report_for_sources(sources)
     leaves = {("code_generation", None, "en", "python", "train"): 5}
     text = card_mod.render_card([], leaves, report, sources)
     meta = yaml.safe_load(text.split("---\n")[1])
@@ -520,8 +542,8 @@ def test_a_source_that_kept_no_record_is_not_licensed_or_cited_and_is_named_miss
 
 
 def test_links_to_code_and_paper_come_from_the_package_metadata(monkeypatch):
-    report = {"sources": {"codealpaca": {"status": "built", "records_kept": 1}}}
-    sources = {"codealpaca": SourceResult("codealpaca", status="built")}
+    sources = {"codealpaca": SourceResult("codealpaca", status="built", records_kept=1)}
+    report = report_for_sources(sources)
     text = card_mod.render_card([], {}, report, sources)
     assert "- **Code:** the `mulco` Python package" in text  # no URL is guessed
     monkeypatch.setattr(card_mod, "project_urls",
