@@ -4,15 +4,19 @@
    name existing files. If the folder was built for another repo (``mulco build --repo-id``, read
    from its schema's ``$id``), ``README.md`` and ``record.schema.json`` are re-rendered for the
    target repo and those bytes are what is compared and uploaded; the folder is not changed.
-2. **Plan** against the repo's current state (``list_repo_tree`` with sizes and hashes at the
-   target revision): each local file is *added*, *updated* (its git blob id, or LFS sha256,
-   differs) or *unchanged*; each remote file missing locally is *deleted* (except
-   ``.gitattributes``; ``--no-delete`` keeps them all). ``--dry-run`` prints the plan and stops.
-3. **Commit** every addition and deletion in a single ``create_commit`` with
-   ``parent_commit`` = the revision's head at planning time: either the whole folder lands or
-   nothing does, and a concurrent push makes the commit fail instead of being overwritten.
-   (``upload_large_folder`` is not used: it makes many commits, so a failure could leave the
-   remote half updated.)
+2. ``--dry-run``: **plan** against the repo's current state (``list_repo_tree`` with sizes and
+   hashes at the target revision): each local file is *added*, *updated* (its git blob id, or LFS
+   sha256, differs) or *unchanged*; each remote file missing locally is *deleted* (except
+   ``.gitattributes``; ``--no-delete`` keeps them all). It prints the plan and stops.
+3. Otherwise **commit** with ``huggingface_hub``'s own planning: one ``create_commit`` that adds
+   every local file (the library's preupload skips the files the repo already has unchanged) and
+   deletes the remote files missing locally, with ``parent_commit`` = the revision's head when
+   it was read: either the whole folder lands or nothing does, and a concurrent push makes the
+   commit fail instead of being overwritten. What the commit changed is read back from the
+   repo's tree before and after. (``upload_folder`` is not used: with ``hf_xet`` installed,
+   huggingface_hub >= 1.x sends a folder through its multi-commit upload pipeline, and
+   ``upload_large_folder`` makes many commits too, so a failure could leave the remote half
+   updated.)
 4. **Tag** the new commit with ``--tag`` (``create_tag``).
 
 The token comes from huggingface_hub's usual places (``HF_TOKEN``, ``hf auth login``); it is
@@ -320,47 +324,21 @@ def publish(folder: Path, repo_id: str, *, revision: str | None = None, tag: str
 
 
 def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint, token, commit_message, log, redact):
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub import HfApi
 
     api = HfApi(endpoint=endpoint, token=token or False)
     check_folder(folder)
     overrides = retarget(folder, repo_id, log)
     if token and not dry_run:
-        api.whoami()  # a bad token fails here, before anything is planned
-    plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
-    result = PublishResult(plan)
+        api.whoami()  # a bad token fails here, before anything is read or written
     if dry_run:
+        plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
         log(plan.render())
         if tag:
             log(f"would tag the new commit as {tag}")
         log("dry run: nothing was written")
-        return result
-
-    log(plan.render())
-    if not plan.repo_exists:
-        api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
-        result.created_repo = True
-        log(f"created {'private' if private else 'public'} dataset repo {repo_id}")
-        plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)  # a new repo has a first commit
-        result.plan = plan
-    if not plan.branch_exists and revision != DEFAULT_REVISION:
-        api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
-        plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
-        result.plan = plan
-    if plan.changes:
-        local = local_files(folder, overrides)
-        ops = [CommitOperationAdd(path_in_repo=i.path, path_or_fileobj=local[i.path].upload())
-               for i in plan.items if i.action in ("add", "update")]
-        ops += [CommitOperationDelete(path_in_repo=i.path) for i in plan.items if i.action == "delete"]
-        msg = commit_message or (f"mulco publish: {len(plan.of('add'))} added, {len(plan.of('update'))} updated, "
-                                 f"{len(plan.of('delete'))} deleted")
-        info = api.create_commit(repo_id, ops, commit_message=msg, repo_type=REPO_TYPE, revision=revision,
-                                 parent_commit=plan.parent_commit)
-        result.commit, result.commit_url = info.oid, info.commit_url
-        log(f"committed {info.oid[:12]} to {repo_id}@{revision}: {plan.summary()}")
-    else:
-        result.commit = plan.parent_commit
-        log(f"{repo_id}@{revision} is up to date; nothing to commit")
+        return PublishResult(plan)
+    result = _commit(api, folder, repo_id, revision, private, delete, overrides, commit_message, log)
     if tag:
         try:
             api.create_tag(repo_id, tag=tag, revision=result.commit or revision, repo_type=REPO_TYPE)
@@ -371,6 +349,57 @@ def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint,
         result.tag = tag
         log(f"tagged {(result.commit or revision)[:12]} as {tag}")
     return result
+
+
+def _commit(api, folder, repo_id, revision, private, delete, overrides, commit_message, log) -> PublishResult:
+    """One ``create_commit`` of the whole folder; the result's plan says what it changed."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    exists, branch_exists, head, before = remote_state(api, repo_id, revision)
+    created = False
+    if not exists:
+        api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+        created = True
+        log(f"created {'private' if private else 'public'} dataset repo {repo_id}")
+    if not branch_exists and revision != DEFAULT_REVISION:
+        api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
+    if created or not branch_exists:  # a new repo has a first commit; a new branch starts at main's head
+        exists, branch_exists, head, before = remote_state(api, repo_id, revision)
+    local = local_files(folder, overrides)
+    ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=lf.upload()) for p, lf in local.items()]
+    gone = [p for p in sorted(before) if p not in local and delete and p not in KEEP_REMOTE]
+    ops += [CommitOperationDelete(path_in_repo=p) for p in gone]
+    msg = commit_message or f"mulco publish: {folder.name} ({len(local)} files{f', {len(gone)} deleted' if gone else ''})"
+    info = api.create_commit(repo_id, ops, commit_message=msg, repo_type=REPO_TYPE, revision=revision,
+                             parent_commit=head)
+    plan = Plan(repo_id, revision, exists, branch_exists, head)
+    result = PublishResult(plan, created_repo=created)
+    if info.oid == head:  # the library found nothing to change and made no commit
+        plan.items = changes(before, before, set(local))
+        result.commit = head
+        log(f"{repo_id}@{revision} is up to date; nothing to commit")
+        return result
+    after = remote_state(api, repo_id, info.oid)[3]
+    plan.items = changes(before, after, set(local))
+    result.commit, result.commit_url = info.oid, info.commit_url
+    log(f"committed {info.oid[:12]} to {repo_id}@{revision}: {plan.summary()}")
+    return result
+
+
+def changes(before: dict[str, RemoteFile], after: dict[str, RemoteFile], local: set[str]) -> list[PlanItem]:
+    """What a commit did: the repo's files before and after it, compared by blob id / LFS sha256
+    (a remote file that is not in the folder and stays is *kept*)."""
+    items = []
+    for path, rf in sorted(after.items()):
+        old = before.get(path)
+        if old is None:
+            items.append(PlanItem("add", path, rf.size))
+        elif (old.lfs_sha256 or old.blob_id) == (rf.lfs_sha256 or rf.blob_id) and old.size == rf.size:
+            items.append(PlanItem("unchanged" if path in local else "keep", path, rf.size, old.size))
+        else:
+            items.append(PlanItem("update", path, rf.size, old.size))
+    items += [PlanItem("delete", path, rf.size, rf.size) for path, rf in sorted(before.items()) if path not in after]
+    return items
 
 
 def _check_repo_id(repo_id: str) -> None:

@@ -38,6 +38,7 @@ class FakeHub:
         self.requests: list[tuple[str, str, dict]] = []
         self.fail_commit: int | None = None
         self.unknown: list[str] = []
+        self.sent: list[dict[str, list[str]]] = []  # per commit request: the paths it added and deleted
         self.lock = threading.Lock()
         self.n = 0
 
@@ -150,8 +151,12 @@ class FakeHub:
                     return self.send_json(200, out)
                 if method == "POST" and rest[0] == "preupload":
                     req = json.loads(body)
-                    return self.send_json(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                                      for f in req["files"]]})
+                    oid = self._rev(repo, rest[1])
+                    have = repo["commits"][oid] if oid else {}
+                    # like the Hub: the blob id of a file the revision already has (the client skips it if unchanged)
+                    return self.send_json(200, {"files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
+                         **({"oid": git_blob(have[f["path"]])} if f["path"] in have else {})} for f in req["files"]]})
                 if method == "POST" and rest[0] == "commit":
                     branch = rest[1]
                     if branch not in repo["branches"]:
@@ -165,6 +170,7 @@ class FakeHub:
                     if parent and not head.startswith(parent):
                         return self._err(412, "A commit has happened since. Please refresh and try again.")
                     files = dict(repo["commits"][head])
+                    hub.sent.append({k: [op["value"]["path"] for op in lines[1:] if op["key"] == k] for k in ("file", "deletedFile")})
                     for op in lines[1:]:
                         v = op["value"]
                         if op["key"] == "file":
@@ -298,6 +304,8 @@ def test_second_publish_is_a_no_op_and_stale_files_are_deleted(hub, folder, monk
         "  - split: test\n    path: data/code_generation/en/python/test-00000-of-00001.parquet\n", ""))
     res = publish(folder, "collama/mulco", endpoint=hub.endpoint, log=lambda s: None)
     assert {i.action for i in res.plan.changes} == {"update", "delete"}
+    # huggingface_hub's own planning skipped the unchanged files: only the card was sent
+    assert hub.sent[-1] == {"file": ["README.md"], "deletedFile": ["data/code_generation/en/python/test-00000-of-00001.parquet"]}
     assert "data/code_generation/en/python/test-00000-of-00001.parquet" not in hub.files("collama/mulco")
     assert len(hub.repos["collama/mulco"]["commits"]) == n + 1
     # --no-delete keeps remote-only files
@@ -323,15 +331,18 @@ def test_concurrent_push_fails_instead_of_overwriting(hub, folder, monkeypatch):
     hub.create("collama/mulco")
     import mulco.publish as pub
 
-    real = pub.make_plan
+    real = pub.remote_state
+    calls = []
 
-    def plan_then_someone_pushes(*a, **kw):
-        plan = real(*a, **kw)
-        repo = hub.repos["collama/mulco"]
-        repo["branches"]["main"] = hub.new_commit(repo, {"README.md": b"pushed by someone else"})
-        return plan
+    def read_then_someone_pushes(*a, **kw):
+        state = real(*a, **kw)
+        if not calls:
+            repo = hub.repos["collama/mulco"]
+            repo["branches"]["main"] = hub.new_commit(repo, {"README.md": b"pushed by someone else"})
+        calls.append(a)
+        return state
 
-    monkeypatch.setattr(pub, "make_plan", plan_then_someone_pushes)
+    monkeypatch.setattr(pub, "remote_state", read_then_someone_pushes)
     with pytest.raises(PublishError, match="changed while publishing"):
         publish(folder, "collama/mulco", endpoint=hub.endpoint, log=lambda s: None)
     assert hub.files("collama/mulco")["README.md"] == b"pushed by someone else"
