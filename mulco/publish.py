@@ -436,30 +436,37 @@ def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str
         return "huggingface_hub is in offline mode (HF_HUB_OFFLINE is set): unset it to publish"
     if isinstance(e, hf_errors.LocalTokenNotFoundError):
         return "no Hugging Face token found: set HF_TOKEN or run `hf auth login`"
+    if status in (401, 403):  # before "not found": the Hub answers a bad token on a repo with 401 too
+        return _explain_status(status, server, repo_id, revision)
+    if isinstance(e, hf_errors.RepositoryNotFoundError) or (status == 404 and "Repo" in type(e).__name__):
+        return f"dataset {repo_id} not found (or private and the token cannot see it): check --repo-id and the token"
+    if isinstance(e, hf_errors.RevisionNotFoundError):
+        return f"revision {revision} not found in {repo_id}: check --revision"
+    if status is not None:
+        return _explain_status(status, server, repo_id, revision)
+    if _is_network_error(e):
+        return f"cannot reach {endpoint} ({type(e).__name__}): check the network connection (or HF_ENDPOINT); nothing was committed"
+    if isinstance(e, ValueError):
+        return f"{_first_line(str(e))}; nothing was committed"
+    return f"{type(e).__name__}: {_first_line(str(e))}; nothing was committed"
+
+
+def _explain_status(status: int, server: str, repo_id: str, revision: str) -> str:
+    """One line for an HTTP error status of the Hub, with what to do."""
     if status == 401:
         return ("the Hub refused the token (HTTP 401: invalid or expired): create a token with write access at "
                 "https://huggingface.co/settings/tokens and set HF_TOKEN or run `hf auth login`")
     if status == 403:
         return (f"no permission to write to dataset {repo_id} (HTTP 403{server}): use a token with write access "
                 f"to the {repo_id.split('/')[0]} namespace")
-    if isinstance(e, hf_errors.RepositoryNotFoundError) or (status == 404 and "Repo" in type(e).__name__):
-        return f"dataset {repo_id} not found (or private and the token cannot see it): check --repo-id and the token"
-    if isinstance(e, hf_errors.RevisionNotFoundError):
-        return f"revision {revision} not found in {repo_id}: check --revision"
     if status in (409, 412):
         return (f"{repo_id}@{revision} changed while publishing (HTTP {status}{server}); nothing was committed: "
                 f"run `mulco publish` again")
     if status == 429:
         return "the Hub is rate-limiting requests (HTTP 429); nothing was committed: wait a few minutes and retry"
-    if status is not None and status >= 500:
+    if status >= 500:
         return f"the Hub failed (HTTP {status}{server}); nothing was committed: retry later"
-    if status is not None:
-        return f"the Hub answered HTTP {status}{server}; nothing was committed"
-    if _is_network_error(e):
-        return f"cannot reach {endpoint} ({type(e).__name__}): check the network connection (or HF_ENDPOINT); nothing was committed"
-    if isinstance(e, ValueError):
-        return f"{_first_line(str(e))}; nothing was committed"
-    return f"{type(e).__name__}: {_first_line(str(e))}; nothing was committed"
+    return f"the Hub answered HTTP {status}{server}; nothing was committed"
 
 
 def _server_message(e: BaseException) -> str:

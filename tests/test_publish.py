@@ -181,8 +181,8 @@ class FakeHub:
                             return self._err(400, f"fake hub: unsupported {op['key']}")
                     oid = hub.new_commit(repo, files)
                     repo["branches"][branch] = oid
-                    return self.send_json(200, {"commitUrl": f"http://{self.headers['Host']}/datasets/{repo_id}/commit/{oid}", "commitOid": oid,
-                                            "success": True})
+                    url = f"http://{self.headers['Host']}/datasets/{repo_id}/commit/{oid}"
+                    return self.send_json(200, {"commitUrl": url, "commitOid": oid, "success": True})
                 if method == "POST" and rest[0] == "branch":
                     req = json.loads(body or b"{}")
                     if rest[1] in repo["branches"]:
