@@ -26,7 +26,7 @@ from . import record as rec_mod
 from . import sources as registry
 from . import taxonomy
 from .figures import Figures
-from .hub import DEFAULT_REPO_ID
+from .hub import DEFAULT_REPO_ID, read_card_yaml  # noqa: F401  (read_card_yaml: mulco.card's name too)
 from .sources.base import SPLITS
 
 TEMPLATE = "card.md.jinja"
@@ -734,12 +734,3 @@ def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int
     (folder / "LICENSE.md").write_text(render_license(report, sources, figures.licenses), encoding="utf-8")
     card = render_card(config_entries, leaves, report, sources, folder, figures=figures, repo_id=repo_id)
     (folder / "README.md").write_text(card, encoding="utf-8")
-
-
-def read_card_yaml(path: Path) -> dict:
-    """The YAML header of a card (``{}`` when it has none), read by ``huggingface_hub.metadata_load``
-    as the Hub reads it. A header that does not parse raises ``yaml.YAMLError``; one that is not a
-    mapping, ``ValueError``."""
-    from huggingface_hub import metadata_load
-
-    return metadata_load(path) or {}

@@ -254,10 +254,17 @@ def resolve_data_files(folder: Path, config: dict) -> dict[str, list[str]]:
     return out
 
 
+def read_card_yaml(path: Path) -> dict:
+    """The YAML header of a card (``{}`` when it has none), read by ``huggingface_hub.metadata_load``
+    as the Hub reads it. A header that does not parse raises ``yaml.YAMLError``; one that is not a
+    mapping, ``ValueError``."""
+    from huggingface_hub import metadata_load
+
+    return metadata_load(path) or {}
+
+
 def read_configs(folder: Path) -> list[str]:
     """Config names of a built folder (from its card's YAML)."""
-    from .card import read_card_yaml
-
     return [c["config_name"] for c in read_card_yaml(Path(folder) / "README.md").get("configs", [])]
 
 

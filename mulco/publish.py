@@ -193,7 +193,7 @@ def retarget(folder: Path, repo_id: str, log: Callable[[str], None] = print) -> 
 
 def check_folder(folder: Path) -> None:
     """A folder written by ``mulco build``: a card with configs whose data files all exist."""
-    from .card import read_card_yaml
+    from .hub import read_card_yaml
 
     folder = Path(folder)
     card = folder / "README.md"
