@@ -253,7 +253,7 @@ def _axolotl_hub(repo_id: str, revision: str | None, entries: list[tuple[str, st
 
 @lru_cache(maxsize=4)
 def _card_yaml(path: str, mtime_ns: int) -> dict:
-    from .card import read_card_yaml
+    from .hub import read_card_yaml
 
     return read_card_yaml(Path(path))
 
