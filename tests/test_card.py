@@ -551,3 +551,14 @@ def test_links_to_code_and_paper_come_from_the_package_metadata(monkeypatch):
     text = card_mod.render_card([], {}, report, sources)
     assert "- **Code:** [the `mulco` repository](https://example.org/mulco)" in text
     assert f"- **Paper:** [*{card_mod.PAPER}*](https://example.org/paper)" in text
+
+
+def test_steps_that_saw_nothing_report_zero_counts():
+    """A build too small for a step: the step reports its settings only, the card says 0."""
+    sources = {"codealpaca": SourceResult("codealpaca", status="built", records_kept=1)}
+    report = dict(report_for_sources(sources),
+                  dedup={"exact": {}, "near": {"threshold": 0.8, "ngram": 5, "num_perm": 128, "bands": 9, "rows": 13}},
+                  leakage={"test_records": 0, "exact": 0, "near": 0})
+    text = card_mod.render_card([], {}, report, sources)
+    assert "- Near duplicates: 0 clusters holding 0 records; 0 dropped" in text
+    assert "Exact duplicates" not in text and "of the 0 test records" in text
