@@ -2,7 +2,7 @@
 
 Runs, in one process and on the same tokenized records (``collama_train.data.prepare``):
   1. collama-train, padded    (the real entry point, ``transformers.Trainer`` + our Collator)
-  2. collama-train, packed    (same, ``--packing``: BFD rows, one flattened row per batch)
+  2. collama-train, packed    (same, ``--packing``: BFD rows, the packed rows as the batch)
   3. TRL SFTTrainer, padded   (fed the same pre-tokenized records; its own collator)
   4. TRL SFTTrainer, packed   (``packing=True``, its own BFD + padding-free collator)
 and prints, per way: step time, useful tokens/s (tokens of real records; padding excluded), the

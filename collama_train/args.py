@@ -1,7 +1,7 @@
 """Command-line settings of ``collama-train``: dataclasses parsed by ``HfArgumentParser``.
 
 Four groups, one parser: :class:`ModelArguments` (the model and LoRA), ``collama_train.data.DataArguments``
-(T1: what to train on), :class:`RunArguments` (resume, evaluation, the YAML file) and
+(what to train on), :class:`RunArguments` (resume, evaluation, the YAML file) and
 :class:`TrainingArguments` (every ``transformers.TrainingArguments`` flag, a few defaults changed).
 
 Every flag has both spellings (``--output-dir`` and ``--output_dir``: ``HfArgumentParser`` adds
@@ -232,10 +232,6 @@ def build(parsed: Parsed):
 
     seen = str(parsed.training.get("include_num_input_tokens_seen", "non_padding")).lower()
     seen = {"true": "all", "yes": "all", "1": "all", "false": "no", "0": "no"}.get(seen, seen)
-    if seen == "non_padding" and parsed.data.get("packing"):
-        # packed rows hold no padding at all; counting "ids != pad id" would miss every EOS of a
-        # tokenizer whose pad token is its EOS
-        seen = "all"
     parsed.training["include_num_input_tokens_seen"] = seen
     return (ModelArguments(**parsed.model), DataArguments(**parsed.data), RunArguments(**parsed.run),
             TrainingArguments(**parsed.training))

@@ -3,7 +3,7 @@
 The flow: parse the flags (:mod:`collama_train.args`) -> check every argument cheaply (one line per
 problem, nothing written to ``--output-dir`` yet) -> tokenize once through ``collama_train.data``
 (cached; rank 0 first) -> load the model (LoRA when asked) -> ``Trainer`` with the data module's
-collator (padded, or packed into one row with restarting ``position_ids``) -> save model and
+collator (padded, or packed rows with restarting ``position_ids``) -> save model and
 tokenizer (ZeRO-3: the gathered 16-bit weights) -> ``RUN/collama_run.json`` and a summary table ->
 optional evaluation (``--eval-configs``).
 
@@ -65,7 +65,7 @@ def check(parsed: Parsed) -> Plan:
     deepspeed = resolve_deepspeed(t.get("deepspeed"))
     t["deepspeed"] = deepspeed
 
-    # 3. the data flags (T1's cheap checks: mixture syntax, weights, template name, source given)
+    # 3. the data flags (the data side's cheap checks: mixture syntax, weights, template name, source given)
     from .data import DataArguments, validate_data_args
 
     validate_data_args(DataArguments(**d))
@@ -282,7 +282,14 @@ def run(plan: Plan, callbacks: list, t0: float | None = None) -> int:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     model = _load_model(plan, model_args)
-    collator = Collator(tokenizer, packed=bool(data_args.packing))
+    # Packed rows stay the batch (right-padded) on sdpa/eager; flash-attention reads one flattened row.
+    # So does a tokenizer whose pad token is its EOS: padding could not be told from EOS when counting.
+    attn = str(getattr(model.config, "_attn_implementation", "") or "")
+    pad = tokenizer.pad_token_id
+    flatten = attn.startswith("flash") or pad is None or pad == tokenizer.eos_token_id
+    collator = Collator(tokenizer, packed=bool(data_args.packing), flatten=flatten)
+    if data_args.packing and flatten and training_args.include_num_input_tokens_seen == "non_padding":
+        training_args.include_num_input_tokens_seen = "all"  # one flattened row holds no padding
     tokens_cb, progress_cb = make_callbacks()
     trainer = Trainer(model=model, args=training_args, train_dataset=prepared.train, eval_dataset=prepared.eval,
                       data_collator=collator, processing_class=tokenizer, callbacks=[tokens_cb, *callbacks])

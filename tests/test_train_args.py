@@ -127,7 +127,7 @@ def test_bad_model_side_input_one_line_nothing_written(tmp_path, tiny_model, mul
     f.write_text("x")
     assert "exists and is not a folder" in _fail(base_argv(tiny_model, mulco_sample, f, cache_dir), capsys)
 
-    # data side (T1's checks) comes out the same way
+    # data side (collama_train.data's checks) comes out the same way
     assert "config" in _fail(argv("--configs", "code_search.en:-1"), capsys)
     assert not out.exists() and not cache_dir.exists()
 
@@ -184,7 +184,7 @@ def test_tiny_model_command(tmp_path, mulco_sample, capsys):
     (("--configs", "code_search.en:0"), "not a positive number"),
 ])
 def test_empty_selection_fails_before_the_model_loads(extra, words, tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
-    """A selection that is empty only once the folder is read (T1's prepare) is still one line, and the
+    """A selection that is empty only once the folder is read (prepare()) is still one line, and the
     output folder is never created."""
     out = tmp_path / "run"
     msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, *extra), capsys)

@@ -447,13 +447,20 @@ def test_packed_batch_loss_and_gradients_equal_the_padded_batch(sample, tok, cac
         return out.loss.detach(), {n: q.grad.detach().clone() for n, q in model.named_parameters()}
 
     padded = Collator(tok, packed=False)(rows)
-    packed = Collator(tok, packed=True)(rows)
+    packed = Collator(tok, packed=True, flatten=True)(rows)
     assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed and packed["use_cache"] is False
     l_pad, g_pad = loss_and_grads(padded)
     l_pack, g_pack = loss_and_grads(packed)
     assert abs(l_pad.item() - l_pack.item()) < 1e-5
     for n in g_pad:
         assert torch.allclose(g_pad[n], g_pack[n], atol=1e-5, rtol=1e-4), n
+    # the rows kept as the batch (the default; right-padded, the padding a segment of its own): the same
+    by_rows = Collator(tok, packed=True)(rows)
+    assert by_rows["input_ids"].shape == padded["input_ids"].shape and "attention_mask" not in by_rows
+    l_rows_b, g_rows_b = loss_and_grads(by_rows)
+    assert abs(l_pad.item() - l_rows_b.item()) < 1e-5
+    for n in g_pad:
+        assert torch.allclose(g_pad[n], g_rows_b[n], atol=1e-5, rtol=1e-4), n
     # rows packed by prepare() (position_ids from the dataset) give the same loss
     pk = prepare(_args(sample, cache, configs="all", max_length=256, max_samples=6, packing=True), tok)
     l_rows, _ = loss_and_grads(Collator(tok, packed=True)(list(pk.train)))
