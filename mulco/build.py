@@ -88,6 +88,7 @@ class BuildConfig(ProfileConfig, DecontamConfig, DedupConfig, ParseConfig, Filte
         from .args import check_ranges
 
         check_ranges(self)
+        FilterConfig.__post_init__(self)  # --zh-twins is checked before any conversion
         if self.dedup_bands > self.dedup_num_perm:
             raise ValueError(f"dedup-bands ({self.dedup_bands}) must be <= dedup-num-perm ({self.dedup_num_perm})")
 

@@ -301,3 +301,10 @@ def test_on_a_terminal_two_workers_draw_one_bar(tmp_path):
     assert any(line.startswith("quality: near_dedup:") for line in lines)
     progress = [line for line in lines if not line.startswith("WARNING: ")]
     assert progress[-1].startswith("write: ") and "Traceback" not in raw.decode("utf-8", "replace")
+
+
+def test_a_bad_zh_twins_value_fails_before_any_conversion(capsys, tmp_path):
+    rc = main(["build", "--zh-twins", "half", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "zh-twins must be all, none or a fraction" in one_line(err)
+    assert "convert:" not in out + err and not (tmp_path / "o").exists()
