@@ -89,6 +89,10 @@ class BuildConfig(ProfileConfig, DecontamConfig, DedupConfig, ParseConfig, Filte
 
         check_ranges(self)
         FilterConfig.__post_init__(self)  # --zh-twins is checked before any conversion
+        from .hub import REPO_ID_RE
+
+        if not REPO_ID_RE.match(self.repo_id or ""):
+            raise ValueError(f"--repo-id {self.repo_id!r}: expected NAMESPACE/NAME (letters, digits, '.', '_', '-')")
         if self.dedup_bands > self.dedup_num_perm:
             raise ValueError(f"dedup-bands ({self.dedup_bands}) must be <= dedup-num-perm ({self.dedup_num_perm})")
 

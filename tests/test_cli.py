@@ -308,3 +308,10 @@ def test_a_bad_zh_twins_value_fails_before_any_conversion(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert rc == 2 and "zh-twins must be all, none or a fraction" in one_line(err)
     assert "convert:" not in out + err and not (tmp_path / "o").exists()
+
+
+def test_a_malformed_repo_id_fails_before_any_conversion(capsys, tmp_path):
+    rc = main(["build", "--repo-id", "not a repo", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "--repo-id 'not a repo': expected NAMESPACE/NAME" in one_line(err)
+    assert "convert:" not in out + err and not (tmp_path / "o").exists()
