@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-CORE_STAMP := $(VENV)/.installed-core
+BUILD_STAMP := $(VENV)/.installed-build
 TRAIN_STAMP := $(VENV)/.installed-train
 DEV_STAMP := $(VENV)/.installed-dev
 OUT ?= out
@@ -17,14 +17,15 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# The data package alone: no torch, no test tools.
-$(CORE_STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e .
+# The data package with what building needs ([build]: validation, parse check, card, charts);
+# no torch, no test tools. Loading alone needs only `pip install mulco` (no extra).
+$(BUILD_STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[build]'
 	touch $@
 
 # Training: the CPU build of torch first (a bare `torch` requirement can pull a multi-GB CUDA
 # build), DeepSpeed without compiling its ops, then the [train] extra.
-$(TRAIN_STAMP): pyproject.toml $(CORE_STAMP)
+$(TRAIN_STAMP): pyproject.toml $(BUILD_STAMP)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q setuptools wheel py-cpuinfo
 	DS_BUILD_OPS=0 $(PIP) install -q --no-build-isolation 'deepspeed>=0.15'
@@ -35,14 +36,14 @@ $(TRAIN_STAMP): pyproject.toml $(CORE_STAMP)
 	touch $@
 
 # The test tools.
-$(DEV_STAMP): pyproject.toml $(CORE_STAMP)
+$(DEV_STAMP): pyproject.toml $(BUILD_STAMP)
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
 install: $(DEV_STAMP)
 install-train: $(TRAIN_STAMP)
 
-demo-data: $(CORE_STAMP)
+demo-data: $(BUILD_STAMP)
 	$(VENV)/bin/mulco build --out $(SAMPLE)
 	$(OFFLINE) $(VENV)/bin/mulco show $(SAMPLE) code_search.en -n 3
 
