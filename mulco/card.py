@@ -617,6 +617,15 @@ def _template(name: str) -> str:
     return resources.files("mulco").joinpath("hub_files", name).read_text(encoding="utf-8")
 
 
+def _licence_context(records: dict[str, int]) -> dict:
+    """The card's "choosing by licence" table (records per licence) and the permissive licences."""
+    from .listing import PERMISSIVE
+
+    perm = {p.lower() for p in PERMISSIVE}
+    rows = [{"license": lic, "records": n, "permissive": lic.lower() in perm} for lic, n in records.items()]
+    return {"licence_rows": rows, "permissive": [r["license"] for r in rows if r["permissive"]]}
+
+
 def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,
                 folder: Path | None = None, *, figures: Figures | None = None, repo_id: str = DEFAULT_REPO_ID) -> str:
     """The whole README.md for the Hub repo ``repo_id``: the YAML header (dumped by
@@ -660,6 +669,7 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
         read=read,
         licenses=sorted({x.strip() for s in built for x in s["license"].split(",")}),
         hub_licenses=meta["license"],
+        **_licence_context(figures.license_records),
         citations=citations(specs),
         limits=limitations(report, specs, figures, leaves),
         emails=figures.emails,

@@ -32,6 +32,8 @@ class Figures:
     emails: dict[str, int] = field(default_factory=dict)
     #: lang -> {text_origin -> records} (builds whose records have ``text_origin``).
     origins: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: license -> records (the card's "choosing by licence" table).
+    license_records: dict[str, int] = field(default_factory=dict)
 
 
 def _digest(*parts: str) -> bytes:
@@ -53,6 +55,7 @@ class Tally:
         self.zh: list[tuple[tuple, bytes, bool | None, bytes]] = []
         self.emails: collections.Counter = collections.Counter()
         self.origins: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self.license_records: collections.Counter = collections.Counter()
 
     def add(self, table) -> None:
         """Count one ``pyarrow.Table`` of records (the record schema's columns)."""
@@ -66,6 +69,7 @@ class Tally:
         for t, p, o in zip(tasks, prompt, output):
             self.lengths[t]["prompt"].append(p)
             self.lengths[t]["output"].append(o)
+        self.license_records.update(table["license"].to_pylist())
         for pair in pc.unique(pc.binary_join_element_wise(table["source"], table["license"], "\x1f")).to_pylist():
             src, lic = pair.split("\x1f", 1)
             self.licenses[src].add(lic)
@@ -118,7 +122,8 @@ class Tally:
         return Figures(self.examples, lengths, {k: sorted(v) for k, v in sorted(self.licenses.items())},
                        dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))),
                        dict(sorted(self.emails.items())),
-                       {lang: dict(sorted(c.items())) for lang, c in sorted(self.origins.items())})
+                       {lang: dict(sorted(c.items())) for lang, c in sorted(self.origins.items())},
+                       dict(sorted(self.license_records.items())))
 
 
 def of_folder(folder: Path) -> Figures:

@@ -46,3 +46,18 @@ def test_sources_json_lists_the_registry(sample_raw, capsys):
     assert all(s["license"] == sources.get(s["source"]).SPEC.license and s["expected"] for s in doc["sources"])
     doc = json.loads(_run(capsys, "sources", "--raw-dir", str(sample_raw), "--json"))
     assert all(s["present"].endswith("files") for s in doc["sources"])
+
+
+def test_card_counts_records_per_licence_and_shows_the_permissive_one_liner(built_sample):  # noqa: F811
+    import re
+
+    card = (built_sample / "README.md").read_text(encoding="utf-8")
+    section = card.split("### Choosing by licence", 1)[1].split("\n#", 1)[0]
+    rows = dict(re.findall(r"^\| (\S+) \| ([\d,]+) \| (?:yes|no) \|$", section, flags=re.M))
+    ds = mulco.load("all", data_dir=built_sample)
+    assert {k: int(v.replace(",", "")) for k, v in rows.items()} == dict(
+        collections.Counter(x for s in ds for x in ds[s]["license"]))
+    permissive = json.loads(re.search(r'licenses=(\[.*?\])\)', section).group(1))
+    assert permissive and set(permissive) < set(rows) and "C-UDA-1.0" not in permissive
+    subset = mulco.load("all", data_dir=built_sample, licenses=permissive)  # the one-liner, on the local folder
+    assert {x for s in subset for x in subset[s]["license"]} == set(permissive)
