@@ -8,8 +8,6 @@ table print, and the output folder appears only when complete (atomic swap).
 from __future__ import annotations
 
 import collections
-import contextvars
-import os
 import shutil
 import sys
 import time
@@ -19,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from . import sources as registry
+from .fsops import SWAP_CHECK as _SWAP_CHECK
+from .fsops import atomic_replace, clean_leftovers  # noqa: F401  (mulco.build's names; export uses them)
 from .sources.base import TRANSLATE_KEY, BadRow, MissingSourceFile, Rejected, excerpt, hash_split, rel
 from .steps.decontaminate import DecontamConfig
 from .steps.dedup import DedupConfig
@@ -307,7 +307,7 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
         if i not in dropped:
             kept[k].append((split, r))
     if quarantine is not None:
-        from .hub import quarantine_line
+        from .writer import quarantine_line
 
         def write(q: dict) -> None:
             quarantine.write(quarantine_line(q))
@@ -343,8 +343,6 @@ class NothingBuilt(ValueError):
     """A build that found no source or kept no record: an error, and the old output is kept."""
 
 
-#: Run by :func:`atomic_replace` just before it swaps (the output checks again, as late as possible).
-_SWAP_CHECK: contextvars.ContextVar = contextvars.ContextVar("mulco_swap_check", default=None)
 
 
 def _stderr(line: str) -> None:
@@ -399,7 +397,7 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     when no source is found or no record is left, and
     :class:`mulco.safeout.UnsafeOutputError` when ``cfg.out`` may not be replaced (see
     :func:`mulco.safeout.prepare_output`); in every failure the old output is left as it was."""
-    from .hub import staging_dir, write_folder
+    from .writer import staging_dir, write_folder
     from .progress import Phase
     from .report import make_report
     from .safeout import prepare_output, write_marker
@@ -515,83 +513,3 @@ def _version() -> str:
         return "0+unknown"
 
 
-def atomic_replace(tmp: Path, out: Path) -> None:
-    """Put the complete folder ``tmp`` at ``out``. With an existing ``out`` the two are swapped
-    in one step (Linux renameat2 RENAME_EXCHANGE) so a reader or a crash never sees a mix;
-    elsewhere the old folder is moved aside first."""
-    check = _SWAP_CHECK.get()
-    if check is not None:
-        check()
-    if out.exists():
-        from .safeout import check_removable
-
-        check_removable(out, "--out")  # before anything moves: the old output must be removable
-        if not _exchange(tmp, out):
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.rename(out, old)
-            try:
-                os.rename(tmp, out)
-            except BaseException:
-                os.rename(old, out)  # put the old output back before giving up
-                raise
-            tmp = old
-        _fsync_dir(out.parent)
-        # the new output is in place; what is left of the old one (should it resist) is removed by
-        # the next build (clean_leftovers)
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.rename(tmp, out)
-        _fsync_dir(out.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def clean_leftovers(out: Path) -> list[str]:
-    """Remove the ``.X.tmp-PID`` / ``.X.old-PID`` folders that killed builds left beside ``out``.
-    If ``out`` itself is missing (a crash between the two renames where renameat2 is not
-    available), the old output is put back first. Folders of running processes are left alone."""
-    out = Path(out)
-    if not out.parent.is_dir():
-        return []
-    done = []
-    for kind in ("old", "tmp"):  # old first: it may have to become out again
-        for p in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
-            pid = p.name.rsplit("-", 1)[-1]
-            if not pid.isdigit() or int(pid) == os.getpid() or _running(int(pid)):
-                continue
-            if kind == "old" and not out.exists():
-                os.rename(p, out)
-                done.append(f"restored {out} from {p.name}")
-            else:
-                shutil.rmtree(p, ignore_errors=True)
-                done.append(f"removed {p.name}")
-    return done
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    if sys.platform != "linux":
-        return False
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    fn = getattr(libc, "renameat2", None)
-    if fn is None:
-        return False
-    AT_FDCWD, RENAME_EXCHANGE = -100, 2
-    return fn(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), RENAME_EXCHANGE) == 0

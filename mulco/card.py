@@ -736,7 +736,7 @@ def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int
                figures: Figures, *, repo_id: str = DEFAULT_REPO_ID) -> None:
     """Write the card (``README.md``), ``LICENSE.md`` and the charts into the output folder.
 
-    Called by :func:`mulco.hub.write_folder` after the Parquet files and ``build_report.json``
+    Called by :func:`mulco.writer.write_folder` after the Parquet files and ``build_report.json``
     are written, with the ``figures`` it counted from the tables it wrote.
     """
     folder = Path(folder)

@@ -1,5 +1,5 @@
 """The figures the dataset card shows about the records, counted from the Arrow tables the writer
-writes (:func:`mulco.hub.write_folder` hands each table to a :class:`Tally` as it writes it), so the
+writes (:func:`mulco.writer.write_folder` hands each table to a :class:`Tally` as it writes it), so the
 card renders them and never reads the Parquet files back. :func:`of_folder` counts the same figures
 from a built folder's Parquet files, for re-rendering a card without a build (``publish --repo-id``).
 """

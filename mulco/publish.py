@@ -175,7 +175,8 @@ def retarget(folder: Path, repo_id: str, log: Callable[[str], None] = print) -> 
     and ``record.schema.json`` rendered for ``repo_id`` (``{}`` when it was built for it, or
     when its schema names no repo)."""
     from .extras import require
-    from .hub import render_for_repo, repo_id_of
+    from .hub import repo_id_of
+    from .writer import render_for_repo
 
     built_for = repo_id_of(folder)
     if built_for is None or built_for == repo_id:

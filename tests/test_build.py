@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import mulco
-from mulco import record, sources
+from mulco import record, sources, taxonomy
 from mulco.build import BuildConfig, build
 from mulco.card import read_card_yaml
 from mulco.taxonomy import UnknownConfigError
@@ -69,17 +69,37 @@ def test_both_languages_and_all_three_tasks_are_built(sample_build):
                            "code_repair", "code_translation", "query_to_code"}
 
 
-@pytest.mark.slow
-def test_every_config_loads_with_load_dataset_and_matches_the_card(sample_build):
+def test_every_config_matches_the_card_and_some_of_each_shape_load(sample_build):
+    """Every config: the files `datasets` resolves from its data_files hold, by their Parquet
+    metadata, the rows its dataset_info says, with the record's columns. One config of each name
+    shape (all, lang, task, task.subtask, task.lang, task.lang.plang, ...) loads with load_dataset."""
     import datasets
+    from datasets.data_files import DataFilesDict, sanitize_patterns
 
     out = sample_build.out
     meta = read_card_yaml(out / "README.md")
     info = {d["config_name"]: {s["name"]: s["num_examples"] for s in d["splits"]} for d in meta["dataset_info"]}
-    for name in sample_build.configs:
+    assert [c["config_name"] for c in meta["configs"]] == sample_build.configs
+    columns = list(record.fields())
+    files: dict[str, pq.ParquetFile] = {}
+    for cfg in meta["configs"]:
+        resolved = DataFilesDict.from_patterns(sanitize_patterns(cfg["data_files"]), base_path=str(out))
+        rows = {}
+        for split, paths in resolved.items():
+            for p in paths:
+                files.setdefault(p, pq.ParquetFile(p))
+                assert files[p].schema_arrow.names == columns, p
+            rows[split] = sum(files[p].metadata.num_rows for p in paths)
+        assert rows == info[cfg["config_name"]], cfg["config_name"]
+    shapes: dict[tuple, str] = {}
+    for name in sample_build.configs:  # the first config of each shape
+        sel = taxonomy.parse(name)
+        shapes.setdefault(tuple(v is not None for v in (sel.task, sel.subtask, sel.lang, sel.plang)), name)
+    assert len(shapes) >= 8
+    for name in shapes.values():
         ds = datasets.load_dataset(str(out), name)
         assert {s: len(d) for s, d in ds.items()} == info[name], name
-        assert list(ds[next(iter(ds))].features) == list(record.fields())
+        assert list(ds[next(iter(ds))].features) == columns
 
 
 def test_default_config_and_streaming(sample_build):
@@ -134,10 +154,10 @@ def test_output_is_replaced_atomically_and_a_failed_build_leaves_the_old_one(tmp
     build(BuildConfig(out=out, sources=["codealpaca"], progress=False))
     before = {f: (out / f).read_bytes() for f in _tree(out)}
 
-    import mulco.hub
+    import mulco.writer
 
     calls = {"n": 0}
-    real = mulco.hub.write_parquet
+    real = mulco.writer.write_parquet
 
     def failing(rows, path):
         calls["n"] += 1
@@ -145,12 +165,12 @@ def test_output_is_replaced_atomically_and_a_failed_build_leaves_the_old_one(tmp
             raise OSError("disk full (simulated)")
         return real(rows, path)
 
-    monkeypatch.setattr(mulco.hub, "write_parquet", failing)
+    monkeypatch.setattr(mulco.writer, "write_parquet", failing)
     with pytest.raises(OSError, match="disk full"):
         build(BuildConfig(out=out, progress=False))
     assert {f: (out / f).read_bytes() for f in _tree(out)} == before
     assert [p.name for p in tmp_path.iterdir()] == ["o"]  # no temp folder left behind
-    monkeypatch.setattr(mulco.hub, "write_parquet", real)
+    monkeypatch.setattr(mulco.writer, "write_parquet", real)
     build(BuildConfig(out=out, progress=False))
     assert len(_tree(out)) > len(before)
 

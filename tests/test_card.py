@@ -16,8 +16,9 @@ import yaml
 from mulco import card as card_mod
 from mulco import taxonomy
 from mulco.build import BuildConfig, SourceResult, build
-from mulco.hub import data_file_patterns, resolve_data_files, write_folder
+from mulco.hub import data_file_patterns, resolve_data_files
 from mulco.record import make_record
+from mulco.writer import write_folder
 
 LEAVES = [  # task, subtask, lang, plang, target_plang
     ("code_generation", None, "en", "python", None),
@@ -448,7 +449,7 @@ def test_repo_id_names_the_target_repo_everywhere(sample_builds):
 
 def test_retarget_renders_the_card_of_a_build_for_another_repo_byte_for_byte(sample_builds):
     default, alice = sample_builds
-    from mulco.hub import render_for_repo
+    from mulco.writer import render_for_repo
 
     same = render_for_repo(default.out, "collama/mulco")
     assert same["README.md"] == (default.out / "README.md").read_text(encoding="utf-8")

@@ -173,12 +173,12 @@ def test_the_next_build_removes_temp_folders_a_killed_build_left(tmp_path):
 
 
 def test_without_renameat2_a_crash_between_the_renames_keeps_an_output(tmp_path, monkeypatch):
-    import mulco.build
+    import mulco.fsops
     from mulco.build import BuildConfig, build
 
     out = tmp_path / "X"
     build(BuildConfig(out=out, sources=["codealpaca"], progress=False), log=lambda *a: None)
-    monkeypatch.setattr(mulco.build, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(mulco.fsops, "_exchange", lambda a, b: False)
     real_rename, calls = os.rename, []
 
     def rename(src, dst):

@@ -23,6 +23,9 @@ def make_parser(subparsers=None):
 
 
 def main(args) -> int:
+    from ..extras import require
+
+    require("build", "mulco build")  # before any work: one line naming the extra
     from ..build import build
     from ..summary import build_summary, last_line
 

@@ -27,6 +27,9 @@ def make_parser(subparsers=None):
 
 
 def main(args) -> int:
+    from ..extras import require
+
+    require("build", "mulco validate")  # the schema check is jsonschema-rs
     from ..steps.validate import validate_paths
     from ..table import render
 
