@@ -54,7 +54,10 @@ def load(name: str = "all", data_dir=None, split: str | None = None, streaming: 
             report = json.loads((Path(data_dir) / "build_report.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             report = None  # the report only explains an empty name; a folder without one still loads
-        check_available(name, read_configs(Path(data_dir)), report=report if isinstance(report, dict) else None)
+        from .sources import producing
+
+        check_available(name, read_configs(Path(data_dir)), report=report if isinstance(report, dict) else None,
+                        producers=producing)
     else:
         parse(name)
     if licenses is not None:

@@ -27,7 +27,7 @@ from . import sources as registry
 from . import taxonomy
 from .figures import Figures
 from .hub import DEFAULT_REPO_ID, read_card_yaml  # noqa: F401  (read_card_yaml: mulco.card's name too)
-from .sources.base import SPLITS
+from .taxonomy import SPLITS
 
 TEMPLATE = "card.md.jinja"
 LICENSE_TEMPLATE = "LICENSE.md.jinja"
@@ -42,23 +42,15 @@ PRETTY_NAME = "MulCo"
 NO_PLANG = "—"
 #: The paper of the CoLLaMA project, whose instruction dataset MulCo is (its citation: SEED_CITATION).
 PAPER = "CoLLaMA: A Multilingual Instruction Dataset and Large Language Model for Code"
-#: Syntax-highlighting names of the programming languages, for the examples' code fences.
-FENCE_LANG: Mapping[str, str] = {
-    "go": "go", "java": "java", "javascript": "javascript", "php": "php", "python": "python", "ruby": "ruby",
-    "c": "c", "cpp": "cpp", "csharp": "csharp", "sql": "sql",
-}
-#: (task, subtask) -> the fields that hold code in its records (the others are natural language).
+#: Syntax-highlighting names of the programming languages, for the examples' code fences (the
+#: plang names are the highlighters' names).
+FENCE_LANG: Mapping[str, str] = {p: p for p in taxonomy.PLANGS}
+#: Subtasks whose code field also holds prose, shown as text: query_to_code's input is a question
+#: and numbered candidate snippets.
+MIXED_INPUT = ("query_to_code",)
+#: (task, subtask) -> the fields that hold only code in its records (the others are natural language).
 CODE_FIELDS: Mapping[tuple, tuple[str, ...]] = {
-    ("code_generation", None): ("output",),
-    ("code_summarization", None): ("input",),
-    ("code_search", "clone_detection"): ("input",),
-    ("code_search", "defect_detection"): ("input",),
-    ("code_search", "cloze_test"): ("input",),
-    ("code_search", "code_completion"): ("input", "output"),
-    ("code_search", "code_repair"): ("input", "output"),
-    ("code_search", "code_translation"): ("input", "output"),
-    ("code_search", "query_to_code"): (),
-}
+    (k.task, k.subtask): () if k.subtask in MIXED_INPUT else k.code_fields for k in taxonomy.KINDS}
 #: Records' ``license`` values (SPDX ids, lower-cased) -> the Hub's license ids.
 HUB_LICENSES: Mapping[str, str] = {
     "apache-2.0": "apache-2.0", "mit": "mit", "cc-by-4.0": "cc-by-4.0", "cc-by-nc-4.0": "cc-by-nc-4.0",
@@ -66,17 +58,7 @@ HUB_LICENSES: Mapping[str, str] = {
     "bsd-3-clause": "bsd-3-clause", "cc0-1.0": "cc0-1.0", "gpl-3.0": "gpl-3.0",
 }
 #: (task, subtask) -> (the Hub's task category, its task id or None), as the CodeXGLUE cards on the Hub tag them.
-HUB_TASKS: Mapping[tuple, tuple[str, str | None]] = {
-    ("code_generation", None): ("text-generation", None),
-    ("code_summarization", None): ("summarization", None),
-    ("code_search", "clone_detection"): ("text-classification", "semantic-similarity-classification"),
-    ("code_search", "defect_detection"): ("text-classification", "multi-class-classification"),
-    ("code_search", "cloze_test"): ("fill-mask", "slot-filling"),
-    ("code_search", "code_completion"): ("text-generation", "language-modeling"),
-    ("code_search", "code_repair"): ("text-generation", None),
-    ("code_search", "code_translation"): ("translation", None),
-    ("code_search", "query_to_code"): ("text-retrieval", "document-retrieval"),
-}
+HUB_TASKS: Mapping[tuple, tuple[str, str | None]] = {(k.task, k.subtask): k.hub_task for k in taxonomy.KINDS}
 #: Source -> its ``source_datasets`` entry: the Hub dataset it extends, where there is one.
 HUB_SOURCE_DATASETS: Mapping[str, str] = {
     "bigclonebench": "extended|google/code_x_glue_cc_clone_detection_big_clone_bench",
@@ -98,20 +80,8 @@ SEED_CITATION = (
     "}"
 )
 
-TASK_DESCRIPTIONS: Mapping[str, str] = {
-    "code_generation": "write code from a natural-language description",
-    "code_summarization": "describe in natural language what a piece of code does",
-    "code_search": "judge, find or change code given code or a query (the subtasks below)",
-}
-SUBTASK_DESCRIPTIONS: Mapping[str, str] = {
-    "clone_detection": "are two code fragments semantically equivalent?",
-    "defect_detection": "does a function contain a defect (e.g. a vulnerability)?",
-    "cloze_test": "fill in the masked token of a code fragment",
-    "code_completion": "complete the next line of code",
-    "code_repair": "fix a buggy method",
-    "code_translation": "translate code from one programming language to another",
-    "query_to_code": "which code fragment answers a natural-language question?",
-}
+TASK_DESCRIPTIONS: Mapping[str, str] = taxonomy.TASK_WHAT
+SUBTASK_DESCRIPTIONS: Mapping[str, str] = {k.subtask: k.what for k in taxonomy.KINDS if k.subtask}
 
 
 

@@ -20,7 +20,7 @@ from typing import Iterable
 
 from . import record as rec_mod
 from . import taxonomy
-from .sources.base import SPLITS
+from .taxonomy import SPLITS
 
 UNSPECIFIED = "unspecified"
 ROWS_PER_SHARD = 200_000

@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import taxonomy
-from .taxonomy import UnknownConfigError
+from .taxonomy import SPLITS, UnknownConfigError  # noqa: F401  (SPLITS: mulco.select's name too)
 
 UNSPECIFIED = "unspecified"
-SPLITS = ("train", "validation", "test")
 
 
 class SelectionError(ValueError):

@@ -10,32 +10,103 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
-TASKS: tuple[str, ...] = ("code_generation", "code_summarization", "code_search")
-SUBTASKS: Mapping[str, tuple[str, ...]] = {
-    "code_generation": (),
-    "code_summarization": (),
-    "code_search": (
-        "clone_detection",
-        "defect_detection",
-        "cloze_test",
-        "code_completion",
-        "code_repair",
-        "code_translation",
-        "query_to_code",
-    ),
+@dataclass(frozen=True)
+class Kind:
+    """A task without subtasks, or a subtask of ``code_search``: what its records are. Add a
+    subtask here (with its templates and a converter) and everything else derives from it."""
+
+    task: str
+    subtask: str | None
+    #: What a record asks, in one line (the dataset card's task table).
+    what: str
+    #: The record fields that hold code (their identifiers are abstracted for near dedup).
+    code_fields: tuple[str, ...]
+    #: Whether the answer is a label or a short answer (near dedup also buckets by it).
+    short_answer: bool
+    #: The Hub's task category and task id (as the CodeXGLUE cards on the Hub tag them).
+    hub_task: tuple[str, str | None]
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("code_generation", None, "write code from a natural-language description", ("output",), False,
+         ("text-generation", None)),
+    Kind("code_summarization", None, "describe in natural language what a piece of code does", ("input",), False,
+         ("summarization", None)),
+    Kind("code_search", "clone_detection", "are two code fragments semantically equivalent?", ("input",), True,
+         ("text-classification", "semantic-similarity-classification")),
+    Kind("code_search", "defect_detection", "does a function contain a defect (e.g. a vulnerability)?", ("input",), True,
+         ("text-classification", "multi-class-classification")),
+    Kind("code_search", "cloze_test", "fill in the masked token of a code fragment", ("input",), True,
+         ("fill-mask", "slot-filling")),
+    Kind("code_search", "code_completion", "complete the next line of code", ("input", "output"), True,
+         ("text-generation", "language-modeling")),
+    Kind("code_search", "code_repair", "fix a buggy method", ("input", "output"), False, ("text-generation", None)),
+    Kind("code_search", "code_translation", "translate code from one programming language to another",
+         ("input", "output"), False, ("translation", None)),
+    Kind("code_search", "query_to_code", "which code fragment answers a natural-language question?", ("input",), False,
+         ("text-retrieval", "document-retrieval")),
+)
+#: What each task is, in one line (the card's task table; a task with subtasks is described here only).
+TASK_WHAT: Mapping[str, str] = {
+    "code_generation": KINDS[0].what,
+    "code_summarization": KINDS[1].what,
+    "code_search": "judge, find or change code given code or a query (the subtasks below)",
 }
-ALL_SUBTASKS: tuple[str, ...] = SUBTASKS["code_search"]
+TASKS: tuple[str, ...] = tuple(dict.fromkeys(k.task for k in KINDS))
+SUBTASKS: Mapping[str, tuple[str, ...]] = {t: tuple(k.subtask for k in KINDS if k.task == t and k.subtask) for t in TASKS}
+ALL_SUBTASKS: tuple[str, ...] = tuple(k.subtask for k in KINDS if k.subtask)
 LANGS: tuple[str, ...] = ("en", "zh")
-PLANGS: tuple[str, ...] = ("go", "java", "javascript", "php", "python", "ruby", "c", "cpp", "csharp", "sql")
+#: The splits of every config, in this order.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
+
+def kind(task: str, subtask: str | None = None) -> Kind:
+    """The :class:`Kind` of a task (without subtasks) or of a subtask."""
+    return _KIND[(task, subtask)]
+
+
+@dataclass(frozen=True)
+class PLang:
+    """A programming language MulCo has. Add one here (and to the schema's enum, which a test
+    checks) and the parse check, fence tags, aliases and instructions know it."""
+
+    name: str
+    #: How instructions and the card write it.
+    display: str
+    #: Other names for it in fence tags, file names and requests (lower-case).
+    aliases: tuple[str, ...]
+    #: Its tree-sitter grammar: (module, function returning the language).
+    grammar: tuple[str, str]
+
+
+PLANG_TABLE: tuple[PLang, ...] = (
+    PLang("go", "Go", ("golang", "go语言"), ("tree_sitter_go", "language")),
+    PLang("java", "Java", (), ("tree_sitter_java", "language")),
+    PLang("javascript", "JavaScript", ("js", "node", "node.js", "nodejs"), ("tree_sitter_javascript", "language")),
+    PLang("php", "PHP", (), ("tree_sitter_php", "language_php")),
+    PLang("python", "Python", ("python3", "py", "python2"), ("tree_sitter_python", "language")),
+    PLang("ruby", "Ruby", ("rb",), ("tree_sitter_ruby", "language")),
+    PLang("c", "C", ("c语言",), ("tree_sitter_c", "language")),
+    PLang("cpp", "C++", ("c++", "cc", "cxx"), ("tree_sitter_cpp", "language")),
+    PLang("csharp", "C#", ("c#", "cs"), ("tree_sitter_c_sharp", "language")),
+    PLang("sql", "SQL", ("mysql", "postgresql", "sqlite", "tsql", "plsql"), ("tree_sitter_sql", "language")),
+)
+PLANGS: tuple[str, ...] = tuple(p.name for p in PLANG_TABLE)
 #: How a programming language is written in instructions.
-PLANG_NAMES: Mapping[str, str] = {
-    "go": "Go", "java": "Java", "javascript": "JavaScript", "php": "PHP", "python": "Python",
-    "ruby": "Ruby", "c": "C", "cpp": "C++", "csharp": "C#", "sql": "SQL",
-}
+PLANG_NAMES: Mapping[str, str] = {p.name: p.display for p in PLANG_TABLE}
+#: How a programming language is named in fence tags, file names and requests (lower-cased) -> MulCo plang.
+PLANG_ALIASES: Mapping[str, str] = {a: p.name for p in PLANG_TABLE for a in (p.name, *p.aliases)}
 DEFAULT_CONFIG = "all"
+
+
+_KIND: Mapping[tuple, Kind] = {(k.task, k.subtask): k for k in KINDS}
+
+
+def plang_from_alias(name: str) -> str | None:
+    """The MulCo plang a name, fence tag or alias stands for (None: not one MulCo has)."""
+    return PLANG_ALIASES.get(name.strip().lower())
 
 
 class UnknownConfigError(ValueError):
@@ -143,11 +214,13 @@ def _unknown_message(name: str, valid: list[str]) -> str:
     )
 
 
-def check_available(name: str, available: Iterable[str], report: Mapping | None = None) -> Selector:
+def check_available(name: str, available: Iterable[str], report: Mapping | None = None,
+                    producers: Callable[[Selector], list[str]] | None = None) -> Selector:
     """Parse ``name`` and check that the built dataset has it. The error suggests only names the
     build has; for a valid name that selects nothing it says why when ``report`` (the build's
     ``build_report.json``) tells (a source absent, ZH records skipped for want of a translator,
-    every record dropped by the quality steps)."""
+    every record dropped by the quality steps); ``producers`` names the sources that make records
+    for a selection (:func:`mulco.sources.producing`)."""
     available = list(available)
     try:
         sel = parse(name)
@@ -160,7 +233,7 @@ def check_available(name: str, available: Iterable[str], report: Mapping | None 
               f"{', '.join(TASKS)}; `mulco configs FOLDER` lists this build's {len(available)} names."
         ) from None
     if name not in available:
-        why = why_empty(sel, report) if report else None
+        why = why_empty(sel, report, producers) if report else None
         close = [n for n in suggest(name, available) if n != name]
         raise UnknownConfigError(
             f"Config {name!r} is valid but selects no record in this build"
@@ -170,15 +243,12 @@ def check_available(name: str, available: Iterable[str], report: Mapping | None 
     return sel
 
 
-def why_empty(sel: Selector, report: Mapping) -> str | None:
-    """Why a valid config selects no record of a build, from its report (None: it does not say)."""
-    from . import sources as registry
-
+def why_empty(sel: Selector, report: Mapping, producing: Callable[[Selector], list[str]] | None = None) -> str | None:
+    """Why a valid config selects no record of a build, from its report (None: it does not say);
+    ``producing(sel)``: the sources that make records for ``sel``."""
     srcs = report.get("sources") or {}
     reasons = []
-    producers = [n for n in registry.names()
-                 if any((sel.task is None or t == sel.task) and (sel.subtask is None or st == sel.subtask)
-                        for t, st in registry.get(n).SPEC.produces)]
+    producers = producing(sel) if producing else []
     cf = (report.get("configs") or {}).get(format_name(sel))
     if cf and cf.get("records_in") and not cf.get("kept"):
         steps = ", ".join(f"{k} {v:,}" for k, v in (cf.get("dropped") or {}).items())

@@ -10,13 +10,10 @@ from importlib import resources
 
 import yaml
 
-from .taxonomy import LANGS, PLANG_NAMES
+from .taxonomy import KINDS, LANGS, PLANG_NAMES
 
 #: Keys that must have templates: tasks without subtasks, and every subtask.
-TEMPLATE_KEYS = (
-    "code_generation", "code_summarization", "clone_detection", "defect_detection", "cloze_test",
-    "code_completion", "code_completion_line", "code_repair", "code_translation", "query_to_code",
-)
+TEMPLATE_KEYS = (*(k.subtask or k.task for k in KINDS), "code_completion_line")
 MIN_TEMPLATES = 8
 
 

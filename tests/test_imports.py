@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 from conftest import REPO
 
 PKG = REPO / "mulco"
@@ -93,20 +91,6 @@ def test_the_graph_sees_imports_inside_functions():
     assert "mulco.taxonomy" in g["mulco"]
 
 
-#: The cycles there were when this test came in (issue 13.3): the list may only shrink.
-KNOWN_CYCLES = [
-    ["mulco.sources", "mulco.taxonomy"],
-    ["mulco.sources.plangs", "mulco.steps.parse"],
-    ["mulco.steps.minhash", "mulco.steps.text"],  # tokenizing and hashing share a module
-]
-
-
-def test_no_new_import_cycle():
-    for c in cycles(graph()):
-        assert any(set(c) <= set(k) for k in KNOWN_CYCLES), f"a new import cycle: {' <-> '.join(c)}"
-
-
-@pytest.mark.xfail(strict=True, reason="the cycles in KNOWN_CYCLES are being removed (issue 13.3)")
 def test_no_import_cycle_in_mulco():
     found = cycles(graph())
     assert not found, "import cycles in mulco/ (each line: the modules of one cycle):\n" + "\n".join(

@@ -26,6 +26,24 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+#: The BibTeX key of the CodeXGLUE paper: a source whose spec cites it is a CodeXGLUE source.
+CODEXGLUE_CITATION = "lu2021codexglue"
+
+
+def codexglue() -> tuple[str, ...]:
+    """The sources taken from CodeXGLUE (their spec cites its paper), whose test splits
+    decontamination compares against."""
+    return tuple(n for n in REGISTRY if CODEXGLUE_CITATION in (get(n).SPEC.citation or ""))
+
+
+def producing(sel) -> list[str]:
+    """The sources whose records fall under the selection ``sel`` (a :class:`~mulco.taxonomy.Selector`),
+    by the (task, subtask) pairs their spec says they produce."""
+    return [n for n in REGISTRY
+            if any((sel.task is None or t == sel.task) and (sel.subtask is None or st == sel.subtask)
+                   for t, st in get(n).SPEC.produces)]
+
+
 def get(name: str) -> ModuleType:
     if name not in REGISTRY:
         close = suggest(name, REGISTRY)

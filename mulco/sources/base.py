@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-SPLITS = ("train", "validation", "test")
+from ..taxonomy import SPLITS  # noqa: F401  (base's name too)
+
 _SPLIT_ALIASES = {"train": "train", "valid": "validation", "validation": "validation", "dev": "validation", "test": "test"}
 
 TRANSLATE_KEY = "_translate"

@@ -3,19 +3,8 @@ from __future__ import annotations
 
 import re
 
-#: lower-cased alias -> MulCo plang
-ALIASES = {
-    "go": "go", "golang": "go", "go语言": "go",
-    "java": "java",
-    "javascript": "javascript", "js": "javascript", "node": "javascript", "node.js": "javascript", "nodejs": "javascript",
-    "php": "php",
-    "python": "python", "python3": "python", "py": "python", "python2": "python",
-    "ruby": "ruby", "rb": "ruby",
-    "c": "c", "c语言": "c",
-    "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp",
-    "csharp": "csharp", "c#": "csharp", "cs": "csharp",
-    "sql": "sql", "mysql": "sql", "postgresql": "sql", "sqlite": "sql", "tsql": "sql", "plsql": "sql",
-}
+from ..taxonomy import PLANG_ALIASES as ALIASES  # noqa: F401  (the table lives in the taxonomy)
+from ..taxonomy import plang_from_alias
 
 _FENCE = re.compile(r"^\s*```\s*([A-Za-z0-9_+#.\-]*)", re.M)
 # Mentions in prose. Order matters: longer names first so "JavaScript" is not "Java", "C++" not "C".
@@ -35,7 +24,7 @@ _MENTION_RE = [(pl, re.compile(rx, re.I)) for pl, rx in _MENTIONS]
 
 
 def from_alias(name: str) -> str | None:
-    return ALIASES.get(name.strip().lower())
+    return plang_from_alias(name)
 
 
 def from_fences(markdown: str) -> str | None:

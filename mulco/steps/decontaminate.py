@@ -42,8 +42,6 @@ from .pipeline import Corpus, Outcome
 from .text import Tokens, ngrams, tokenize
 
 #: sources built from CodeXGLUE tasks: their test split is a benchmark
-CODEXGLUE_SOURCES = ("bigclonebench", "codesearchnet", "codexglue_cloze", "codexglue_line_completion",
-                     "codexglue_refinement", "codexglue_translation", "devign")
 BENCHMARKS = ("humaneval", "mbpp", "codexglue_test")
 
 
@@ -230,10 +228,13 @@ class Decontaminate:
             self._ngrams(corpus, external, hit, info)
         # CodeXGLUE test records against train/validation
         if "codexglue_test" in wanted:
-            ref = alive & (corpus.split_rank == 0) & np.isin(np.array(corpus.sources), CODEXGLUE_SOURCES)
+            from .. import sources as registry
+
+            codexglue = registry.codexglue()
+            ref = alive & (corpus.split_rank == 0) & np.isin(np.array(corpus.sources), codexglue)
             n_ref = int(ref.sum())
             info["codexglue_test"] = {"status": "used" if n_ref else "missing", "from": "test split of this build's "
-                                      + ", ".join(CODEXGLUE_SOURCES), "items": n_ref}
+                                      + ", ".join(codexglue), "items": n_ref}
             if not n_ref:
                 info["codexglue_test"]["message"] = "no test record of a CodeXGLUE source in this build"
                 warnings.append("NOT decontaminated against CodeXGLUE test splits: no test record of a "

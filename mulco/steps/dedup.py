@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..taxonomy import KINDS
 from . import minhash
 from .pipeline import Corpus, Outcome
 from .text import U64, mix
 
 #: subtasks whose answer is a label or a short answer: bucketed by answer too
-ANSWER_KEYED = ("clone_detection", "defect_detection", "cloze_test", "code_completion")
+ANSWER_KEYED = tuple(k.subtask for k in KINDS if k.subtask and k.short_answer)
 
 
 @dataclass

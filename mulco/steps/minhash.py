@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from .text import U64, mix
+from .hashing import U64, mix
 
 EMPTY = np.uint32(0xFFFFFFFF)
 

@@ -20,8 +20,9 @@ query_to_code       (not checked)    numbered candidates of Stack Overflow snipp
 
 Code inside Markdown fences is checked block by block (blocks tagged with another language are
 skipped); a bare method (Java, C#, JavaScript) is parsed inside a class, Go without a package
-clause gets one, PHP without ``<?php`` uses the PHP-only grammar. A plang without a grammar
-(none today) or a record without plang is not checked.
+clause gets one, PHP without ``<?php`` uses the PHP-only grammar. A record without plang is not
+checked; nor is one whose plang's grammar is not installed, and the build says so (a warning in
+the summary and the report; an error under ``--strict``).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from ..taxonomy import PLANG_TABLE
 from .pipeline import Corpus, Flag, Outcome
 
 CHECKS: dict[str, tuple[str, ...]] = {
@@ -41,19 +43,8 @@ CHECKS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_DROP = ["code_summarization", "code_translation"]
 
-#: plang -> (module, function returning the language)
-GRAMMARS = {
-    "python": ("tree_sitter_python", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "go": ("tree_sitter_go", "language"),
-    "php": ("tree_sitter_php", "language_php"),
-    "ruby": ("tree_sitter_ruby", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "csharp": ("tree_sitter_c_sharp", "language"),
-    "sql": ("tree_sitter_sql", "language"),
-}
+#: plang -> (module, function returning the language), from the taxonomy's table
+GRAMMARS = {p.name: p.grammar for p in PLANG_TABLE}
 _FENCE = re.compile(r"```[ \t]*([^\s`]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _TOP_DECL = re.compile(r"^\s*(?:package|import|using|namespace)\b")
 
@@ -93,6 +84,16 @@ def available() -> dict[str, bool]:
     return {p: parser(p) is not None for p in GRAMMARS}
 
 
+def missing_grammars() -> dict[str, str]:
+    """plang -> the grammar module that cannot be loaded (its records are not parse-checked)."""
+    return {p: GRAMMARS[p][0] for p, ok in available().items() if not ok}
+
+
+def _missing_text(missing: dict[str, str]) -> str:
+    return (f"no tree-sitter grammar for {', '.join(sorted(missing))} ({', '.join(sorted(set(missing.values())))} "
+            "not installed), so its code is not parse-checked: pip install 'mulco[build]'")
+
+
 def _has_error(p, code: str) -> bool:
     return p.parse(code.encode("utf-8", "surrogatepass")).root_node.has_error
 
@@ -130,11 +131,11 @@ def code_blocks(text: str, plang: str) -> list[str]:
     """The code of a field: its fenced blocks in ``plang`` (or untagged), else the whole field."""
     if "```" not in text:
         return [text]
-    from ..sources import plangs
+    from ..taxonomy import plang_from_alias
 
     out = []
     for tag, body in _FENCE.findall(text):
-        pl = plangs.from_alias(tag) if tag else plang
+        pl = plang_from_alias(tag) if tag else plang
         if pl == plang and body.strip():
             out.append(body)
     return out
@@ -198,6 +199,9 @@ class ParseCheck:
     def run(self, corpus: Corpus) -> Outcome:
         out = Outcome()
         drop = frozenset(self.cfg.parse_drop)
+        missing = missing_grammars()
+        if missing and getattr(self.cfg, "strict", False):
+            raise ValueError(f"--strict: {_missing_text(missing)}")
         future = getattr(self, "_future", None)
         results = None
         if future is not None:
@@ -225,4 +229,6 @@ class ParseCheck:
         av = available()
         out.stats.update(grammars={k: ("tree-sitter" if v else "missing") for k, v in sorted(av.items())},
                          policy={k: ("drop" if k in drop else "flag") for k in CHECKS})
+        if missing:
+            out.stats["warnings"] = [f"NOT parse-checked: {_missing_text(missing)}"]
         return out

@@ -23,7 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-U64 = np.uint64
+from ..taxonomy import KINDS
+from .hashing import U64, mix  # noqa: F401  (text's names too: answers and dedup use them)
+
 SEP = "\n\x01\n"  # between instruction, input and output: a token of its own
 
 # token classes of a code point
@@ -64,15 +66,6 @@ def _powers(base: int, n: int) -> np.ndarray:
     return np.cumprod(a, dtype=np.uint64)
 
 
-def mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, vectorised (uint64 in, uint64 out)."""
-    x = x ^ (x >> U64(30))
-    x = x * U64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> U64(27))
-    x = x * U64(0x94D049BB133111EB)
-    return x ^ (x >> U64(31))
-
-
 #: Words kept as they are when the identifiers of code are abstracted: the keywords (and a few
 #: literal words) of the languages MulCo has, lower-cased (tokens are case-folded).
 KEYWORDS = frozenset("""
@@ -89,11 +82,8 @@ references distinct count sum avg min max like between exists union all any case
 """.split())
 INSTRUCTION, INPUT, OUTPUT = 1, 2, 4
 #: Which fields hold code, per task/subtask: their identifiers are abstracted for near dedup.
-CODE_FIELDS = {
-    "code_generation": OUTPUT, "code_summarization": INPUT, "clone_detection": INPUT, "defect_detection": INPUT,
-    "cloze_test": INPUT, "code_completion": INPUT | OUTPUT, "code_repair": INPUT | OUTPUT,
-    "code_translation": INPUT | OUTPUT, "query_to_code": INPUT,
-}
+CODE_FIELDS = {k.subtask or k.task: sum({"instruction": INSTRUCTION, "input": INPUT, "output": OUTPUT}[f]
+                                          for f in k.code_fields) for k in KINDS}
 
 
 def code_fields(record: dict) -> int:
