@@ -331,7 +331,7 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     :class:`mulco.select.SelectionError`, :class:`mulco.taxonomy.UnknownConfigError` or
     :class:`mulco.safeout.UnsafeOutputError` (one line each) before anything is written."""
     from . import select
-    from .build import atomic_replace, clean_leftovers
+    from .fsops import atomic_replace, clean_leftovers
     from .safeout import prepare_output, write_marker
 
     fmt = check_format(fmt)
