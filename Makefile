@@ -11,7 +11,7 @@ OUT ?= out
 SAMPLE := $(OUT)/sample
 OFFLINE := HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 
-.PHONY: demo demo-data test test-fast bench install install-train clean
+.PHONY: demo demo-data test test-fast lint bench install install-train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ test: $(DEV_STAMP) $(TRAIN_STAMP)
 
 test-fast: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+# ruff with the [tool.ruff] rules (complexity <= 12); tests/test_lint.py runs the same check in `make test`.
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check .
 
 bench: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) bench/bench_build.py
