@@ -221,13 +221,18 @@ def _q(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
 
+def _axolotl_sections(entries: list[tuple[str, str, str]]):
+    """axolotl's two lists: the train split under ``datasets``, every other split under ``test_datasets``."""
+    for key, wanted in (("datasets", lambda s: s == "train"), ("test_datasets", lambda s: s != "train")):
+        chosen = [e for e in entries if wanted(e[1])]
+        if chosen:
+            yield key, chosen
+
+
 def _axolotl_local(dest: Path, entries: list[tuple[str, str, str]]) -> str:
     lines = ["# axolotl: the exported MulCo files (written by `mulco export --format axolotl`).",
              "# Paste into your axolotl config; train split -> datasets, other splits -> test_datasets."]
-    for key, wanted in (("datasets", lambda s: s == "train"), ("test_datasets", lambda s: s != "train")):
-        chosen = [e for e in entries if wanted(e[1])]
-        if not chosen:
-            continue
+    for key, chosen in _axolotl_sections(entries):
         lines.append(f"{key}:")
         for config, split, rel in chosen:
             lines += [f"  - path: {_q(str(dest / rel))}  # {config} / {split}", "    ds_type: json",
@@ -238,10 +243,7 @@ def _axolotl_local(dest: Path, entries: list[tuple[str, str, str]]) -> str:
 def _axolotl_hub(repo_id: str, revision: str | None, entries: list[tuple[str, str, str]]) -> str:
     lines = [f"# axolotl: the same configs straight from the Hub repo {repo_id} (name = the MulCo config).",
              "# Note: the Hub copy has every licence; the --licenses filter applies to the exported files only."]
-    for key, wanted in (("datasets", lambda s: s == "train"), ("test_datasets", lambda s: s != "train")):
-        chosen = [e for e in entries if wanted(e[1])]
-        if not chosen:
-            continue
+    for key, chosen in _axolotl_sections(entries):
         lines.append(f"{key}:")
         for config, split, _ in chosen:
             lines += [f"  - path: {_q(repo_id)}", f"    name: {_q(config)}", f"    split: {split}"]
