@@ -29,7 +29,12 @@ The file's split is kept (train/valid/test). Citation: Husain et al. 2019; Lu et
 from __future__ import annotations
 
 import functools
+import gzip
+import io
+import json
 import re
+import sqlite3
+import zipfile
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
@@ -236,3 +241,64 @@ def to_records(row: Row) -> list[Record]:
     if masked:
         made += _pair(row, plang, "code_search", "cloze_test", "cloze_test", *masked)
     return made
+
+
+# --------------------------------------------------------------------------------------------
+# Preprocessing (used by `mulco download`): CodeXGLUE code-to-text's preprocess.py
+
+
+def codexglue_code_to_text(url_zip: Path, shard_zip: Path, lang: str, parts: dict[str, Path], tmp_dir: Path) -> None:
+    """CodeXGLUE code-to-text's ``preprocess.py`` for one language, streaming.
+
+    For each split in ``parts`` (``train``/``valid``/``test`` -> output path): read the
+    CodeSearchNet ``<lang>/final/jsonl`` shards of that split (a file belongs to the first of
+    train/valid/test its path contains; a url seen twice keeps its last row), then write, for
+    each url of ``<lang>/<split>.txt`` in the CodeXGLUE dataset.zip that has a row,
+    ``json.dumps(row)`` and a newline. Rows are staged in a SQLite file, not in memory.
+    """
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    db_path = tmp_dir / f"code-to-text-{lang}.sqlite"
+    db_path.unlink(missing_ok=True)
+    db = sqlite3.connect(db_path)
+    try:
+        db.execute("CREATE TABLE rows (split TEXT, url TEXT, line TEXT, PRIMARY KEY (split, url))")
+        with zipfile.ZipFile(shard_zip) as zf:
+            names = sorted(n for n in zf.namelist() if n.startswith(f"{lang}/final/") and ".jsonl" in n)
+            for name in names:
+                split = next((s for s in ("train", "valid", "test") if s in name), None)
+                if split not in parts:
+                    continue
+                with zf.open(name) as raw:
+                    fh = gzip.open(raw) if name.endswith(".gz") else raw
+                    batch = []
+                    for line in io.TextIOWrapper(fh, encoding="utf-8"):
+                        line = line.strip()
+                        if not line:
+                            continue
+                        js = json.loads(line)
+                        batch.append((split, js["url"], json.dumps(js)))
+                        if len(batch) >= 10_000:
+                            db.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?)", batch)
+                            batch = []
+                    db.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?)", batch)
+        db.commit()
+        with zipfile.ZipFile(url_zip) as uz:
+            for split, out in parts.items():
+                member = find_member(uz, f"{lang}/{split}.txt")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with uz.open(member) as lists, open(out, "w", encoding="utf-8", newline="\n") as dst:
+                    for raw_url in io.TextIOWrapper(lists, encoding="utf-8"):
+                        url = raw_url.strip()
+                        row = db.execute("SELECT line FROM rows WHERE split = ? AND url = ?", (split, url)).fetchone()
+                        if row:
+                            dst.write(row[0] + "\n")
+    finally:
+        db.close()
+        db_path.unlink(missing_ok=True)
+
+
+def find_member(zf: zipfile.ZipFile, suffix: str) -> str:
+    hits = sorted(n for n in zf.namelist() if n == suffix or n.endswith("/" + suffix))
+    if not hits:
+        raise KeyError(f"{suffix} is not in {Path(zf.filename or '').name}")
+    return min(hits, key=len)
