@@ -140,12 +140,22 @@ def parse_licenses(spec: str | None) -> list[str] | None:
 
 def validate_data_args(args: DataArguments) -> None:
     """Cheap checks of the data arguments (no tokenizing, no reading of records); DataError, one line."""
-    from .prompts import TemplateError, from_name
-
     if args.data and args.data_path:
         raise DataError("give --data (a MulCo folder or Hub repo) or --data_path (an Alpaca JSON list), not both")
     if not args.data and not args.data_path:
         raise DataError("no training data: give --data (a MulCo folder or Hub repo id) or --data_path (an Alpaca JSON list)")
+    mixture = _check_specs(args)
+    _check_numbers_and_splits(args)
+    if args.data_path:
+        _check_data_path(args, mixture)
+    else:
+        _check_mulco_source(args, mixture)
+
+
+def _check_specs(args: DataArguments) -> list[tuple[str, float | None]]:
+    """The --configs mixture, the --licenses list and the --template name parse; returns the mixture."""
+    from .prompts import TemplateError, from_name
+
     try:
         mixture = parse_mixture(args.configs)
         parse_licenses(args.licenses)
@@ -155,6 +165,10 @@ def validate_data_args(args: DataArguments) -> None:
         from_name(args.template)
     except TemplateError as e:
         raise DataError(str(e)) from None
+    return mixture
+
+
+def _check_numbers_and_splits(args: DataArguments) -> None:
     if not isinstance(args.max_length, int) or args.max_length < 2:
         raise DataError(f"--max_length must be an integer >= 2 (got {args.max_length!r})")
     if args.max_samples is not None and args.max_samples < 1:
@@ -164,17 +178,22 @@ def validate_data_args(args: DataArguments) -> None:
             raise DataError(f"{flag} {value!r} is not a split; choose one of: {', '.join(mulco.SPLITS)}")
     if args.eval_split is not None and args.eval_split == args.split:
         raise DataError(f"--eval_split {args.eval_split!r} is the training split; choose another (e.g. validation)")
-    if args.data_path:
-        p = Path(args.data_path).expanduser()
-        if not p.is_file():
-            raise DataError(f"--data_path {args.data_path}: no such file (a JSON list of instruction/input/output records)")
-        if args.licenses:
-            raise DataError("--licenses needs --data: a --data_path JSON list has no license field")
-        if args.eval_split:
-            raise DataError("--eval_split needs --data: a --data_path JSON list has no splits")
-        if [n for n, _ in mixture] != ["all"] or mixture[0][1] is not None:
-            raise DataError("--configs needs --data: a --data_path JSON list has no configs")
-        return
+
+
+def _check_data_path(args: DataArguments, mixture: list[tuple[str, float | None]]) -> None:
+    """A --data_path JSON list exists and is not asked for what only a MulCo folder has."""
+    if not Path(args.data_path).expanduser().is_file():
+        raise DataError(f"--data_path {args.data_path}: no such file (a JSON list of instruction/input/output records)")
+    if args.licenses:
+        raise DataError("--licenses needs --data: a --data_path JSON list has no license field")
+    if args.eval_split:
+        raise DataError("--eval_split needs --data: a --data_path JSON list has no splits")
+    if [n for n, _ in mixture] != ["all"] or mixture[0][1] is not None:
+        raise DataError("--configs needs --data: a --data_path JSON list has no configs")
+
+
+def _check_mulco_source(args: DataArguments, mixture: list[tuple[str, float | None]]) -> None:
+    """Every config name parses and --data is a MulCo folder or a Hub repo id."""
     for name, _ in mixture:
         try:
             mulco.parse(name)
@@ -714,8 +733,6 @@ def _load_cached(folder: Path, want_eval: bool):
 
 
 def _build_and_save(args, tokenizer, template, source, eval_source, mixture, seed, key, folder: Path) -> dict:
-    import datasets
-
     t0 = time.perf_counter()
     cols, stats = _build_train(args, tokenizer, template, source, mixture, seed)
     ev_cols, ev_stats = _build_eval(args, tokenizer, template, eval_source) if eval_source else (None, None)

@@ -55,35 +55,55 @@ def check(parsed: Parsed) -> Plan:
     m, d, r, t = parsed.model, parsed.data, parsed.run, parsed.training
 
     # 1. where the run goes
-    out = t.get("output_dir")
+    out = _check_output_dir(t.get("output_dir"))
+    # 2. DeepSpeed config: a shipped name or a JSON file that parses
+    deepspeed = resolve_deepspeed(t.get("deepspeed"))
+    t["deepspeed"] = deepspeed
+    # 3. the data flags (the data side's cheap checks: mixture syntax, weights, template name, source given)
+    template = _check_data(d, t)
+    # 4. evaluation after training needs the evaluation module, and its own flags must be valid
+    if r.get("eval_configs"):
+        _check_eval(m, d, r, out)
+    # 5. resume
+    resume_from = _resume_from(r, t, out)
+    # 6. the model: exists, has a config, a tokenizer with eos, long enough for --max-length
+    model = _model_path(m)
+    config, tokenizer = _load_config_and_tokenizer(model)
+    _check_model_fits(m, d, model, config, tokenizer, template)
+    return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
+                resume_from=resume_from)
+
+
+def _check_output_dir(out: str | None) -> str:
     if not out:
         raise ArgsError("--output-dir is required (the run folder: checkpoints, model, collama_run.json)")
     if Path(out).exists() and not Path(out).is_dir():
         raise ArgsError(f"--output-dir {out}: exists and is not a folder")
+    return out
 
-    # 2. DeepSpeed config: a shipped name or a JSON file that parses
-    deepspeed = resolve_deepspeed(t.get("deepspeed"))
-    t["deepspeed"] = deepspeed
 
-    # 3. the data flags (the data side's cheap checks: mixture syntax, weights, template name, source given)
+def _check_data(d: dict, t: dict):
+    """The data side's cheap checks; returns the prompt template."""
     from .data import DataArguments, validate_data_args
-
-    validate_data_args(DataArguments(**d))
     from .prompts import from_name
 
+    validate_data_args(DataArguments(**d))
     template = from_name(d.get("template") or "alpaca")
     if d.get("packing") and t.get("use_cache"):
         raise ArgsError("--packing with --use_cache true: a KV cache makes packed records attend to each other; drop --use_cache")
+    return template
 
-    # 4. evaluation after training needs the evaluation module, and its own flags must be valid
-    if r.get("eval_configs"):
-        try:
-            from .evaluate import runner
-        except ImportError as e:
-            raise ArgsError(f"--eval-configs needs collama_train.evaluate.runner, which cannot be imported ({e})") from None
-        runner.validate(_eval_arguments(runner, d, r, out, model=m.get("model")))
 
-    # 5. resume
+def _check_eval(m: dict, d: dict, r: dict, out: str) -> None:
+    try:
+        from .evaluate import runner
+    except ImportError as e:
+        raise ArgsError(f"--eval-configs needs collama_train.evaluate.runner, which cannot be imported ({e})") from None
+    runner.validate(_eval_arguments(runner, d, r, out, model=m.get("model")))
+
+
+def _resume_from(r: dict, t: dict, out: str) -> str | None:
+    """The checkpoint to resume from: --resume_from_checkpoint, or the last one in the run folder under --resume."""
     resume_from = t.get("resume_from_checkpoint")
     if r.get("resume") and not resume_from:
         resume_from = _last_checkpoint(out)
@@ -91,8 +111,11 @@ def check(parsed: Parsed) -> Plan:
             raise ArgsError(f"--resume: no checkpoint-* folder in {out} to resume from")
     if resume_from and not Path(resume_from).is_dir():
         raise ArgsError(f"--resume_from_checkpoint {resume_from}: no such folder")
+    return resume_from
 
-    # 6. the model: exists, has a config, a tokenizer with eos, long enough for --max-length
+
+def _model_path(m: dict) -> str:
+    """--model as an absolute folder path when it is a local folder, else the Hub id; checks --dtype too."""
     model = m.get("model")
     if not model:
         raise ArgsError("--model is required (a model folder or a Hub id; the seed's --model_name_or_path works too)")
@@ -104,26 +127,38 @@ def check(parsed: Parsed) -> Plan:
             raise ArgsError(f"--model {model}: not a folder")
         if not (local / "config.json").is_file():
             raise ArgsError(f"--model {model}: no config.json in this folder (not a transformers model)")
-        model = str(local.resolve())
-    elif model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model:
+        return str(local.resolve())
+    if model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep != "/" and os.sep in model:
         raise ArgsError(f"--model {model}: no such folder")
+    return model
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+def _load_config_and_tokenizer(model: str):
+    """(config, tokenizer) of the model; the tokenizer has an eos token and a pad token (eos when it had none)."""
     from transformers import AutoConfig, AutoTokenizer
 
     try:
         config = AutoConfig.from_pretrained(model)
     except Exception as e:  # noqa: BLE001 - any failure here is the user's path or Hub id
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArgsError(f"--model {model}: cannot load its config ({first})") from None
+        raise ArgsError(f"--model {model}: cannot load its config ({_first_line(e)})") from None
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
     except Exception as e:  # noqa: BLE001
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ArgsError(f"--model {model}: cannot load its tokenizer ({first})") from None
+        raise ArgsError(f"--model {model}: cannot load its tokenizer ({_first_line(e)})") from None
     if tokenizer.eos_token_id is None:
         raise ArgsError(f"--model {model}: the tokenizer has no eos token (set eos_token in tokenizer_config.json); "
                         "training needs one to end every answer")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token  # labels of padding are -100, so pad=eos is safe
+    return config, tokenizer
+
+
+def _check_model_fits(m: dict, d: dict, model: str, config, tokenizer, template) -> None:
+    """--max-length fits the model, a chat template has the tokenizer's chat template, --lora has peft."""
     max_pos = getattr(config, "max_position_embeddings", None)
     max_length = d.get("max_length")
     if max_pos and max_length and max_length > max_pos:
@@ -135,8 +170,6 @@ def check(parsed: Parsed) -> Plan:
             import peft  # noqa: F401
         except ImportError:
             raise ArgsError("--lora needs peft: pip install 'mulco[train]'") from None
-    return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
-                resume_from=resume_from)
 
 
 def _free_port() -> int:

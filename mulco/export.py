@@ -304,6 +304,14 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
             sels[(c, s)] = select.resolve(c, data, s, revision=revision, endpoint=endpoint)
     if licenses is None:
         return sels, None
+    return sels, _check_plan_licenses(data, configs, sels, licenses, revision, endpoint)
+
+
+def _check_plan_licenses(data, configs: Sequence[str], sels: dict, licenses: Sequence[str],
+                         revision: str | None, endpoint: str | None) -> list[str]:
+    """``licenses`` as spelled in the data; every exported (config, split) must keep a record under them."""
+    from . import select
+
     per = {k: select.count_licenses(sel) for k, sel in sels.items()}
     present = {lic for cnt in per.values() for lic in cnt}
     for c in configs:  # a licence is known when the configs have it in any split, not only those exported
@@ -321,7 +329,7 @@ def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence
         if not any(cnt.get(x) for x in spelled):
             raise ExportError(f"config {c!r} has no {s!r} record under --licenses {','.join(licenses)} "
                               f"(its records there are under: {', '.join(sorted(cnt))}); drop it or add a licence")
-    return sels, spelled
+    return spelled
 
 
 def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str] = ("train",),
@@ -333,7 +341,7 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     :class:`mulco.select.SelectionError`, :class:`mulco.taxonomy.UnknownConfigError` or
     :class:`mulco.safeout.UnsafeOutputError` (one line each) before anything is written."""
     from . import select
-    from .fsops import atomic_replace, clean_leftovers
+    from .fsops import atomic_replace
     from .safeout import prepare_output, write_marker
 
     fmt = check_format(fmt)
@@ -353,33 +361,9 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     result = ExportResult(dest=str(dest), format=fmt, source=first.source, revision=first.revision,
                           splits=splits, licenses=spelled)
 
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    tmp = _fresh_tmp(dest)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        clean_leftovers(dest)
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-    except OSError as e:
-        raise ExportError(f"--dest {dest}: cannot write there ({e.strerror or e})") from None
-    try:
-        entries: list[tuple[str, str, str]] = []
-        for (config, split), sel in sels.items():
-            rel = rel_file(config, split, fmt)
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            counter = [0]
-            rows = _stream(sel, _load_order(sel, config), spelled, fmt, counter)
-            chunks = json_list(rows) if rel.endswith(".json") else json_lines(rows)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-            entries.append((config, split, rel))
-            result.files.append(WrittenFile(rel, config, split, counter[0], path.stat().st_size))
-            if log:
-                log(f"{rel}: {counter[0]} records")
+        entries = _write_files(tmp, sels, fmt, spelled, result, log)
         extra: dict[str, str] = {}
         if fmt == "llamafactory":
             extra[DATASET_INFO] = json.dumps(_dataset_info(entries), ensure_ascii=False, indent=2) + "\n"
@@ -402,6 +386,46 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
                               f"nothing was changed there") from None
         raise
     return result
+
+
+def _fresh_tmp(dest: Path) -> Path:
+    """An empty temporary folder next to ``dest`` (leftovers of an interrupted export are removed)."""
+    from .fsops import clean_leftovers
+
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(dest)
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as e:
+        raise ExportError(f"--dest {dest}: cannot write there ({e.strerror or e})") from None
+    return tmp
+
+
+def _write_files(tmp: Path, sels: dict, fmt: str, spelled: list[str] | None, result: ExportResult,
+                 log: Callable[[str], None] | None) -> list[tuple[str, str, str]]:
+    """One JSON(L) file per (config, split) under ``tmp``, each added to ``result``; returns
+    ``(config, split, relative path)`` of each."""
+    entries: list[tuple[str, str, str]] = []
+    for (config, split), sel in sels.items():
+        rel = rel_file(config, split, fmt)
+        path = tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        counter = [0]
+        rows = _stream(sel, _load_order(sel, config), spelled, fmt, counter)
+        chunks = json_list(rows) if rel.endswith(".json") else json_lines(rows)
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+        entries.append((config, split, rel))
+        result.files.append(WrittenFile(rel, config, split, counter[0], path.stat().st_size))
+        if log:
+            log(f"{rel}: {counter[0]} records")
+    return entries
 
 
 def summary_table(result: ExportResult) -> str:

@@ -198,6 +198,51 @@ def list_hub(repo_id: str, revision: str | None = None, endpoint: str | None = N
     return info.sha, [s.rfilename for s in (info.siblings or [])]
 
 
+def _list_source(data: str | os.PathLike, revision: str | None, endpoint: str | None,
+                 token: str | bool | None) -> tuple[str, str | None, list[str]]:
+    """(source, commit sha or None for a folder, file paths) of a built folder or a Hub repo id."""
+    if is_local(data):
+        return str(Path(data).expanduser().resolve()), None, list_local(data)
+    source = str(data)
+    sha, rels = list_hub(source, revision, endpoint, token)
+    if not any(parse_leaf_path(r) for r in rels):
+        raise SelectionError(f"{source}: not a MulCo dataset repo (no data/<task>/.../<split>-*.parquet files)")
+    return source, sha, rels
+
+
+def _select_leaves(selectors: dict, leaves: list[Leaf], missing: str, split: str, source: str) -> dict[str, tuple[Leaf, ...]]:
+    """The leaves each name selects; a name selecting none raises (listing close names that do), or is
+    left out under ``missing="skip"``."""
+    available = taxonomy.config_names(lf.keys for lf in leaves)
+    by_name: dict[str, tuple[Leaf, ...]] = {}
+    for n, sel in selectors.items():
+        chosen = tuple(lf for lf in leaves if sel.matches(*lf.keys))
+        if chosen:
+            by_name[n] = chosen
+        elif missing != "skip":
+            close = taxonomy.suggest(n, available)
+            raise UnknownConfigError(
+                f"config {n!r} selects no record in the {split!r} split of {source}"
+                + (f"; close names that do: {', '.join(close)}" if close else
+                   (f"; names with records there include: {', '.join(available[:6])}" if available else "")))
+    return by_name
+
+
+def _owned(by_name: dict[str, tuple[Leaf, ...]], names: Sequence[str]) -> dict[str, tuple[Leaf, ...]]:
+    """Each leaf goes to the most specific name selecting it (fewest leaves; ties: the earlier name);
+    a name left with no leaf of its own raises SelectionError."""
+    order = sorted(by_name, key=lambda n: (len(by_name[n]), names.index(n)))
+    owner: dict[Leaf, str] = {}
+    for n in order:
+        for lf in by_name[n]:
+            owner.setdefault(lf, n)
+    owned = {n: tuple(lf for lf in by_name[n] if owner[lf] == n) for n in by_name}
+    for n, group in owned.items():
+        if not group:
+            raise SelectionError(f"config {n!r} selects only records that {owner[by_name[n][0]]!r} already selects; keep one of them")
+    return owned
+
+
 def resolve(names: str | Sequence[str], data: str | os.PathLike | None = None, split: str = "train", *,
             revision: str | None = None, missing: str = "error", endpoint: str | None = None,
             token: str | bool | None = None) -> Selection:
@@ -222,38 +267,9 @@ def resolve(names: str | Sequence[str], data: str | os.PathLike | None = None, s
     if not names:
         raise SelectionError("no config name given")
     selectors = {n: taxonomy.parse(n) for n in names}  # unknown names fail here, at once
-    data = "collama/mulco" if data is None else data
-    if is_local(data):
-        source, sha, rels = str(Path(data).expanduser().resolve()), None, list_local(data)
-    else:
-        source = str(data)
-        sha, rels = list_hub(source, revision, endpoint, token)
-        if not any(parse_leaf_path(r) for r in rels):
-            raise SelectionError(f"{source}: not a MulCo dataset repo (no data/<task>/.../<split>-*.parquet files)")
-    leaves = [lf for lf in group_leaves(rels) if lf.split == split]
-    available = taxonomy.config_names(lf.keys for lf in leaves)
-    by_name: dict[str, tuple[Leaf, ...]] = {}
-    for n, sel in selectors.items():
-        chosen = tuple(lf for lf in leaves if sel.matches(*lf.keys))
-        if not chosen:
-            if missing == "skip":
-                continue
-            close = taxonomy.suggest(n, available)
-            raise UnknownConfigError(
-                f"config {n!r} selects no record in the {split!r} split of {source}"
-                + (f"; close names that do: {', '.join(close)}" if close else
-                   (f"; names with records there include: {', '.join(available[:6])}" if available else "")))
-        by_name[n] = chosen
-    order = sorted(by_name, key=lambda n: (len(by_name[n]), names.index(n)))
-    owner: dict[Leaf, str] = {}
-    for n in order:
-        for lf in by_name[n]:
-            owner.setdefault(lf, n)
-    owned = {n: tuple(lf for lf in by_name[n] if owner[lf] == n) for n in by_name}
-    for n, group in owned.items():
-        if not group:
-            other = owner[by_name[n][0]]
-            raise SelectionError(f"config {n!r} selects only records that {other!r} already selects; keep one of them")
+    source, sha, rels = _list_source("collama/mulco" if data is None else data, revision, endpoint, token)
+    by_name = _select_leaves(selectors, [lf for lf in group_leaves(rels) if lf.split == split], missing, split, source)
+    owned = _owned(by_name, names)
     return Selection(source=source, revision=sha, split=split, names=tuple(by_name), by_name=by_name, owned=owned,
                      endpoint=endpoint, token=token)
 
@@ -313,6 +329,6 @@ def read_table(selection: Selection, leaves: Iterable[Leaf] | None = None, licen
 
 
 __all__ = [
-    "Leaf", "SPLITS", "Selection", "SelectionError", "check_licenses", "check_source", "count_licenses", "group_leaves", "list_hub", "list_local",
-    "parse_leaf_path", "read_table", "resolve",
+    "Leaf", "SPLITS", "Selection", "SelectionError", "check_licenses", "check_source", "count_licenses", "group_leaves",
+    "list_hub", "list_local", "parse_leaf_path", "read_table", "resolve",
 ]

@@ -142,7 +142,7 @@ def _score_execution(jobs, limits, ks, notes) -> None:
     limits = limits or sandbox.Limits()
     notes.append(sandbox.network_note(sandbox.check_platform(limits.memory_mb)))
     programs, owners = [], []
-    for ci, (cell, by_id) in enumerate(jobs):
+    for ci, (_cell, by_id) in enumerate(jobs):
         for tid, rows in by_id.items():
             for r in rows:
                 programs.append(execution.program(r["task"], r["prediction"], r["execution"]))

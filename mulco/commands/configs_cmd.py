@@ -45,7 +45,6 @@ def splits_of(meta: dict) -> dict[str, list[str]]:
 
 
 def main(args) -> int:
-    from ..sources.base import SPLITS
     from ..table import render
 
     meta = read_build(args.folder)

@@ -54,8 +54,8 @@ def main(args) -> int:
 
 def _print_records(rows) -> None:
     for r in rows:
-        head = f"[{r['id']}] {r['task']}" + (f"/{r['subtask']}" if r["subtask"] else "") + f" {r['lang']} {r['plang'] or '-'}  ({r['source']})"
-        print(head)
+        subtask = f"/{r['subtask']}" if r["subtask"] else ""
+        print(f"[{r['id']}] {r['task']}{subtask} {r['lang']} {r['plang'] or '-'}  ({r['source']})")
         print("  instruction:", _short(r["instruction"]))
         if r["input"]:
             print("  input:      ", _short(r["input"]))
