@@ -15,6 +15,7 @@ Records that need an English text translated into Chinese carry the key ``_trans
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..taxonomy import SPLITS  # noqa: F401  (base's name too)
+from ..textio import BadLine, decode_line, decode_text, nonblank_lines, open_binary, strip_bom
 
 _SPLIT_ALIASES = {"train": "train", "valid": "validation", "validation": "validation", "dev": "validation", "test": "test"}
 
@@ -95,12 +97,6 @@ def templated_record(spec: SourceSpec, source_id: str, lang: str, *, task: str, 
         lang=lang, plang=plang, target_plang=target_plang, instruction=instruction + suffix, input=input, output=output,
         text_origin="template",
     )
-
-
-def fence(code: str, tag: str) -> str:
-    """``code`` in a Markdown fence tagged ``tag`` (a longer fence if the code holds one)."""
-    ticks = "````" if "```" in code else "```"
-    return f"{ticks}{tag}\n{code.strip(chr(10))}\n{ticks}"
 
 
 class BadRow(ValueError):
@@ -221,27 +217,16 @@ class JsonLines:
     extra: dict = field(default_factory=dict)
 
     def __iter__(self):
-        import gzip
         import zlib
 
         name = rel(self.raw_dir, self.path)
-        opener = gzip.open if self.path.suffix == ".gz" else open
-        with opener(self.path, "rb") as fh:
+        with open_binary(self.path) as fh:
             try:
-                for lineno, raw in enumerate(fh, 1):
-                    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                        raw = raw[3:]
-                    if not raw.strip():
-                        continue  # blank lines are not rows
+                for lineno, raw in nonblank_lines(fh):  # blank lines are not rows
                     try:
-                        text = raw.decode("utf-8")
-                    except UnicodeDecodeError as e:
-                        yield Rejected(name, lineno, f"invalid UTF-8: at byte {e.start}", excerpt=excerpt(raw))
-                        continue
-                    try:
-                        obj = json.loads(text)
-                    except json.JSONDecodeError as e:
-                        yield Rejected(name, lineno, f"bad JSON: {e.msg} at column {e.colno}", excerpt=excerpt(text))
+                        obj, text = decode_line(raw)
+                    except BadLine as e:
+                        yield Rejected(name, lineno, e.reason, excerpt=excerpt(raw if e.text is None else e.text))
                         continue
                     problem = unicode_problem(obj) if _SURROGATE_ESCAPE.search(text) else None
                     if problem:
@@ -260,11 +245,7 @@ def iter_json_array(path: Path, name: str, text: str | None = None) -> Iterator[
     """
     undecodable = False
     if text is None:
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:  # keep the good items: the bad bytes end up in their items only
-            text, undecodable = data.decode("utf-8-sig", "surrogateescape"), True
+        text, undecodable = decode_text(path.read_bytes())  # the bad bytes end up in their items only
     check = undecodable or _SURROGATE_ESCAPE.search(text) is not None
     try:
         items = json.loads(text)
@@ -359,3 +340,60 @@ def _next_item(text: str, pos: int, item_start: re.Pattern | None, opening: re.P
         if _ITEM_END.match(text, end):
             return cand
     return -1
+
+
+# --------------------------------------------------------------------------------------------
+# Line-aligned parallel files (one unit = line i of both files)
+
+
+def pairs(raw_dir: Path, files: list[Path], left_suffix: str, right_suffix: str, source: str,
+          expected: str) -> list[tuple[Path, Path]]:
+    """(left, right) file pairs; :class:`MissingSourceFile` when a file lacks its counterpart."""
+    names = {p.name for p in files}
+    out = []
+    for path in files:
+        for mine, other in ((left_suffix, right_suffix), (right_suffix, left_suffix)):
+            if path.name.endswith(mine):
+                twin = path.with_name(path.name[: -len(mine)] + other)
+                if twin.name not in names:
+                    raise MissingSourceFile(source, rel(raw_dir, twin), expected)
+                if mine == left_suffix:
+                    out.append((path, twin))
+    return out
+
+
+def _decode_line(raw: bytes, name: str, lineno: int) -> str | Rejected:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Rejected(name, lineno, f"invalid UTF-8: byte {e.start} of the line",
+                        excerpt=excerpt(raw.decode("utf-8", "replace")))
+    return text
+
+
+def read_aligned(raw_dir: Path, left: Path, right: Path, keys: tuple[str, str],
+                 split: str | None) -> Iterator[Row | Rejected]:
+    """One Row per aligned line pair of two parallel files (``Row.file`` = the left file,
+    ``data`` = {keys[0]: left line, keys[1]: right line}, both stripped); a line with no
+    counterpart, or an undecodable line, is Rejected; blank pairs and blank extra lines are skipped."""
+    lname, rname = rel(raw_dir, left), rel(raw_dir, right)
+    with open(left, "rb") as lf, open(right, "rb") as rf:
+        for lineno, (lraw, rraw) in enumerate(itertools.zip_longest(lf, rf), 1):
+            if lineno == 1:  # a BOM is not content: a BOM-only line is blank
+                lraw, rraw = ((strip_bom(r) or None) if r is not None else r for r in (lraw, rraw))
+                if lraw is None and rraw is None:
+                    continue
+            if lraw is None or rraw is None:
+                have, name, other = (lraw, lname, rname) if rraw is None else (rraw, rname, lname)
+                if have.strip():
+                    yield Rejected(name, lineno, f"misaligned: no counterpart line in {other}",
+                                   excerpt=excerpt(have.decode("utf-8", "replace").strip()))
+                continue
+            if not lraw.strip() and not rraw.strip():
+                continue
+            ltext, rtext = _decode_line(lraw, lname, lineno), _decode_line(rraw, rname, lineno)
+            bad = next((t for t in (ltext, rtext) if isinstance(t, Rejected)), None)
+            if bad is not None:
+                yield bad
+                continue
+            yield Row(lname, lineno, {keys[0]: ltext.strip(), keys[1]: rtext.strip()}, split)

@@ -18,21 +18,20 @@ not in ``data.jsonl`` is quarantined too.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
 from .. import templates
 from ..record import Record
 from ..taxonomy import LANGS
+from ..textio import BadLine, decode_line, fence, nonblank_lines, strip_bom
 from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, blank, excerpt,
-    fence, glob_files, norm_split, rel, templated_record, unicode_problem)
+    glob_files, norm_split, rel, templated_record, unicode_problem)
 
 DIR = "codexglue/Clone-detection-BigCloneBench/dataset"
 DATA = f"{DIR}/data.jsonl"
 PAIR_FILES = ("train.txt", "valid.txt", "test.txt")
 PLANG = "java"
-BOM = b"\xef\xbb\xbf"
 
 SPEC = SourceSpec(
     name="bigclonebench",
@@ -82,18 +81,11 @@ def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
 def _load_functions(path: Path, name: str, funcs: dict[str, str]) -> Iterator[Rejected]:
     """Fill ``funcs`` (idx -> code); yield a Rejected for every line that cannot be used."""
     with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if lineno == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM):]
-            if not raw.strip():
-                continue
+        for lineno, raw in nonblank_lines(fh):
             try:
-                obj = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                yield Rejected(name, lineno, f"invalid UTF-8: at byte {e.start}", excerpt=excerpt(raw))
-                continue
-            except json.JSONDecodeError as e:
-                yield Rejected(name, lineno, f"bad JSON: {e.msg} at column {e.colno}", excerpt=excerpt(raw))
+                obj, _ = decode_line(raw)
+            except BadLine as e:
+                yield Rejected(name, lineno, e.reason, excerpt=excerpt(raw))
                 continue
             problem = _function_problem(obj, funcs)
             if problem:
@@ -123,8 +115,8 @@ def _read_pairs(path: Path, name: str, funcs: dict[str, str]) -> Iterator[Row | 
     split = norm_split(path.stem)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
-            if lineno == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM):]
+            if lineno == 1:
+                raw = strip_bom(raw)
             text = raw.decode("utf-8", "replace")
             parts = text.split()
             if not parts:

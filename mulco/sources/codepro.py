@@ -31,6 +31,7 @@ from typing import Any, Iterator
 from .. import templates
 from ..record import Record
 from ..taxonomy import LANGS
+from ..textio import decode_text, fence
 from .base import (BadRow, Rejected, Row, SourceSpec, blank, excerpt, glob_files, rel, templated_record,
     unicode_problem)
 
@@ -70,11 +71,8 @@ def plang_of(filename: str) -> str | None:
 
 def read(raw_dir: Path, files: list[Path]) -> Iterator[Row | Rejected]:
     for path in files:
-        name, data = rel(raw_dir, path), path.read_bytes()
-        try:
-            text, undecodable = data.decode("utf-8-sig"), False
-        except UnicodeDecodeError:  # keep the good items: the bad bytes end up in their items only
-            text, undecodable = data.decode("utf-8-sig", "surrogateescape"), True
+        name = rel(raw_dir, path)
+        text, undecodable = decode_text(path.read_bytes())  # the bad bytes end up in their items only
         yield from group_items(name, parse_items(text, name), plang_of(path.name), undecodable)
 
 
@@ -192,8 +190,7 @@ def candidates_input(title: str, codes: list[str], plang: str, lang: str) -> str
     colon = "：" if lang == "zh" else ": "
     parts = [f"{labels['question']}{colon}{title.strip()}"]
     for i, code in enumerate(codes, 1):
-        ticks = "````" if "```" in code else "```"
-        parts.append(f"{labels['candidate']} {i}{colon.rstrip()}\n{ticks}{plang}\n{code}\n{ticks}")
+        parts.append(f"{labels['candidate']} {i}{colon.rstrip()}\n{fence(code, plang)}")
     return "\n\n".join(parts)
 
 

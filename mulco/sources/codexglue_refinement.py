@@ -18,9 +18,8 @@ from typing import Iterator
 
 from ..record import Record
 from ..taxonomy import LANGS
-from .base import (CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split,
-    templated_record)
-from .codexglue_translation import pairs, read_aligned
+from .base import (CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split, pairs,
+    read_aligned, templated_record)
 
 SPEC = SourceSpec(
     name="codexglue_refinement",

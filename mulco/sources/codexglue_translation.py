@@ -14,14 +14,13 @@ Citation: Lu et al. 2021 (CodeXGLUE).
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Iterator
 
 from ..record import Record
 from ..taxonomy import LANGS
-from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt,
-    glob_files, need_str, norm_split, rel, templated_record)
+from .base import (CODEXGLUE_CITATION, BadRow, Rejected, Row, SourceSpec, glob_files, need_str, norm_split, pairs,
+    read_aligned, templated_record)
 
 SPEC = SourceSpec(
     name="codexglue_translation",
@@ -39,60 +38,6 @@ SPEC = SourceSpec(
 
 #: (file suffix, plang, data key) of the two sides.
 SIDES = ((".java", "java"), (".cs", "csharp"))
-
-
-def pairs(raw_dir: Path, files: list[Path], left_suffix: str, right_suffix: str, source: str,
-          expected: str) -> list[tuple[Path, Path]]:
-    """(left, right) file pairs; :class:`MissingSourceFile` when a file lacks its counterpart."""
-    names = {p.name for p in files}
-    out = []
-    for path in files:
-        for mine, other in ((left_suffix, right_suffix), (right_suffix, left_suffix)):
-            if path.name.endswith(mine):
-                twin = path.with_name(path.name[: -len(mine)] + other)
-                if twin.name not in names:
-                    raise MissingSourceFile(source, rel(raw_dir, twin), expected)
-                if mine == left_suffix:
-                    out.append((path, twin))
-    return out
-
-
-def _decode(raw: bytes, name: str, lineno: int) -> str | Rejected:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return Rejected(name, lineno, f"invalid UTF-8: byte {e.start} of the line",
-                        excerpt=excerpt(raw.decode("utf-8", "replace")))
-    return text.lstrip("\ufeff") if lineno == 1 else text
-
-
-def read_aligned(raw_dir: Path, left: Path, right: Path, keys: tuple[str, str],
-                 split: str | None) -> Iterator[Row | Rejected]:
-    """One Row per aligned line pair of two parallel files (``Row.file`` = the left file,
-    ``data`` = {keys[0]: left line, keys[1]: right line}, both stripped); a line with no
-    counterpart, or an undecodable line, is Rejected; blank pairs and blank extra lines are skipped."""
-    lname, rname = rel(raw_dir, left), rel(raw_dir, right)
-    with open(left, "rb") as lf, open(right, "rb") as rf:
-        for lineno, (lraw, rraw) in enumerate(itertools.zip_longest(lf, rf), 1):
-            if lineno == 1:  # a BOM is not content: a BOM-only line is blank
-                lraw, rraw = ((r[3:] or None) if r is not None and r.startswith(b"\xef\xbb\xbf") else r
-                              for r in (lraw, rraw))
-                if lraw is None and rraw is None:
-                    continue
-            if lraw is None or rraw is None:
-                have, name, other = (lraw, lname, rname) if rraw is None else (rraw, rname, lname)
-                if have.strip():
-                    yield Rejected(name, lineno, f"misaligned: no counterpart line in {other}",
-                                   excerpt=excerpt(have.decode("utf-8", "replace").strip()))
-                continue
-            if not lraw.strip() and not rraw.strip():
-                continue
-            ltext, rtext = _decode(lraw, lname, lineno), _decode(rraw, rname, lineno)
-            bad = next((t for t in (ltext, rtext) if isinstance(t, Rejected)), None)
-            if bad is not None:
-                yield bad
-                continue
-            yield Row(lname, lineno, {keys[0]: ltext.strip(), keys[1]: rtext.strip()}, split)
 
 
 def find(raw_dir: Path) -> list[Path]:

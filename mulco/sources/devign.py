@@ -25,8 +25,9 @@ from typing import Iterator
 from .. import templates
 from ..record import Record
 from ..taxonomy import LANGS
-from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, fence,
-    glob_files, iter_json_array, need_str, norm_split, rel, templated_record)
+from ..textio import fence
+from .base import (CODEXGLUE_CITATION, BadRow, MissingSourceFile, Rejected, Row, SourceSpec, excerpt, glob_files,
+    iter_json_array, need_str, norm_split, rel, templated_record)
 
 DIR = "codexglue/Defect-detection/dataset"
 FUNCTIONS = f"{DIR}/function.json"
