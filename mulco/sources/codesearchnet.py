@@ -41,6 +41,7 @@ from typing import Iterator
 
 from ..record import Record, make_id
 from ..taxonomy import LANGS
+from ..textio import json_lines
 from .base import (CODEXGLUE_CITATION, TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank,
     glob_files, need_str, norm_split, templated_record)
 
@@ -254,7 +255,8 @@ def codexglue_code_to_text(url_zip: Path, shard_zip: Path, lang: str, parts: dic
     CodeSearchNet ``<lang>/final/jsonl`` shards of that split (a file belongs to the first of
     train/valid/test its path contains; a url seen twice keeps its last row), then write, for
     each url of ``<lang>/<split>.txt`` in the CodeXGLUE dataset.zip that has a row,
-    ``json.dumps(row)`` and a newline. Rows are staged in a SQLite file, not in memory.
+    ``json.dumps(row)`` and a newline. Rows are staged in a SQLite file, not in memory. A shard
+    line that is not JSON raises ``ValueError`` naming the shard, its member and the line.
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
     db_path = tmp_dir / f"code-to-text-{lang}.sqlite"
@@ -271,11 +273,7 @@ def codexglue_code_to_text(url_zip: Path, shard_zip: Path, lang: str, parts: dic
                 with zf.open(name) as raw:
                     fh = gzip.open(raw) if name.endswith(".gz") else raw
                     batch = []
-                    for line in io.TextIOWrapper(fh, encoding="utf-8"):
-                        line = line.strip()
-                        if not line:
-                            continue
-                        js = json.loads(line)
+                    for js in json_lines(fh, f"{Path(shard_zip).name}!{name}"):
                         batch.append((split, js["url"], json.dumps(js)))
                         if len(batch) >= 10_000:
                             db.executemany("INSERT OR REPLACE INTO rows VALUES (?, ?, ?)", batch)

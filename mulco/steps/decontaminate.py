@@ -30,15 +30,15 @@ in the summary and the report.
 from __future__ import annotations
 
 import collections
-import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 
 from .pipeline import Corpus, Outcome
+from .spec import Section, Settings, StepSpec, result_named, row, stats_of, table
 from .text import Tokens, ngrams, tokenize
 
 #: sources built from CodeXGLUE tasks: their test split is a benchmark
@@ -50,9 +50,9 @@ class DecontamConfig:
     """Settings of benchmark decontamination."""
 
     decontaminate: bool = field(default=True, metadata={"help": "Remove records overlapping benchmarks."})
-    decontam_ngram: int = field(default=13, metadata={
+    decontam_ngram: int = field(default=13, metadata={"range": "[1, inf)",
         "help": "Words (identifiers, numbers, CJK characters; punctuation ignored) in an overlapping n-gram."})
-    decontam_min_chars: int = field(default=40, metadata={
+    decontam_min_chars: int = field(default=40, metadata={"range": "[0, inf)",
         "help": "Benchmark prompts/solutions shorter than this are not searched as substrings."})
     decontam_benchmarks: list[str] = field(default_factory=lambda: list(BENCHMARKS), metadata={
         "help": f"Benchmarks to check against ({', '.join(BENCHMARKS)})."})
@@ -91,11 +91,9 @@ class Loaded:
 
 
 def _jsonl(path: Path):
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    from ..textio import read_json_lines  # the one JSON Lines reader (a bad line names file and line)
+
+    return read_json_lines(path)
 
 
 def load_humaneval(raw_dir: Optional[Path], override: Optional[Path] = None) -> Loaded:
@@ -183,6 +181,7 @@ class Decontaminate:
     cfg: DecontamConfig
     raw_dir: Optional[Path] = None
     name: str = "decontaminate"
+    reads_anchors = True  # (not a field) the corpus keeps the anchors of its features only for such a step
 
     def _load(self) -> tuple[list[Item], dict, list[str]]:
         """The HumanEval and MBPP items wanted, with their info and warnings (loaded once)."""
@@ -395,47 +394,49 @@ class Decontaminate:
         if nd is None or nd.items is not items or nd.anchor != anchor:
             nd = _Needles(items, self.cfg.decontam_min_chars, anchor)
         feats = corpus.features(word_n=self.cfg.decontam_ngram)
-        owners, usable = nd.owners, nd.usable
         for b in ("humaneval", "mbpp"):
             if b in info and info[b].get("status") == "used":
-                info[b]["substrings_searched"] = sum(1 for j, k in enumerate(owners) if usable[j] and items[k].benchmark == b)
+                info[b]["substrings_searched"] = sum(1 for j, k in enumerate(nd.owners) if nd.usable[j] and items[k].benchmark == b)
                 info[b]["substrings_too_short"] = nd.skipped[b] + sum(
-                    1 for j, k in enumerate(owners) if not usable[j] and items[k].benchmark == b)
-        if not usable.any():
+                    1 for j, k in enumerate(nd.owners) if not nd.usable[j] and items[k].benchmark == b)
+        if not nd.usable.any():
             return
-        nid = np.flatnonzero(usable)
-        firsts = nd.ah[nd.first_win[nid]]
-        look = _Lookup(firsts, nid)
-        h, t = feats.anchors
-        cand = corpus.alive[t]
-        pos, owner = look.find(h[cand])
-        recs = t[cand][pos]
-        # several needles may share an anchor: expand through a dict
-        by_anchor = collections.defaultdict(list)
-        for j in nid.tolist():
-            by_anchor[int(nd.ah[nd.first_win[j]])].append(j)
-        inner, istarts, icounts = nd.inner, nd.istarts, nd.icounts
-        segs: dict[int, np.ndarray] = {}
-        per = collections.defaultdict(collections.Counter)
-        checked = set()
-        for i, hh in sorted(zip(recs.tolist(), h[cand][pos].tolist())):
-            for j in by_anchor[int(hh)]:
-                if (i, j) in checked or i in hit:
-                    continue
-                checked.add((i, j))
-                if i not in segs:
-                    segs[i] = tokenize([corpus.content_of(i)]).hash
-                seg = segs[i]
-                needle = inner.hash[istarts[j]:istarts[j] + icounts[j]]
-                if _contains(seg, needle):
-                    it = items[owners[j]]
-                    hit[i] = (f"{it.benchmark} substring: {it.id}", it.id)
-                    per[it.benchmark][it.id] += 1
+        per = _substring_hits(corpus, feats.anchors, nd, items, hit)
         for b in ("humaneval", "mbpp"):
             if b in info and info[b].get("status") == "used":
                 c = per.get(b, collections.Counter())
                 info[b].setdefault("hits", {})["substring"] = sum(c.values())
                 info[b]["items_hit_substring"] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+
+
+def _substring_hits(corpus: Corpus, anchors: tuple, nd: "_Needles", items: list[Item], hit: dict) -> dict:
+    """Record in ``hit`` each alive record holding a needle (looked up by the needle's first anchor,
+    then compared token by token); returns the hits per benchmark and item."""
+    nid = np.flatnonzero(nd.usable)
+    look = _Lookup(nd.ah[nd.first_win[nid]], nid)
+    h, t = anchors
+    cand = corpus.alive[t]
+    pos, _ = look.find(h[cand])
+    recs = t[cand][pos]
+    # several needles may share an anchor: expand through a dict
+    by_anchor = collections.defaultdict(list)
+    for j in nid.tolist():
+        by_anchor[int(nd.ah[nd.first_win[j]])].append(j)
+    segs: dict[int, np.ndarray] = {}
+    per = collections.defaultdict(collections.Counter)
+    checked = set()
+    for i, hh in sorted(zip(recs.tolist(), h[cand][pos].tolist())):
+        for j in by_anchor[int(hh)]:
+            if (i, j) in checked or i in hit:
+                continue
+            checked.add((i, j))
+            if i not in segs:
+                segs[i] = tokenize([corpus.content_of(i)]).hash
+            if _contains(segs[i], nd.inner.hash[nd.istarts[j]:nd.istarts[j] + nd.icounts[j]]):
+                it = items[nd.owners[j]]
+                hit[i] = (f"{it.benchmark} substring: {it.id}", it.id)
+                per[it.benchmark][it.id] += 1
+    return per
 
 
 class _Needles:
@@ -544,3 +545,60 @@ def _contains(seg: np.ndarray, nd: np.ndarray) -> bool:
         if np.array_equal(seg[p:p + m], nd):
             return True
     return False
+
+
+# --------------------------------------------------------------------------------------------
+# The step's entry of mulco.steps.registry.STEPS and its part of the build report
+
+
+def _section(results: list) -> dict:
+    st = result_named(results, Decontaminate.name)
+    return stats_of(st, dropped=st.dropped) if st else {}
+
+
+def _markdown(report) -> list[str]:
+    dc = report.get("decontamination", {})
+    if not dc:
+        return []
+    rows = []
+    for b, info in (dc.get("benchmarks") or {}).items():
+        info = info if isinstance(info, Mapping) else {}
+        hits = info.get("hits", {})
+        rows.append([b, info.get("status"), info.get("from") or info.get("message", ""), info.get("items", 0),
+                     hits.get("substring", 0), hits.get("ngram", 0)])
+    return ["## Decontamination", "",
+            f"A record goes when it shares a {dc.get('ngram')}-word n-gram with a benchmark item, or contains a "
+            f"benchmark prompt or solution of at least {dc.get('min_chars')} characters.", "",
+            table(["benchmark", "status", "from", "items", "substring hits", "n-gram hits"], rows, right={3, 4, 5}), ""]
+
+
+def _precision_markdown(report) -> list[str]:
+    dc = (report.get("decontamination") or {}).get("benchmarks") or {}
+    rows = [(b, i) for b, i in dc.items() if isinstance(i, Mapping) and "precision" in i]
+    if not rows:
+        return []
+    out = ["### Decontamination precision", "",
+           "A drop needs non-boilerplate shared n-grams and similarity to its match ≥ "
+           f"{(report.get('decontamination') or {}).get('min_similarity')}; precision = share of drops whose "
+           "similarity is ≥ 0.5 (docs/quality.md).", "",
+           "| benchmark | dropped | bare n-gram rule would drop | kept: boilerplate only | kept: low similarity "
+           "| precision | similarity |", "|---|---:|---:|---:|---:|---:|---|"]
+    for b, i in rows:
+        hits = i.get("hits") or {}
+        out.append(row([b, sum(hits.values()), i.get("ngram_candidates", 0), i.get("kept_boilerplate_only", 0),
+                        i.get("kept_low_similarity", 0), "-" if i.get("precision") is None else i["precision"],
+                        i.get("similarity", "")]))
+    return out + [""]
+
+
+def _feature_args(cfg: DecontamConfig) -> dict:
+    return {"word_n": cfg.decontam_ngram}
+
+
+#: decontamination's entry of mulco.steps.registry.STEPS
+STEP = StepSpec(
+    Decontaminate.name, lambda cfg, inputs: Decontaminate(cfg, inputs.raw_dir), DecontamConfig,
+    enabled=lambda cfg: cfg.decontaminate, settings=Settings("decontamination", DecontamConfig.decontam_settings),
+    section=Section("decontamination", _section, markdown=((20, _markdown), (50, _precision_markdown)), place=30),
+    off_warning="NOT decontaminated: the decontamination step was turned off",
+    feature_args=_feature_args, inputs=lambda cfg: [cfg.humaneval_file, cfg.mbpp_dir])
