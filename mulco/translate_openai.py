@@ -10,8 +10,9 @@ Ollama's ``/v1``, LiteLLM and the like.
 * **Batching**: up to ``batch_size`` texts go in one request as a JSON array; a reply that is
   not an array of the same length is retried text by text, so a batch never shifts texts.
 * **Rate limit**: at most ``requests_per_second`` requests are started per second.
-* **Retries**: 429, 5xx and connection errors are retried with exponential backoff (honouring
-  ``Retry-After``); other errors stop with a message that says what to check.
+* **Retries**: 408, 425, 429, 5xx, connection errors and a reply that is not JSON are retried
+  with exponential backoff (honouring ``Retry-After``, at most 60 s; :mod:`mulco.retry`); other
+  errors stop with a message that says what to check.
 * **Key**: read from the environment variable named in the build config; sent only in the
   ``Authorization`` header; never printed, logged, cached or put into an error message.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import threading
 import time
 import urllib.error
@@ -28,6 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
+
+from .retry import Transient, delay, retry_after, retryable_status
 
 PROMPT_VERSION = "mulco-translate-v1"
 LANG_NAMES = {"zh": "Simplified Chinese", "en": "English"}
@@ -161,44 +163,49 @@ class OpenAITranslator:
         for attempt in range(self.max_retries + 1):
             self._wait_for_slot()
             self.stats["requests"] += 1
-            req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-            retry_after = None
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    data = json.loads(resp.read().decode("utf-8"))
-                try:
-                    content = data["choices"][0]["message"]["content"]
-                except (KeyError, IndexError, TypeError):
-                    raise TranslatorError(f"the translator at {url} sent a reply without choices[0].message.content") from None
-                if not isinstance(content, str):
-                    raise TranslatorError(f"the translator at {url} sent a non-text message content")
-                return content
-            except urllib.error.HTTPError as e:
-                detail = self._redact(_error_detail(e))
-                if e.code == 429 or e.code >= 500:
-                    last = f"HTTP {e.code}{detail}"
-                    retry_after = _retry_after(e.headers.get("Retry-After"))
-                elif e.code in (401, 403):
-                    raise TranslatorError(
-                        f"the translator at {url} refused the key (HTTP {e.code}{detail}): check the key in the "
-                        f"environment variable named by --translator-key-env") from None
-                elif e.code == 404:
-                    raise TranslatorError(
-                        f"the translator at {url} answered 404{detail}: check --translator-url (it should end in /v1) "
-                        f"and --translator-model ({self.model})") from None
-                else:
-                    raise TranslatorError(f"the translator at {url} answered HTTP {e.code}{detail}") from None
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
-                reason = getattr(e, "reason", e)
-                last = f"{type(reason).__name__}: {self._redact(str(reason))}"
-            except json.JSONDecodeError:
-                last = "a reply that is not JSON"
-            if attempt < self.max_retries:
-                self.stats["retries"] += 1
-                delay = retry_after if retry_after is not None else self.backoff * (2 ** attempt) * (1 + random.random() / 4)
-                time.sleep(min(delay, 60.0))
+                return self._post(url, body, headers)
+            except Transient as t:
+                last = t.why
+                if attempt < self.max_retries:
+                    self.stats["retries"] += 1
+                    time.sleep(delay(attempt, self.backoff, t.retry_after, jitter=True))
         raise TranslatorError(f"the translator at {url} failed {self.max_retries + 1} times (last: {last}); "
                               f"check that it is running and reachable, or lower --translator requests per second")
+
+    def _post(self, url: str, body: bytes, headers: dict) -> str:
+        """One request: the reply's text, or :class:`Transient` (429, 5xx, network, not JSON), or
+        :class:`TranslatorError` for what retrying does not fix."""
+        req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                data = json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as e:
+            detail = self._redact(_error_detail(e))
+            if retryable_status(e.code):
+                raise Transient(f"HTTP {e.code}{detail}", retry_after(e.headers.get("Retry-After"))) from None
+            raise TranslatorError(self._refusal(url, e.code, detail)) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise Transient(f"{type(reason).__name__}: {self._redact(str(reason))}") from None
+        except json.JSONDecodeError:
+            raise Transient("a reply that is not JSON") from None
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise TranslatorError(f"the translator at {url} sent a reply without choices[0].message.content") from None
+        if not isinstance(content, str):
+            raise TranslatorError(f"the translator at {url} sent a non-text message content")
+        return content
+
+    def _refusal(self, url: str, code: int, detail: str) -> str:
+        if code in (401, 403):
+            return (f"the translator at {url} refused the key (HTTP {code}{detail}): check the key in the "
+                    f"environment variable named by --translator-key-env")
+        if code == 404:
+            return (f"the translator at {url} answered 404{detail}: check --translator-url (it should end in /v1) "
+                    f"and --translator-model ({self.model})")
+        return f"the translator at {url} answered HTTP {code}{detail}"
 
     def _wait_for_slot(self) -> None:
         """Start at most ``requests_per_second`` requests per second (thread-safe)."""
@@ -260,15 +267,6 @@ def _parse_array(reply: str) -> list | None:
         except ValueError:
             return None
     return val if isinstance(val, list) else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _error_detail(e: urllib.error.HTTPError) -> str:

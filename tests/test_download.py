@@ -17,8 +17,8 @@ from helpers import QuietJSONHandler, server_url, start_server
 
 from mulco import cli
 from mulco import sources as registry
-from mulco.download import (EXIT_FAILED, EXIT_MANUAL, EXIT_OK, LOCK_NAME, WORK_DIR, Options, codexglue_code_to_text,
-                            download, fetch, iter_items, load_manifest)
+from mulco.download import EXIT_FAILED, EXIT_MANUAL, EXIT_OK, LOCK_NAME, WORK_DIR, Options, download, fetch, iter_items, load_manifest
+from mulco.sources.codesearchnet import codexglue_code_to_text
 
 
 def sha(b: bytes) -> str:
@@ -105,9 +105,10 @@ OPTS = dict(retries=3, backoff=0.001, timeout=5, progress=False)
 
 
 def run(tmp_path, server, sources, names=None, **kw):
+    """(exit code, {key: outcome}, what it said: stdout and stderr lines in order)."""
     lines: list[str] = []
     code, outcomes = download(names, tmp_path / "raw", Options(**{**OPTS, **kw}), manifest=manifest(tmp_path, server, sources),
-                              log=lines.append)
+                              log=lines.append, warn=lines.append)
     return code, {o.key: o for o in outcomes}, "\n".join(lines)
 
 
@@ -247,7 +248,7 @@ def test_connection_refused_fails_at_once_and_the_host_is_not_tried_again(tmp_pa
     lines: list[str] = []
     t0 = time.perf_counter()
     code, outcomes = download(None, tmp_path / "raw", Options(retries=5, backoff=1.0, timeout=5, progress=False),
-                              manifest=path, log=lines.append)
+                              manifest=path, log=lines.append, warn=lines.append)
     took = time.perf_counter() - t0
     out = {o.key: o for o in outcomes}
     assert code == EXIT_FAILED and took < 1.0, (took, lines)  # 5 retries with 1 s backoff would take 31 s
@@ -381,6 +382,89 @@ def test_cli_download(server, tmp_path, capsys):
     assert (tmp_path / "raw/s/f").read_bytes() == b"data"
     assert cli.main(["download", "nope", "--raw-dir", str(tmp_path / "raw"), "--manifest", str(m)]) == 2
     assert "unknown source 'nope'" in capsys.readouterr().err
+
+
+def test_problems_go_to_stderr_and_the_summary_to_stdout(server, tmp_path, capsys):
+    server.files["/f"] = b"data"
+    m = manifest(tmp_path, server, {"s": {"files": [{"dest": "s/f", "url": "{srv}f", "sha256": sha(b"data")},
+                                                    {"dest": "s/gone", "url": "{srv}gone", "sha256": sha(b"x")},
+                                                    {"dest": "s/u", "url": "{srv}f", "sha256": None}]}})
+    code = cli.main(["download", "s", "--raw-dir", str(tmp_path / "raw"), "--manifest", str(m), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_FAILED
+    assert "got        s/f" in out and "1 downloaded; 1 failed; 1 refused" in out
+    assert "FAILED" not in out and "REFUSED" not in out and "HTTP 404" not in out
+    assert "FAILED     s/gone: " in err and "HTTP 404" in err and "REFUSED    s/u: " in err
+    assert "1 file(s) refused" in err and "1 file(s) not in place" in err
+
+
+def test_dry_run_plans_unpinned_files_as_needing_the_flag_and_exits_0(server, tmp_path, capsys):
+    server.files["/f"] = b"data"
+    m = manifest(tmp_path, server, {"s": {"files": [{"dest": "s/f", "url": "{srv}f", "sha256": sha(b"data")},
+                                                    {"dest": "s/u", "url": "{srv}u", "sha256": None}]}})
+    argv = ["download", "--raw-dir", str(tmp_path / "raw"), "--manifest", str(m), "--dry-run"]
+    assert cli.main(argv) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert "would need --trust-on-first-use" in out and "UNPINNED   s/u" in out and "would get  s/f" in out
+    assert "1 file(s) would need --trust-on-first-use" in out and "the plan above can run" in out and not err
+    assert server.log == [] and not (tmp_path / "raw").exists()
+    # something actually wrong still fails the plan: a present file that is not the original
+    (tmp_path / "raw/s").mkdir(parents=True)
+    (tmp_path / "raw/s/f").write_bytes(b"other")
+    assert cli.main(argv) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert "FAILED     s/f: present but not the original" in err and "the plan above can run" not in out
+
+
+def test_dry_run_of_the_shipped_manifest_exits_0_and_names_the_unpinned_files(tmp_path, capsys):
+    code, outcomes = download(None, tmp_path / "raw", Options(dry_run=True, progress=False))
+    out = capsys.readouterr().out
+    unpinned = [o for o in outcomes if o.status == "needs-trust"]
+    assert code == EXIT_OK and unpinned and not [o for o in outcomes if o.status in ("failed", "refused")]
+    assert f"{len(unpinned)} file(s) would need --trust-on-first-use" in out
+    assert not (tmp_path / "raw").exists()
+
+
+def test_downloads_work_while_the_hub_is_offline(server, tmp_path, monkeypatch):
+    """HF_HUB_OFFLINE is about the Hub: GitHub and Zenodo downloads go on (huggingface_hub's own
+    HTTP session would refuse them, which is why mulco.retry does not use http_backoff)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    server.files["/f"] = b"data"
+    code, out, _ = run(tmp_path, server, {"s": {"files": [{"dest": "s/f", "url": "{srv}f", "sha256": sha(b"data")}]}})
+    assert code == EXIT_OK and out["s/f"].status == "downloaded"
+
+
+def test_retry_after_is_honoured_and_capped(server, tmp_path):
+    import time
+
+    from mulco.retry import delay
+
+    assert delay(0, 1.0) == 1.0 and delay(3, 1.0) == 8.0 and delay(10, 1.0) == 60.0
+    assert delay(0, 1.0, 0.2) == 0.2 and delay(0, 1.0, 3600.0) == 60.0
+
+    class Limited(QuietJSONHandler):  # 429 once with Retry-After: 0.3, then the file
+        hits: list[float] = []
+
+        def do_GET(self):
+            Limited.hits.append(time.monotonic())
+            if len(Limited.hits) == 1:
+                return self.send_json(429, {"error": "slow down"}, {"Retry-After": "0.3"})
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"data")
+
+    srv = start_server(Limited)
+    try:
+        assert fetch(server_url(srv) + "/f", tmp_path / "f.part", retries=2, backoff=0.001, progress=False,
+                     log=lambda s: None) == 4
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert len(Limited.hits) == 2 and Limited.hits[1] - Limited.hits[0] >= 0.3
 
 
 # -- the shipped manifest --------------------------------------------------------------------------

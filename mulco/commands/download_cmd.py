@@ -16,9 +16,9 @@ def make_parser(subparsers=None):
             "(docs/sources.md). Files are checked against pinned hashes before they are put in place; unpinned "
             "files are only fetched with --trust-on-first-use, which records their sha256 in "
             "DIR/mulco-download.lock.json (later downloads must match). Other files in DIR are left alone; nothing "
-            "is ever deleted. Files that cannot be fetched automatically are listed with what to do. Exit status: "
-            "0 all in place (or, with --dry-run, the plan can run), 1 something failed or was refused, 3 only files "
-            "to download by hand remain."
+            "is ever deleted. Files that cannot be fetched automatically are listed with what to do. Problems go to "
+            "stderr, the plan and the summary to stdout. Exit status: 0 all in place (or, with --dry-run, the plan "
+            "can run), 1 something failed or was refused, 3 only files to download by hand remain."
         ),
     )
     p = subparsers.add_parser("download", **kw) if subparsers else argparse.ArgumentParser("mulco download", **kw)
@@ -30,7 +30,8 @@ def make_parser(subparsers=None):
                    help="Replace files that are present but differ from the pinned original (the old one is kept aside "
                         "in DIR/.mulco-download/rejected/).")
     p.add_argument("--dry-run", action="store_true",
-                   help="Say what would be fetched, from where, and how it is pinned; write nothing.")
+                   help="Say what would be fetched, from where, and how it is pinned, and which files would need "
+                        "--trust-on-first-use; write nothing. Exits 0 when the plan can run.")
     p.add_argument("--retries", type=bounded(int, Range.parse("[0, 100]")), default=5,
                    help="Retries per file for failures that can heal (timeouts, dropped connections, 429, 5xx), with "
                         "exponential backoff (default: 5; an integer in [0, 100]).")

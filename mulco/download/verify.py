@@ -1,0 +1,46 @@
+"""Hashing a file and checking it against its pin (sha256, git blob and size, or the lock file)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .lock import LOCK_NAME
+from .manifest import Pin
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class Verdict:
+    ok: bool | None  # None: nothing to check against
+    sha256: str
+    size: int
+    how: str  # sha256 | git-blob | lock | size | none
+    expected: str = ""
+    actual: str = ""
+
+
+def hashes(path: Path) -> tuple[str, str, int]:
+    """(sha256, git blob id, size) of a file, in one pass."""
+    size = path.stat().st_size
+    sha, blob = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            sha.update(chunk)
+            blob.update(chunk)
+    return sha.hexdigest(), blob.hexdigest(), size
+
+
+def verify(path: Path, pin: Pin, locked: str | None) -> Verdict:
+    """Check ``path`` against its pin, else against the sha256 the lock file ``locked``."""
+    sha, blob, size = hashes(path)
+    if pin.size is not None and size != pin.size:
+        return Verdict(False, sha, size, "size", f"{pin.size} bytes", f"{size} bytes")
+    if pin.sha256:
+        return Verdict(sha == pin.sha256, sha, size, "sha256", f"sha256 {pin.sha256}", f"sha256 {sha}")
+    if pin.git_blob:
+        return Verdict(blob.startswith(pin.git_blob), sha, size, "git-blob", f"git blob {pin.git_blob}…", f"git blob {blob}")
+    if locked:
+        return Verdict(sha == locked, sha, size, "lock", f"sha256 {locked} (from {LOCK_NAME})", f"sha256 {sha}")
+    return Verdict(None, sha, size, "none")
