@@ -7,11 +7,12 @@ is refused, the TLS certificate is not trusted). The wait doubles from ``backoff
 or is what the server asked for in ``Retry-After``, and never more than ``cap`` seconds.
 
 Why not ``huggingface_hub.utils.http_backoff``: it sends every request through the Hub's shared
-``get_session()``, whose request hook refuses all requests while ``HF_HUB_OFFLINE`` is set. The
-downloads (GitHub, Zenodo) and the translator (often a local server) are not the Hub, and the
-Makefile and the tests run with the Hub offline; its backoff also adds a second to every
-``Retry-After`` and does not cap it. The policy is the same (the status codes it retries, the
-doubling wait); the transfer stays on the standard library.
+``get_session()``, whose request hook refuses every request while ``HF_HUB_OFFLINE`` is set.
+The downloads (GitHub, Zenodo) and the translator (often a local server) are not the Hub, and
+they must work with the Hub offline (tests/test_crash_safety.py runs ``mulco download``,
+tests/test_security.py a build with a translator, both with ``HF_HUB_OFFLINE=1``). Its backoff
+also adds a second to every ``Retry-After`` and does not cap it. The policy here is the same
+(the statuses it retries, the doubling wait); the transfer stays on the standard library.
 """
 from __future__ import annotations
 

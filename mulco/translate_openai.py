@@ -14,7 +14,8 @@ Ollama's ``/v1``, LiteLLM and the like.
   with exponential backoff (honouring ``Retry-After``, at most 60 s; :mod:`mulco.retry`); other
   errors stop with a message that says what to check.
 * **Key**: read from the environment variable named in the build config; sent only in the
-  ``Authorization`` header; never printed, logged, cached or put into an error message.
+  ``Authorization`` header of requests to ``url`` (not on a redirect elsewhere); never printed,
+  logged, cached or put into an error message.
 """
 from __future__ import annotations
 
@@ -156,8 +157,6 @@ class OpenAITranslator:
             "temperature": 0,
         }).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
         url = chat_url(self.url)
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -177,6 +176,8 @@ class OpenAITranslator:
         """One request: the reply's text, or :class:`Transient` (429, 5xx, network, not JSON), or
         :class:`TranslatorError` for what retrying does not fix."""
         req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        if self.api_key:  # unredirected: urllib would copy a plain header into a redirect to another host
+            req.add_unredirected_header("Authorization", f"Bearer {self.api_key}")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 data = json.loads(resp.read().decode("utf-8"))

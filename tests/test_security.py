@@ -176,6 +176,62 @@ def test_the_translator_key_never_leaks_even_when_the_server_echoes_it(tmp_path)
             server.close()
 
 
+def test_download_sends_no_token_or_key_to_the_hosts_it_fetches_from(tmp_path):
+    """GitHub, Zenodo and the like are not the Hub: with HF_TOKEN set, a token stored by `hf auth
+    login` and the translator key in the environment, no request of `mulco download` carries any
+    of them (nor any Authorization header), and neither shows when the server echoes headers."""
+    import hashlib
+
+    def files(h):
+        if h.path == "/f":
+            return 200, {"ok": 1}, {}
+        return 404, {"error": f"not here: {echo(h)}"}, {}
+
+    server = Recorder(files)
+    try:
+        body = json.dumps({"ok": 1}).encode()
+        manifest = tmp_path / "downloads.json"
+        manifest.write_text(json.dumps({"format": 1, "github": {"srv": server.url + "/"}, "sources": {"s": {"files": [
+            {"dest": "s/f", "url": "{srv}f", "sha256": hashlib.sha256(body).hexdigest()},
+            {"dest": "s/g", "url": "{srv}g", "sha256": None}]}}}))
+        (tmp_path / "hf").mkdir()
+        (tmp_path / "hf" / "token").write_text(TOKEN)  # where `hf auth login` stores it
+        env = base_env(tmp_path, HF_TOKEN=TOKEN, MULCO_TRANSLATOR_KEY=KEY)
+        done = run_cli(["download", "--raw-dir", str(tmp_path / "raw"), "--manifest", str(manifest), "--no-progress",
+                        "--trust-on-first-use"], env, tmp_path)
+        assert done.returncode == 1 and "HTTP 404" in done.stderr, done.stderr
+        assert (tmp_path / "raw" / "s" / "f").read_bytes() == body
+        assert len(server.headers) == 2 and not any("authorization" in k.lower() for h in server.headers for k in h)
+        for secret in (TOKEN, KEY):
+            assert not server.saw(secret)
+            assert secret not in done.stdout + done.stderr
+            assert files_holding(tmp_path / "raw", secret) == []
+    finally:
+        server.close()
+
+
+def test_the_translator_key_does_not_follow_a_redirect_to_another_host(tmp_path):
+    """The key goes to the translator's host only: a redirect elsewhere (to a name that is not the
+    one configured) is followed without it."""
+    from mulco.translate_openai import OpenAITranslator, TranslatorError
+
+    elsewhere = Recorder(lambda h: (200, {"choices": [{"message": {"content": "译文"}}]}, {}))
+    where = f"http://localhost:{elsewhere.httpd.server_address[1]}/v1/chat/completions"
+    server = Recorder(lambda h: (302, {}, {"Location": where}))
+    try:
+        t = OpenAITranslator(url=server.url + "/v1", api_key=KEY, cache_dir=tmp_path / "c", progress=False,
+                             requests_per_second=0, max_retries=0)
+        try:
+            t.translate(["hello"])
+        except TranslatorError as e:
+            assert KEY not in str(e)
+        assert server.saw(KEY) and elsewhere.headers  # the key was in play, and the redirect was followed
+        assert not elsewhere.saw(KEY) and not any("authorization" in k.lower() for h in elsewhere.headers for k in h)
+    finally:
+        server.close()
+        elsewhere.close()
+
+
 # --------------------------------------------------------------------------------------------
 # Paths from raw files
 
