@@ -41,6 +41,7 @@ def summarize(outcomes: list[Outcome], raw_dir: Path, log: Callable[[str], None]
     if manual:
         log(f"{len(manual)} file(s) must be downloaded by hand into {raw_dir} (see BY HAND above)")
     if dry_run:
-        log("dry run: nothing was written; the plan above can run")
+        log("dry run: nothing was written; the plan above can run"
+            + (f" (with --trust-on-first-use for the {len(unpinned)} unpinned file(s))" if unpinned else ""))
         return EXIT_OK, outcomes
     return (EXIT_MANUAL if manual else EXIT_OK), outcomes
