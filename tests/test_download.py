@@ -162,7 +162,8 @@ def test_corrupted_file_is_an_error_and_kept_aside(server, tmp_path):
     assert not (tmp_path / "raw/s/data.jsonl").exists()  # never used
     (kept,) = (tmp_path / "raw" / WORK_DIR / "rejected").rglob("data.jsonl.*")
     assert kept.read_bytes() == bad and str(kept) in o.message
-    assert "s/data.jsonl" not in json.loads((tmp_path / "raw" / LOCK_NAME).read_text() if (tmp_path / "raw" / LOCK_NAME).exists() else '{"files": {}}')["files"]
+    lock = tmp_path / "raw" / LOCK_NAME
+    assert not lock.exists() or "s/data.jsonl" not in json.loads(lock.read_text())["files"]
     # the next run downloads afresh (the bad bytes are not resumed)
     server.files["/a/data.jsonl"] = DATA
     code, out, _ = run(tmp_path, server, src)
