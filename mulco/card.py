@@ -28,6 +28,7 @@ from . import taxonomy
 from .figures import Figures
 from .hub import DEFAULT_REPO_ID, read_card_yaml  # noqa: F401  (read_card_yaml: mulco.card's name too)
 from .taxonomy import SPLITS
+from .textio import fence_ticks
 
 TEMPLATE = "card.md.jinja"
 LICENSE_TEMPLATE = "LICENSE.md.jinja"
@@ -305,12 +306,6 @@ def _cut(text: str, n: int = EXAMPLE_CHARS) -> str:
     return text[:n] + f"\n… ({len(text) - n:,} more characters)"
 
 
-def fence(text: str) -> str:
-    """A Markdown code fence longer than any backtick run in ``text``."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
-
-
 # --------------------------------------------------------------------------------------------
 # Charts
 
@@ -578,7 +573,7 @@ def _env():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
                              trim_blocks=False, lstrip_blocks=False)
     env.filters["n"] = lambda v: f"{v:,}" if isinstance(v, int) else str(v)
-    env.filters["fence"] = fence
+    env.filters["fence"] = fence_ticks
     env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     return env
 

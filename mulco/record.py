@@ -115,24 +115,59 @@ def validator():
     return jsonschema_rs.Draft202012Validator(schema())
 
 
+def problems(obj: Any, compiled=None) -> list[tuple[str, str, str]]:
+    """(JSON pointer, reason for a person, kind for counting) for every way ``obj`` breaks the schema
+    (``compiled``: another compiled schema, default the record's :func:`validator`). The pointer of the record
+    itself is ``""``; a missing or unexpected field's is the field's."""
+    v = compiled or validator()
+    if v.is_valid(obj):
+        return []
+    out = []
+    for err in v.iter_errors(obj):
+        pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.instance_path)
+        out.extend(_problem(err, "" if pointer == "/" else pointer))
+    return list(dict.fromkeys(out))  # an empty string breaks both minLength and pattern: said once
+
+
+def _problem(err, pointer: str) -> list[tuple[str, str, str]]:
+    kind = type(err.kind).__name__
+    if kind == "Required":
+        prop = err.kind.property
+        return [(f"{pointer}/{prop}", "required field is missing", f"/{prop}: missing")]
+    if kind == "AdditionalProperties":
+        return [(f"{pointer}/{p}", "field is not part of a MulCo record", f"/{p}: unexpected field")
+                for p in err.kind.unexpected]
+    if kind == "Type":
+        types = err.kind.types if isinstance(err.kind.types, (list, tuple)) else [err.kind.types]
+        want = " or ".join(str(t) for t in types)
+        return [(pointer, f"is {_type_name(err.instance)}, expected {want}", f"{pointer}: wrong type")]
+    if kind == "Enum":
+        opts = ", ".join("null" if o is None else str(o) for o in err.kind.options)
+        return [(pointer, f"{err.instance!r} is not one of: {opts}", f"{pointer}: not an allowed value")]
+    if kind in ("Pattern", "MinLength") and pointer in ("/instruction", "/output"):
+        return [(pointer, "must contain a non-whitespace character", f"{pointer}: empty")]
+    if kind == "MinLength":
+        return [(pointer, "must not be empty", f"{pointer}: empty")]
+    if kind == "Pattern":
+        return [(pointer, f"{err.instance!r} does not match {err.kind.pattern}", f"{pointer}: bad format")]
+    return [(pointer, err.message, f"{pointer}: {kind}")]
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def problem_text(pointer: str, reason: str) -> str:
+    """One schema problem as people read it: ``/lang: 'fr' is not one of: en, zh``."""
+    return f"{pointer or '(record)'}: {reason}"
+
+
 def errors(record: Any) -> Iterator[tuple[str, str]]:
-    """Yield (json_pointer, message) for every way ``record`` breaks the schema."""
-    for err in validator().iter_errors(record):
-        pointer = "/" + "/".join(str(p) for p in err.instance_path)
-        yield pointer, _humane(err)
+    """Yield (json_pointer, reason) for every way ``record`` breaks the schema (see :func:`problems`)."""
+    for pointer, reason, _ in problems(record):
+        yield pointer, reason
 
 
 def is_valid(record: Any) -> bool:
     return validator().is_valid(record)
-
-
-def _humane(err) -> str:
-    kind = type(err.kind).__name__
-    msg = err.message
-    if kind == "Pattern" and err.schema_path and err.schema_path[-2] in ("instruction", "output"):
-        return "must contain a non-whitespace character"
-    if kind == "MinLength":
-        return "must not be empty"
-    if kind == "Enum":
-        return f"{msg}"
-    return msg

@@ -18,6 +18,7 @@ from mulco import taxonomy
 from mulco.build import BuildConfig, SourceResult, build
 from mulco.hub import data_file_patterns, resolve_data_files
 from mulco.record import make_record
+from mulco.textio import fence_ticks
 from mulco.writer import write_folder
 
 LEAVES = [  # task, subtask, lang, plang, target_plang
@@ -214,9 +215,9 @@ def test_examples_are_the_smallest_id_of_each_subtask_and_language(built):
 
 
 def test_examples_fence_backticks_and_cut_long_fields():
-    assert card_mod.fence("no ticks") == "```"
-    assert card_mod.fence("```python\nx\n```") == "````"
-    assert card_mod.fence("a ````` b") == "``````"
+    assert fence_ticks("no ticks") == "```"
+    assert fence_ticks("```python\nx\n```") == "````"
+    assert fence_ticks("a ````` b") == "``````"
     cut = card_mod._cut("x" * 1000, 700)
     assert cut.startswith("x" * 700) and cut.endswith("(300 more characters)")
 

@@ -64,12 +64,13 @@ def test_a_good_record_is_valid():
     "change, pointer, words",
     [
         ({"output": "   "}, "/output", "non-whitespace"),
-        ({"instruction": ""}, "/instruction", "empty"),
+        ({"instruction": ""}, "/instruction", "non-whitespace"),
         ({"lang": "fr"}, "/lang", "fr"),
         ({"plang": "kotlin"}, "/plang", "kotlin"),
         ({"task": "code_search"}, "/subtask", "string"),  # code_search needs a subtask
         ({"subtask": "cloze_test"}, "/subtask", "null"),  # generation has none
-        ({"extra": 1}, "/", "extra"),
+        ({"extra": 1}, "/extra", "not part of a MulCo record"),
+        ({"id": 5}, "/id", "is an integer, expected string"),
         ({"target_plang": "java"}, "/target_plang", "null"),  # only translation has a target
     ],
 )

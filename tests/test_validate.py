@@ -38,7 +38,7 @@ def test_jsonl_good_and_bad(tmp_path, capsys):
     assert code == 1
     assert f"{f}:line 2: /lang: 'fr' is not one of: en, zh" in out
     assert f"{f}:line 4: /license: required field is missing" in out
-    assert f"{f}:line 5: (record): not valid JSON" in out
+    assert f"{f}:line 5: (record): bad JSON: Expecting property name enclosed in double quotes at column 2" in out
     assert f"{f}:line 6: /output: must contain a non-whitespace character" in out
     assert "5 records in 1 files: 1 valid, 4 invalid" in out
     # the summary counts records per reason
@@ -140,4 +140,50 @@ def test_array_reader_handles_items_split_across_reads(tmp_path):
     assert got == items
     f.write_text('[{"a": 1}, {"a": 2,, {"a": 3}]')
     out = list(iter_json_array(f, "a.json", chunk=8))
-    assert out[0][1] == {"a": 1} and out[-1][2].startswith("not valid JSON")
+    assert out[0][1] == {"a": 1} and out[-1][2].startswith("bad JSON")
+
+
+def test_array_reader_errors_say_where(tmp_path):
+    f = tmp_path / "a.json"
+    f.write_bytes(b'\xef\xbb\xbf[\n{"a": 1},\n{"a": 2} {"a": 3}]')  # a BOM, then a missing comma
+    assert list(iter_json_array(f, "a.json")) == [
+        ("item 0 (line 2)", {"a": 1}, None), ("item 1 (line 3)", {"a": 2}, None),
+        ("item 2 (line 3)", None, "bad JSON: expected ',' or ']', got '{'")]
+    f.write_text('[{"a": 1},\n {"a": ')
+    assert list(iter_json_array(f, "a.json"))[-1] == ("item 1 (line 2)", None, "bad JSON: Expecting value (line 2)")
+    f.write_text('[{"a": 1}')
+    assert list(iter_json_array(f, "a.json"))[-1] == ("line 1", None, "bad JSON: the array is not closed")
+    f.write_text('{"a": 1}')
+    assert list(iter_json_array(f, "a.json")) == [
+        ("line 1", None, "not a JSON array (the file does not start with '[')")]
+    f.write_bytes(b'[{"a": 1}, {"a": "\xff"}]')
+    assert list(iter_json_array(f, "a.json"))[-1][2].startswith("unreadable file: 'utf-8' codec can't decode")
+
+
+def test_jsonl_reader_uses_the_shared_line_reasons(tmp_path):
+    import gzip
+
+    from mulco.steps.validate import iter_jsonl
+
+    f = tmp_path / "a.jsonl.gz"
+    f.write_bytes(gzip.compress(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"a": \xff}\n{"a"}\n'))
+    assert list(iter_jsonl(f, "a.jsonl.gz")) == [
+        ("line 1", {"a": 1}, None), ("line 4", None, "invalid UTF-8: at byte 6"),
+        ("line 5", None, "bad JSON: Expecting ':' delimiter at column 5")]
+    f.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:-12])  # truncated
+    assert list(iter_jsonl(f, "a.jsonl.gz"))[-1][0:2] == ("file", None)
+
+
+def test_build_step_and_validate_word_a_schema_problem_alike(tmp_path, capsys):
+    from mulco.steps.validate import schema_errors
+
+    assert schema_errors(good()) is None
+    bad = good(lang="fr", output=" ")
+    assert schema_errors(bad) == ("schema: /output: must contain a non-whitespace character; "
+                                  "/lang: 'fr' is not one of: en, zh")
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps(bad) + "\n")
+    code, out = cli(capsys, f)
+    assert code == 1
+    assert f"{f}:line 1: /lang: 'fr' is not one of: en, zh" in out
+    assert f"{f}:line 1: /output: must contain a non-whitespace character" in out

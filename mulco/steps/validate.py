@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..record import Record, errors, is_valid
+from ..record import Record, is_valid, problem_text, problems
+from ..textio import BadLine, decode_line, nonblank_lines, open_binary
 
 
 def schema_errors(record: Record) -> str | None:
-    """None when the record is valid; else 'schema: <pointer> <message>; ...'."""
+    """None when the record is valid; else 'schema: <pointer>: <reason>; ...' (the first three)."""
     if is_valid(record):
         return None
-    errs = list(errors(record))
-    return "schema: " + "; ".join(f"{ptr} {msg}" for ptr, msg in errs[:3])
+    return "schema: " + "; ".join(problem_text(ptr, reason) for ptr, reason, _ in problems(record)[:3])
 
 
 # --------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ class Problem:
     kind: str  # for the summary: the pointer and the kind of failure, without the value
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.where}: {self.pointer or '(record)'}: {self.reason}"
+        return f"{self.file}:{self.where}: {problem_text(self.pointer, self.reason)}"
 
 
 @dataclass
@@ -85,131 +85,120 @@ class _Checker:
 
     def problems(self, obj: Any) -> list[tuple[str, str, str]]:
         """(pointer, reason, kind) for every way ``obj`` breaks the schema."""
-        if self.validator.is_valid(obj):
-            return []
-        out = []
-        for err in self.validator.iter_errors(obj):
-            kind = type(err.kind).__name__
-            pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in err.instance_path)
-            pointer = "" if pointer == "/" else pointer
-            if kind == "Required":
-                prop = err.kind.property
-                out.append((f"{pointer}/{prop}", "required field is missing", f"/{prop}: missing"))
-            elif kind == "AdditionalProperties":
-                for prop in err.kind.unexpected:
-                    out.append((f"{pointer}/{prop}", "field is not part of a MulCo record", f"/{prop}: unexpected field"))
-            elif kind == "Type":
-                want = " or ".join(str(t) for t in (err.kind.types if isinstance(err.kind.types, (list, tuple))
-                                                    else [err.kind.types]))
-                out.append((pointer, f"is {_type_name(err.instance)}, expected {want}", f"{pointer}: wrong type"))
-            elif kind == "Enum":
-                opts = ", ".join("null" if o is None else str(o) for o in err.kind.options)
-                out.append((pointer, f"{err.instance!r} is not one of: {opts}", f"{pointer}: not an allowed value"))
-            elif kind in ("Pattern", "MinLength") and pointer in ("/instruction", "/output"):
-                out.append((pointer, "must contain a non-whitespace character", f"{pointer}: empty"))
-            elif kind == "MinLength":
-                out.append((pointer, "must not be empty", f"{pointer}: empty"))
-            elif kind == "Pattern":
-                out.append((pointer, f"{err.instance!r} does not match {err.kind.pattern}", f"{pointer}: bad format"))
-            else:
-                out.append((pointer, err.message, f"{pointer}: {kind}"))
-        return out
-
-
-def _type_name(v: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+        return problems(obj, self.validator)
 
 
 def iter_jsonl(path: Path, name: str) -> Iterator[tuple[str, Any, str | None]]:
-    """(where, object, error) per non-blank line; a line that is not JSON gives error."""
-    import gzip
-
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
-                continue
+    """(where, object, error) per non-blank line; a line that is not UTF-8 JSON gives error (the
+    shared reader's reason: ``bad JSON: ...``, ``invalid UTF-8: ...``)."""
+    with open_binary(path) as fh:
+        lines = nonblank_lines(fh)
+        while True:
             try:
-                yield f"line {lineno}", json.loads(raw), None
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                yield f"line {lineno}", None, f"not valid JSON: {getattr(e, 'msg', e)}"
+                lineno, raw = next(lines)
+            except StopIteration:
+                return
+            except (OSError, EOFError) as e:  # a truncated or corrupt gzip
+                yield "file", None, f"unreadable file: {e}"
+                return
+            try:
+                obj, error = decode_line(raw)[0], None
+            except BadLine as e:
+                obj, error = None, e.reason
+            yield f"line {lineno}", obj, error
+
+
+class _BadItem(Exception):
+    """An array item that cannot be decoded (the message says why and where)."""
+
+
+class _ArrayReader:
+    """The items of a JSON array in a binary stream, decoded one at a time from a buffer of about
+    ``chunk`` bytes; ``line`` is the line the reader has reached."""
+
+    def __init__(self, fh, chunk: int):
+        import codecs
+
+        self.fh, self.chunk = fh, chunk
+        self.text = codecs.getincrementaldecoder("utf-8-sig")()
+        self.dec = json.JSONDecoder()
+        self.buf, self.pos, self.line, self.eof = "", 0, 1, False
+
+    def more(self) -> bool:
+        data = self.fh.read(self.chunk)
+        if not data:
+            self.eof = True
+            self.buf += self.text.decode(b"", final=True)
+            return False
+        self.buf += self.text.decode(data)
+        return True
+
+    def skip_ws(self) -> None:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                if self.buf[self.pos] == "\n":
+                    self.line += 1
+                self.pos += 1
+            if self.pos < len(self.buf) or self.eof or not self.more():
+                return
+
+    def peek(self) -> str | None:
+        return self.buf[self.pos] if self.pos < len(self.buf) else None
+
+    def decode(self) -> tuple[Any, int]:
+        """(item, end) of the item at ``pos``, reading more as needed; :class:`_BadItem` when it is
+        not JSON (or larger than :data:`MAX_ITEM_BYTES`)."""
+        while True:
+            try:
+                return self.dec.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as e:
+                if self.eof or len(self.buf) - self.pos > MAX_ITEM_BYTES:
+                    line = self.line + self.buf.count("\n", self.pos, e.pos)
+                    raise _BadItem(f"bad JSON: {e.msg} (line {line})") from None
+                self.more()
+
+    def items(self) -> Iterator[tuple[str, Any, str | None]]:
+        self.skip_ws()
+        if self.peek() != "[":
+            yield f"line {self.line}", None, "not a JSON array (the file does not start with '[')"
+            return
+        self.pos += 1
+        index = 0
+        while True:
+            self.skip_ws()
+            if self.peek() in ("]", None):
+                if self.peek() is None:
+                    yield f"line {self.line}", None, "bad JSON: the array is not closed"
+                return
+            if index and self.peek() == ",":
+                self.pos += 1
+                self.skip_ws()
+            where = f"item {index} (line {self.line})"
+            try:
+                obj, end = self.decode()
+            except _BadItem as e:
+                yield where, None, str(e)
+                return
+            self.line += self.buf.count("\n", self.pos, end)
+            yield where, obj, None
+            index, self.pos = index + 1, end
+            if self.pos > self.chunk:  # drop what was decoded: memory stays bounded
+                self.buf, self.pos = self.buf[self.pos:], 0
+            self.skip_ws()
+            if self.peek() not in (",", "]", None):
+                yield f"item {index} (line {self.line})", None, f"bad JSON: expected ',' or ']', got {self.peek()!r}"
+                return
 
 
 def iter_json_array(path: Path, name: str, chunk: int = _CHUNK) -> Iterator[tuple[str, Any, str | None]]:
     """Items of a JSON array, decoded one at a time from a buffer of about ``chunk`` bytes (the file
     is never read whole). An item that cannot be decoded ends the file with an error."""
-    import codecs
-    import gzip
-
-    dec = json.JSONDecoder()
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        reader = codecs.getincrementaldecoder("utf-8-sig")()
-        buf, pos, line, eof = "", 0, 1, False
-
-        def more() -> bool:
-            nonlocal buf, eof
-            data = fh.read(chunk)
-            if not data:
-                eof = True
-                buf += reader.decode(b"", final=True)
-                return False
-            buf += reader.decode(data)
-            return True
-
-        def skip_ws() -> None:
-            nonlocal pos, line
-            while True:
-                while pos < len(buf) and buf[pos] in " \t\r\n":
-                    if buf[pos] == "\n":
-                        line += 1
-                    pos += 1
-                if pos < len(buf) or eof or not more():
-                    return
-
+    with open_binary(path) as fh:
+        reader = _ArrayReader(fh, chunk)
         try:
-            skip_ws()
-            if pos >= len(buf) or buf[pos] != "[":
-                yield f"line {line}", None, "not a JSON array (the file does not start with '[')"
-                return
-            pos += 1
-            index = 0
-            while True:
-                skip_ws()
-                if pos < len(buf) and buf[pos] == "]":
-                    return
-                if pos >= len(buf):
-                    yield f"line {line}", None, "not valid JSON: the array is not closed"
-                    return
-                if index and buf[pos] == ",":
-                    pos += 1
-                    skip_ws()
-                start_line = line
-                while True:
-                    try:
-                        obj, end = dec.raw_decode(buf, pos)
-                        break
-                    except json.JSONDecodeError as e:
-                        if eof or len(buf) - pos > MAX_ITEM_BYTES:
-                            yield (f"item {index} (line {start_line})", None,
-                                   f"not valid JSON: {e.msg} (line {line + buf.count(chr(10), pos, e.pos)})")
-                            return
-                        more()
-                line += buf.count("\n", pos, end)
-                yield f"item {index} (line {start_line})", obj, None
-                index += 1
-                pos = end
-                if pos > chunk:  # drop what was decoded: memory stays bounded
-                    buf, pos = buf[pos:], 0
-                skip_ws()
-                if pos < len(buf) and buf[pos] not in ",]":
-                    yield f"item {index} (line {line})", None, f"not valid JSON: expected ',' or ']', got {buf[pos]!r}"
-                    return
+            yield from reader.items()
         except (OSError, EOFError, UnicodeDecodeError) as e:
-            yield f"line {line}", None, f"unreadable file: {e}"
+            yield f"line {reader.line}", None, f"unreadable file: {e}"
 
 
 def iter_parquet(path: Path, name: str, batch_size: int = 8192) -> Iterator[tuple[str, Any, str | None]]:
@@ -265,36 +254,38 @@ def validate_paths(paths: list[Path], alpaca: bool = False, on_problem=None) -> 
     failure and return the counts. Streams: memory does not grow with the file size."""
     checker = _Checker(alpaca)
     summary = Summary()
+    report = on_problem or (lambda problem: None)
     for root in paths:
         root = Path(root)
         for f in files_of(root):
             summary.files += 1
-            shown = f.relative_to(root).as_posix() if root.is_dir() else str(f)
-            shown = f"{root}/{shown}" if root.is_dir() else shown
-            fmt = _format(f)
+            shown = f"{root}/{f.relative_to(root).as_posix()}" if root.is_dir() else str(f)
             before = summary.records
-            for where, obj, error in READERS[fmt](f, shown):
-                if error is not None:  # a line/item/file that could not be read counts as one bad record
-                    kind = error.split(":")[0]
-                    summary.records += 1
-                    summary.bad_records += 1
-                    summary.by_reason[kind] += 1
-                    if on_problem:
-                        on_problem(Problem(shown, where, "", error, kind))
-                    continue
+            for where, obj, error in READERS[_format(f)](f, shown):
                 summary.records += 1
-                if isinstance(obj, dict) and obj and set(obj) <= ALPACA_KEYS:
-                    summary.alpaca_shaped += 1
-                probs = checker.problems(obj)
-                if probs:
-                    summary.bad_records += 1
-                    for kind in dict.fromkeys(k for _, _, k in probs):
-                        summary.by_reason[kind] += 1
-                    if on_problem:
-                        for pointer, reason, kind in probs:
-                            on_problem(Problem(shown, where, pointer, reason, kind))
+                if error is not None:  # a line/item/file that could not be read counts as one bad record
+                    _count_unreadable(summary, report, Problem(shown, where, "", error, error.split(":")[0]))
+                else:
+                    _check_record(summary, report, checker, obj, shown, where)
             if summary.records == before:
                 summary.empty_files.append(shown)
-                if on_problem:
-                    on_problem(Problem(shown, "file", "", "no records: the file is empty", "empty file"))
+                report(Problem(shown, "file", "", "no records: the file is empty", "empty file"))
     return summary
+
+
+def _count_unreadable(summary: Summary, report, problem: Problem) -> None:
+    summary.bad_records += 1
+    summary.by_reason[problem.kind] += 1
+    report(problem)
+
+
+def _check_record(summary: Summary, report, checker: _Checker, obj: Any, shown: str, where: str) -> None:
+    if isinstance(obj, dict) and obj and set(obj) <= ALPACA_KEYS:
+        summary.alpaca_shaped += 1
+    probs = checker.problems(obj)
+    if probs:
+        summary.bad_records += 1
+        for kind in dict.fromkeys(k for _, _, k in probs):
+            summary.by_reason[kind] += 1
+        for pointer, reason, kind in probs:
+            report(Problem(shown, where, pointer, reason, kind))
