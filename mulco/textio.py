@@ -32,8 +32,8 @@ def decode_text(data: bytes) -> tuple[str, bool]:
 
 
 def open_binary(path: Path) -> IO[bytes]:
-    """``path`` opened for reading bytes, decompressed when its name ends with ``.gz``."""
-    return gzip.open(path, "rb") if Path(path).suffix == ".gz" else open(path, "rb")
+    """``path`` opened for reading bytes, decompressed when its name ends with ``.gz`` (any case)."""
+    return gzip.open(path, "rb") if Path(path).suffix.lower() == ".gz" else open(path, "rb")
 
 
 def nonblank_lines(fh: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -187,3 +187,12 @@ def test_build_step_and_validate_word_a_schema_problem_alike(tmp_path, capsys):
     assert code == 1
     assert f"{f}:line 1: /lang: 'fr' is not one of: en, zh" in out
     assert f"{f}:line 1: /output: must contain a non-whitespace character" in out
+
+
+def test_format_sniffing_skips_the_bom_and_reads_gzip_in_any_case(tmp_path, capsys):
+    import gzip
+
+    f = tmp_path / "d.JSON.GZ"
+    f.write_bytes(gzip.compress(b"\xef\xbb\xbf \n[" + json.dumps(good(0)).encode() + b"]"))
+    code, out = cli(capsys, f)
+    assert code == 0 and "1 records in 1 files: 1 valid, 0 invalid" in out

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..record import Record, is_valid, problem_text, problems
-from ..textio import BadLine, decode_line, nonblank_lines, open_binary
+from ..textio import BadLine, decode_line, nonblank_lines, open_binary, strip_bom
 
 
 def schema_errors(record: Record) -> str | None:
@@ -225,11 +225,8 @@ def _format(path: Path) -> str:
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     # .json and anything else: an array if the first non-space character is '[', else JSON lines
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    with open_binary(path) as fh:
+        head = strip_bom(fh.read(4096)).lstrip(b" \t\r\n")
     return "array" if head.startswith(b"[") else "jsonl"
 
 
