@@ -4,10 +4,11 @@ The data package must not need transformers, so this small equivalent reads each
 type, default and ``metadata["help"]``; ``collama_train`` uses HfArgumentParser itself.
 
 Numeric fields carry their allowed range in interval notation, ``metadata["range"]`` (e.g.
-``"[1, 256]"``, ``"(0, 1]"``, ``"[0, inf)"``) or, for fields a class inherits, in the class's
-``ARG_RANGES`` mapping. The range is named in the help and checked twice: by argparse (a value
-outside is an error naming the flag and the range) and by :func:`check_ranges` (for configs made
-in Python; call it from ``__post_init__``).
+``"[1, 256]"``, ``"(0, 1]"``, ``"[0, inf)"``), next to their help, in the class that defines them
+(so a config combining several, such as ``mulco build``'s, has every range without a list of its
+own). The range is named in the help and checked twice: by argparse (a value outside is an error
+naming the flag and the range) and by :func:`check_ranges` (for configs made in Python; call it
+from ``__post_init__``).
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ class Range:
 
 
 def field_range(cls, f: dataclasses.Field) -> Range | None:
-    text = f.metadata.get("range") or getattr(cls, "ARG_RANGES", {}).get(f.name)
+    """The range field ``f`` of dataclass ``cls`` declares (None: no range)."""
+    text = f.metadata.get("range")
     return Range.parse(text) if text else None
 
 

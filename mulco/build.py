@@ -20,12 +20,8 @@ from . import sources as registry
 from .fsops import SWAP_CHECK as _SWAP_CHECK
 from .fsops import atomic_replace, clean_leftovers  # noqa: F401  (mulco.build's names; export uses them)
 from .sources.base import TRANSLATE_KEY, BadRow, MissingSourceFile, Rejected, excerpt, hash_split, rel
-from .steps.decontaminate import DecontamConfig
-from .steps.dedup import DedupConfig
-from .steps.filters import FilterConfig
-from .steps.parse import ParseConfig
+from .steps import registry as steps_registry
 from .steps.pipeline import reason_key as _reason_key
-from .steps.profile import ProfileConfig, profile_steps
 
 SAMPLE_RAW = "sample/raw"
 
@@ -71,34 +67,24 @@ class _BuildSettings:
 
 
 @dataclass
-class BuildConfig(ProfileConfig, DecontamConfig, DedupConfig, ParseConfig, FilterConfig, _BuildSettings):
+class BuildConfig(*steps_registry.config_bases(), _BuildSettings):
     """Settings of ``mulco build``: where from and to, then the settings of each quality step
-    (each documented once, in its step's config class; see docs/quality.md)."""
-
-    #: Allowed ranges of the numeric settings defined in the step configs (interval notation;
-    #: checked on the command line and when the config is made; see :mod:`mulco.args`).
-    ARG_RANGES = {
-        "min_instruction_chars": "[0, inf)", "max_instruction_chars": "[1, inf)", "max_input_chars": "[0, inf)",
-        "max_output_chars": "[1, inf)", "max_lines": "[1, inf)", "en_max_cjk_ratio": "[0, 1]",
-        "dedup_ngram": "[1, inf)", "dedup_threshold": "(0, 1]", "dedup_num_perm": "[1, 4096]", "dedup_bands": "[0, 4096]",
-        "dedup_seed": "[0, 4294967295]", "decontam_ngram": "[1, inf)", "decontam_min_chars": "[0, inf)",
-    }
+    (each documented once, in its step's config class, with its range; the classes come from
+    :data:`mulco.steps.registry.STEPS`; see docs/quality.md)."""
 
     def __post_init__(self):
         from .args import check_ranges
 
         check_ranges(self)
-        FilterConfig.__post_init__(self)  # --zh-twins is checked before any conversion
+        steps_registry.check_configs(self)  # e.g. --zh-twins, checked before any conversion
         from .hub import REPO_ID_RE
 
         if not REPO_ID_RE.match(self.repo_id or ""):
             raise ValueError(f"--repo-id {self.repo_id!r}: expected NAMESPACE/NAME (letters, digits, '.', '_', '-')")
-        if self.dedup_bands > self.dedup_num_perm:
-            raise ValueError(f"dedup-bands ({self.dedup_bands}) must be <= dedup-num-perm ({self.dedup_num_perm})")
 
     def quality_settings(self) -> dict:
-        return {"filters": self.filter_settings(), "parse": self.parse_settings(),
-                "dedup": self.dedup_settings(), "decontamination": self.decontam_settings()}
+        """The settings of the steps, by group (the report's ``settings``)."""
+        return steps_registry.settings(self)
 
 
 @dataclass
@@ -161,64 +147,76 @@ def sample_raw_dir() -> Path:
     return Path(str(resources.files("mulco").joinpath(SAMPLE_RAW)))
 
 
-def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: bool = False, progress: bool = True) -> SourceResult:
-    """Read and convert one source: all its records and quarantined units, with counts."""
-    mod = registry.get(name)
-    res = SourceResult(name)
+def _quarantine(res: SourceResult, file, line, reason, field=None, text="", weight=1, stage="read", record_id=None) -> None:
+    """A raw unit (or record) of ``res`` set aside with its reason; read and convert stages count it."""
+    res.quarantine.append({
+        "source": res.name, "file": file, "line": line, "stage": stage, "reason": reason,
+        "field": field, "record_id": record_id, "matched": None, "excerpt": text,
+    })
+    if stage in ("read", "convert"):
+        res.units_quarantined += weight
+        res.quarantine_reasons[_reason_key(reason)] += weight
+
+
+def _find_files(mod, res: SourceResult, raw_dir: Path, strict: bool, explicit: bool) -> list | None:
+    """The source's raw files, or None with ``res``'s status and message saying why there are none
+    (absent, or skipped when partly present); a named source that is missing is an error."""
     try:
         files = mod.find(raw_dir)
     except MissingSourceFile as e:
         if strict or explicit:
             raise
         res.status, res.message = "skipped", str(e)
-        return res
+        return None
     if not files:
         if explicit:
-            raise MissingSourceFile(name, raw_dir / mod.SPEC.patterns[0], mod.SPEC.expected)
+            raise MissingSourceFile(res.name, raw_dir / mod.SPEC.patterns[0], mod.SPEC.expected)
         res.message = f"not found under {raw_dir} (expected {mod.SPEC.expected})"
+        return None
+    return files
+
+
+def _convert_unit(mod, res: SourceResult, unit) -> None:
+    """Convert one raw unit into ``res``'s records (or pending translations), or quarantine it."""
+    if isinstance(unit, Rejected):
+        _quarantine(res, unit.file, unit.line, unit.reason, unit.field, unit.excerpt, unit.weight)
+        return
+    try:
+        made = mod.to_records(unit)
+    except BadRow as e:
+        _quarantine(res, unit.file, unit.line, e.reason, e.field, excerpt(unit.data), unit.weight, stage="convert")
+        return
+    except Exception as e:  # a converter bug must not stop the build nor lose the row
+        _quarantine(res, unit.file, unit.line, f"converter error: {type(e).__name__}: {e}", None,
+                    excerpt(unit.data), unit.weight, stage="convert")
+        return
+    if not made:
+        _quarantine(res, unit.file, unit.line, "no record: the row produced nothing", None, excerpt(unit.data),
+                    unit.weight, stage="convert")
+        return
+    res.units_kept += unit.weight
+    split = unit.split or hash_split(f"{res.name}\x1f{unit.file}\x1f{unit.line}")
+    for r in made:
+        res.records_made += 1
+        (res.pending if TRANSLATE_KEY in r else res.records).append((split, r))
+
+
+def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: bool = False, progress: bool = True) -> SourceResult:
+    """Read and convert one source: all its records and quarantined units, with counts."""
+    mod = registry.get(name)
+    res = SourceResult(name)
+    files = _find_files(mod, res, raw_dir, strict, explicit)
+    if files is None:
         return res
     res.status = "built"
     res.files = [rel(raw_dir, p) for p in files]
-
-    def quarantine(file, line, reason, field=None, excerpt="", weight=1, stage="read", record_id=None):
-        res.quarantine.append({
-            "source": name, "file": file, "line": line, "stage": stage, "reason": reason,
-            "field": field, "record_id": record_id, "matched": None, "excerpt": excerpt,
-        })
-        if stage in ("read", "convert"):
-            res.units_quarantined += weight
-            res.quarantine_reasons[_reason_key(reason)] += weight
-
     from tqdm.auto import tqdm
 
     bar = tqdm(desc=f"{name:>26}", unit=" rows", disable=None if progress else True, file=sys.stderr, leave=False)
     for unit in mod.read(raw_dir, files):
         res.units_read += unit.weight
         bar.update(unit.weight)
-        if isinstance(unit, Rejected):
-            quarantine(unit.file, unit.line, unit.reason, unit.field, unit.excerpt, unit.weight)
-            continue
-        try:
-            made = mod.to_records(unit)
-        except BadRow as e:
-            quarantine(unit.file, unit.line, e.reason, e.field, excerpt(unit.data), unit.weight, stage="convert")
-            continue
-        except Exception as e:  # a converter bug must not stop the build nor lose the row
-            quarantine(unit.file, unit.line, f"converter error: {type(e).__name__}: {e}", None,
-                       excerpt(unit.data), unit.weight, stage="convert")
-            continue
-        if not made:
-            quarantine(unit.file, unit.line, "no record: the row produced nothing", None, excerpt(unit.data),
-                       unit.weight, stage="convert")
-            continue
-        res.units_kept += unit.weight
-        split = unit.split or hash_split(f"{name}\x1f{unit.file}\x1f{unit.line}")
-        for r in made:
-            res.records_made += 1
-            if TRANSLATE_KEY in r:
-                res.pending.append((split, r))
-            else:
-                res.records.append((split, r))
+        _convert_unit(mod, res, unit)
     bar.close()
     return res
 
@@ -249,32 +247,53 @@ def resolve_translations(res: SourceResult, translator) -> None:
     res.pending = []
 
 
-def quality_steps(cfg: BuildConfig, raw_dir: Path | None) -> list:
-    """The quality steps in the order they run (see docs/quality.md)."""
-    from .steps.decontaminate import Decontaminate
-    from .steps.dedup import ExactDedup, Leakage, NearDedup
-    from .steps.filters import record_filters
-    from .steps.parse import ParseCheck
-    from .steps.pipeline import RecordStep
-    from .steps.validate import schema_errors
+def quality_steps(cfg: BuildConfig, raw_dir: Path | None, results: list[SourceResult] = ()) -> list:
+    """The quality steps ``cfg`` turns on, in the order they run (:data:`mulco.steps.registry.STEPS`;
+    docs/quality.md); ``results``: the sources' conversion results (which raw files were found)."""
+    return steps_registry.make_steps(cfg, steps_registry.Inputs(raw_dir, {r.name: r.status for r in results}))
 
-    steps: list = [RecordStep(name, fn) for name, fn in record_filters(cfg)]
-    steps.append(RecordStep("schema", schema_errors))
-    if cfg.parse_check:
-        steps.append(ParseCheck(cfg))
-    if cfg.dedup_exact:
-        steps.append(ExactDedup(cfg))
-    if cfg.dedup_near:
-        steps.append(NearDedup(cfg))
-    if cfg.dedup_answers:  # answer groups: one split each (steps/answers.py)
-        from .steps.answers import AnswerDedup
 
-        steps.append(AnswerDedup(cfg))
-    if cfg.decontaminate:
-        steps.append(Decontaminate(cfg, raw_dir))
-    if cfg.leakage:
-        steps.append(Leakage(cfg))
-    return steps
+def _pool(results: list[SourceResult]) -> tuple[list[dict], list[str], list[int]]:
+    """All sources' records in one list, with their split and source (index into ``results``); the
+    sources' own lists are emptied (one copy of the records, not two)."""
+    records, splits, owners = [], [], []
+    for k, res in enumerate(results):
+        for split, r in res.records:
+            records.append(r)
+            splits.append(split)
+            owners.append(k)
+        res.records = []
+    return records, splits, owners
+
+
+def _quarantine_row(res: SourceResult, d, r: dict) -> dict:
+    """The quarantine line of record ``r`` that step ``d.step`` dropped; counted in ``res``."""
+    key = _reason_key(d.reason)
+    res.records_dropped[d.step if key == d.step else f"{d.step}: {key}"] += 1
+    file, _, line = str(r.get("source_id", "")).rpartition(":")
+    return {"source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
+            "field": None, "record_id": r.get("id"), "matched": d.matched, "excerpt": excerpt(r.get("output"))}
+
+
+def _account_drops(results: list[SourceResult], records: list[dict], owners: list[int], dropped: dict, quarantine=None) -> None:
+    """Count the drops per source and send each dropped record to its source's quarantine (or write
+    it, after what the source's conversion quarantined, to the ``quarantine`` file)."""
+    from .writer import quarantine_line
+
+    drop_order = sorted(dropped)
+    p = 0
+    for k, res in enumerate(results):  # records are in source order: the drops of source k follow its own quarantine
+        if quarantine is not None:
+            quarantine.writelines(quarantine_line(q) for q in res.quarantine)
+            res.quarantine = []
+        while p < len(drop_order) and owners[drop_order[p]] == k:
+            i = drop_order[p]
+            p += 1
+            q = _quarantine_row(res, dropped[i], records[i])
+            if quarantine is not None:
+                quarantine.write(quarantine_line(q))
+            else:
+                res.quarantine.append(q)
 
 
 def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None, quarantine=None) -> list:
@@ -286,54 +305,21 @@ def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path |
     build never holds them; each source's ``quarantine`` list is then emptied."""
     from .steps.pipeline import Corpus, run_steps
 
-    records, splits, owners = [], [], []
-    for k, res in enumerate(results):
-        for split, r in res.records:
-            records.append(r)
-            splits.append(split)
-            owners.append(k)
-        res.records = []  # the records live in ``records`` now (one copy of the list, not two)
+    steps = quality_steps(cfg, raw_dir, results)
+    records, splits, owners = _pool(results)
     corpus = Corpus(records, splits, [results[k].name for k in owners], threads=max(1, cfg.threads),
-                    feature_args=dict(shingle_n=cfg.dedup_ngram, word_n=cfg.decontam_ngram,
-                                      num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed))
-    if not cfg.decontaminate:
-        corpus.keep_anchors([])  # only decontamination reads the anchors
-    step_results, dropped = run_steps(corpus, quality_steps(cfg, raw_dir) + profile_steps(cfg, results), log=log)
-    splits = corpus.splits  # answer_dedup may move a record to its answer group's split
+                    feature_args=steps_registry.feature_args(cfg))
+    if not any(getattr(s, "reads_anchors", False) for s in steps):
+        corpus.keep_anchors([])  # no step reads the anchors: keep none
+    step_results, dropped = run_steps(corpus, steps, log=log)
+    splits = corpus.splits  # a step may move a record to another split (answer groups)
     del corpus
     leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
     kept: list[list] = [[] for _ in results]
     for i, (r, split, k) in enumerate(zip(records, splits, owners)):
         if i not in dropped:
             kept[k].append((split, r))
-    if quarantine is not None:
-        from .writer import quarantine_line
-
-        def write(q: dict) -> None:
-            quarantine.write(quarantine_line(q))
-    drop_order = sorted(dropped)
-    p = 0
-    for k, res in enumerate(results):  # records are in source order: the drops of source k follow its own quarantine
-        if quarantine is not None:
-            for q in res.quarantine:
-                write(q)
-            res.quarantine = []
-        while p < len(drop_order) and owners[drop_order[p]] == k:
-            i = drop_order[p]
-            p += 1
-            d, r = dropped[i], records[i]
-            key = _reason_key(d.reason)
-            res.records_dropped[d.step if key == d.step else f"{d.step}: {key}"] += 1
-            file, _, line = str(r.get("source_id", "")).rpartition(":")
-            q = {
-                "source": res.name, "file": file, "line": line, "stage": d.step, "reason": d.reason,
-                "field": None, "record_id": r.get("id"), "matched": d.matched,
-                "excerpt": excerpt(r.get("output")),
-            }
-            if quarantine is not None:
-                write(q)
-            else:
-                res.quarantine.append(q)
+    _account_drops(results, records, owners, dropped, quarantine)
     for res, recs in zip(results, kept):
         res.records = recs
     return step_results, leaf_in
@@ -390,6 +376,92 @@ def _convert_all(jobs: list, cfg: BuildConfig, log) -> list[SourceResult]:
     return results
 
 
+def _forbidden(cfg: BuildConfig, raw_dir: Path) -> list[tuple[str, Path]]:
+    """The folders and files ``--out`` must not be, nor hold, nor be inside: the build's inputs."""
+    forbidden = [("--raw-dir", raw_dir)]
+    for extra in (*steps_registry.input_paths(cfg), cfg.translator_cache):
+        if extra:
+            forbidden.append(("an input of the build", Path(extra)))
+    return forbidden
+
+
+def _jobs(cfg: BuildConfig, raw_dir: Path) -> list[tuple]:
+    """One conversion job per source, in registry order whatever order (or repetition) --sources
+    used: the output must not depend on it. Unknown names fail early with close matches."""
+    names = sorted(set(cfg.sources)) if cfg.sources else registry.names()
+    for n in names:
+        registry.get(n)
+    explicit = cfg.sources is not None
+    return [(n, raw_dir, cfg.strict, explicit, cfg.progress) for n in names]
+
+
+def _records_to_write(results: list[SourceResult], out: Path, raw_dir: Path) -> list[tuple[str, dict]]:
+    """The kept records of every source, in order (each source's count set); none is an error."""
+    all_records: list[tuple[str, dict]] = []
+    for res in results:
+        res.records_kept = len(res.records)
+        all_records.extend(res.records)
+        res.records = []
+    if not all_records:
+        made = sum(r.records_made for r in results)
+        skipped = sum(sum(r.records_skipped.values()) for r in results)
+        raise NothingBuilt(
+            f"0 records left to write ({made:,} made, {skipped:,} skipped for want of a translator, "
+            f"{made - skipped:,} dropped by the quality steps): nothing was written{_kept(out)}; "
+            f"`mulco sources --raw-dir {raw_dir}` shows what is expected where")
+    return all_records
+
+
+def _staging(out: Path) -> Path:
+    from .writer import staging_dir
+
+    try:
+        return staging_dir(out)  # the quarantine goes straight to its file there
+    except OSError as e:  # name the user's folder, not the hidden staging one
+        raise OSError(e.errno, f"cannot write the new output next to {out} ({e.strerror or e}); "
+                               f"nothing was changed") from None
+
+
+def _quality_and_report(results, cfg: BuildConfig, raw_dir: Path, out: Path, tmp: Path, translator, log, timings: dict):
+    """Run the quality steps (the quarantine written into ``tmp``) and make the report:
+    (records to write, sources by name, report, step results, records in per leaf)."""
+    from .progress import Phase
+    from .report import make_report
+    from .safeout import write_marker
+
+    steps_phase = Phase("quality", total=None, unit="steps", enabled=log is not None, log=log, bar=False)
+    with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
+        step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=steps_phase.line, quarantine=qf)
+    for st in step_results:
+        timings[f"step:{st.name}"] = st.seconds
+    all_records = _records_to_write(results, out, raw_dir)
+    by_source = {res.name: res for res in results}
+    report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
+                         translator=translator, steps=step_results, leaf_in=leaf_in,
+                         settings=cfg.quality_settings(), version=_version())
+    report.setdefault("warnings", []).extend(source_warnings(by_source.values()))
+    write_marker(tmp, "build", _version())
+    return all_records, by_source, report, step_results, leaf_in
+
+
+def _write(all_records, out: Path, tmp: Path, report: dict, by_source: dict, cfg: BuildConfig, forbidden: list):
+    """Write the folder from ``tmp`` and swap it in (checking again that ``out`` may be replaced);
+    an error names ``out``, and the old output is left as it was."""
+    from .safeout import UnsafeOutputError, prepare_output
+    from .writer import write_folder
+
+    token = _SWAP_CHECK.set(lambda: prepare_output(out, force=cfg.force, forbidden=forbidden))
+    try:
+        return write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp,
+                            repo_id=cfg.repo_id)
+    except OSError as e:
+        if isinstance(e, UnsafeOutputError) or not e.filename or not str(e.filename).startswith(str(tmp)):
+            raise
+        raise OSError(e.errno, f"writing {out} failed ({e.strerror or e}); the previous output was left as it was") from None
+    finally:
+        _SWAP_CHECK.reset(token)
+
+
 def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     """Build MulCo from ``cfg.raw_dir`` into ``cfg.out``; see the module docstring.
 
@@ -397,10 +469,7 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     when no source is found or no record is left, and
     :class:`mulco.safeout.UnsafeOutputError` when ``cfg.out`` may not be replaced (see
     :func:`mulco.safeout.prepare_output`); in every failure the old output is left as it was."""
-    from .writer import staging_dir, write_folder
-    from .progress import Phase
-    from .report import make_report
-    from .safeout import prepare_output, write_marker
+    from .safeout import prepare_output
 
     if not cfg.progress:
         log = None
@@ -409,71 +478,24 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     raw_dir = Path(cfg.raw_dir) if cfg.raw_dir else sample_raw_dir()
     check_raw_dir(raw_dir)
     out = Path(cfg.out)
-    forbidden = [("--raw-dir", raw_dir)]
-    for extra in (cfg.humaneval_file, cfg.mbpp_dir, cfg.translator_cache):
-        if extra:
-            forbidden.append(("an input of the build", Path(extra)))
+    forbidden = _forbidden(cfg, raw_dir)
     prepare_output(out, force=cfg.force, forbidden=forbidden)
-    # registry order whatever order (or repetition) --sources used: the output must not depend on it
-    names = sorted(set(cfg.sources)) if cfg.sources else registry.names()
-    for n in names:
-        registry.get(n)  # unknown names fail early with close matches
-    explicit = cfg.sources is not None
-    jobs = [(n, raw_dir, cfg.strict, explicit, cfg.progress) for n in names]
-    results = _convert_all(jobs, cfg, log)
+    results = _convert_all(_jobs(cfg, raw_dir), cfg, log)
     if not any(r.status == "built" for r in results):
         raise NothingBuilt(f"no source found under {raw_dir}: nothing was built{_kept(out)}; "
                            f"`mulco sources --raw-dir {raw_dir}` shows what is expected where (docs/sources.md)")
-
     for res in results:
         resolve_translations(res, translator)
     timings["convert"] = time.perf_counter() - t0
+    tmp = _staging(out)
     try:
-        tmp = staging_dir(out)  # the quarantine goes straight to its file there
-    except OSError as e:  # name the user's folder, not the hidden staging one
-        raise OSError(e.errno, f"cannot write the new output next to {out} ({e.strerror or e}); "
-                               f"nothing was changed") from None
-    try:
-        steps_phase = Phase("quality", total=None, unit="steps", enabled=log is not None, log=log, bar=False)
-        with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
-            step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=steps_phase.line, quarantine=qf)
-        for st in step_results:
-            timings[f"step:{st.name}"] = st.seconds
-
-        all_records: list[tuple[str, dict]] = []
-        for res in results:
-            res.records_kept = len(res.records)
-            all_records.extend(res.records)
-            res.records = []
-        if not all_records:
-            made = sum(r.records_made for r in results)
-            skipped = sum(sum(r.records_skipped.values()) for r in results)
-            raise NothingBuilt(
-                f"0 records left to write ({made:,} made, {skipped:,} skipped for want of a translator, "
-                f"{made - skipped:,} dropped by the quality steps): nothing was written{_kept(out)}; "
-                f"`mulco sources --raw-dir {raw_dir}` shows what is expected where")
-        by_source = {res.name: res for res in results}
-        report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
-                             translator=translator, steps=step_results, leaf_in=leaf_in,
-                             settings=cfg.quality_settings(), version=_version())
-        report.setdefault("warnings", []).extend(source_warnings(by_source.values()))
-        write_marker(tmp, "build", _version())
+        all_records, by_source, report, step_results, leaf_in = _quality_and_report(
+            results, cfg, raw_dir, out, tmp, translator, log, timings)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     t1 = time.perf_counter()
-    token = _SWAP_CHECK.set(lambda: prepare_output(out, force=cfg.force, forbidden=forbidden))
-    try:
-        leaves, configs = write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp,
-                                       repo_id=cfg.repo_id)
-    except OSError as e:
-        from .safeout import UnsafeOutputError
-
-        if isinstance(e, UnsafeOutputError) or not e.filename or not str(e.filename).startswith(str(tmp)):
-            raise
-        raise OSError(e.errno, f"writing {out} failed ({e.strerror or e}); the previous output was left as it was") from None
-    finally:
-        _SWAP_CHECK.reset(token)
+    leaves, configs = _write(all_records, out, tmp, report, by_source, cfg, forbidden)
     timings["write"] = time.perf_counter() - t1
     if log is not None:
         n_files = sum(1 for _ in out.glob("data/**/*.parquet"))

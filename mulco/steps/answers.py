@@ -39,7 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import minhash
+from .dedup import SETTINGS, DedupConfig
 from .pipeline import SPLIT_RANK, Corpus, Outcome
+from .spec import Section, StepSpec, result_named, stats_of
 from .text import SEP, U64, code_fields, features, mix, strip_template
 
 #: sources whose split is a stable hash of the raw row (they have no split of their own), so a
@@ -142,3 +144,26 @@ class AnswerDedup:
             largest=[{"kept": kid, "size": -s, "source": corpus.sources[i], "task": recs[i].get("subtask") or recs[i]["task"],
                       "lang": recs[i].get("lang"), "plang": recs[i].get("plang")} for s, kid, i in largest[:10]])
         return out
+
+
+def _section(results: list) -> dict | None:
+    st = result_named(results, AnswerDedup.name)
+    return stats_of(st, dropped=st.dropped) if st else None
+
+
+def _markdown(report) -> list[str]:
+    ad = report.get("answer_dedup")
+    if not ad:
+        return []
+    return ["## Answer groups", "",
+            f"Records judged by their answer (input + output; free-form instructions, ≥ {ad.get('min_words')} "
+            f"words): {ad.get('records_judged', 0):,}; groups of equal or near-duplicate answers: "
+            f"{ad.get('groups', 0):,} holding {ad.get('records_in_groups', 0):,} records, of which "
+            f"{ad.get('cross_split_groups', 0):,} spanned several splits. Kept per answer: "
+            f"{ad.get('prompts_per_answer')} (all in one split; {ad.get('moved', 0):,} moved); dropped "
+            f"{ad.get('dropped', 0):,}. Cross-split answer matches after the step: 0.", ""]
+
+
+#: answer dedup's entry of mulco.steps.registry.STEPS (its settings are dedup's)
+STEP = StepSpec(AnswerDedup.name, lambda cfg, inputs: AnswerDedup(cfg), DedupConfig, enabled=lambda cfg: cfg.dedup_answers,
+                settings=SETTINGS, section=Section("answer_dedup", _section, markdown=((60, _markdown),), place=50))

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
 from ..taxonomy import KINDS
 from . import minhash
 from .pipeline import Corpus, Outcome
+from .spec import Section, Settings, StepSpec, result_named, stats_of, table
 from .text import U64, mix
 
 #: subtasks whose answer is a label or a short answer: bucketed by answer too
@@ -42,14 +44,15 @@ class DedupConfig:
 
     dedup_exact: bool = field(default=True, metadata={"help": "Drop exact duplicates (same tokens, any whitespace/case)."})
     dedup_near: bool = field(default=True, metadata={"help": "Drop near duplicates (MinHash LSH)."})
-    dedup_ngram: int = field(default=5, metadata={
+    dedup_ngram: int = field(default=5, metadata={"range": "[1, inf)",
         "help": "Shingle size in tokens (code tokens; one Chinese character is one token)."})
-    dedup_threshold: float = field(default=0.8, metadata={
+    dedup_threshold: float = field(default=0.8, metadata={"range": "(0, 1]",
         "help": "Estimated Jaccard similarity of shingle sets from which two records are near duplicates."})
-    dedup_num_perm: int = field(default=128, metadata={"help": "MinHash signature size (slots)."})
-    dedup_bands: int = field(default=0, metadata={
+    dedup_num_perm: int = field(default=128, metadata={"range": "[1, 4096]", "help": "MinHash signature size (slots)."})
+    dedup_bands: int = field(default=0, metadata={"range": "[0, 4096]",
         "help": "LSH bands (rows = num_perm // bands); 0 picks them for the threshold as datasketch does."})
-    dedup_seed: int = field(default=1, metadata={"help": "MinHash seed (fixed, so builds are identical)."})
+    dedup_seed: int = field(default=1, metadata={"range": "[0, 4294967295]",
+                                                 "help": "MinHash seed (fixed, so builds are identical)."})
     dedup_answers: bool = field(default=True, metadata={
         "help": "Judge free-form-instruction records by their answer (input + output): one answer group keeps "
                 "--prompts-per-answer records, all in one split (docs/quality.md)."})
@@ -59,6 +62,10 @@ class DedupConfig:
         "help": "Records kept per answer group (the most preferred: test, validation, train, then id)."})
     leakage: bool = field(default=True, metadata={
         "help": "Drop train/validation records that are exact or near duplicates of a test record."})
+
+    def __post_init__(self):
+        if self.dedup_bands > self.dedup_num_perm:
+            raise ValueError(f"dedup-bands ({self.dedup_bands}) must be <= dedup-num-perm ({self.dedup_num_perm})")
 
     def lsh_params(self) -> tuple[int, int]:
         if self.dedup_bands:
@@ -234,3 +241,78 @@ class Leakage:
         out.stats.update(test_records=int(is_test.sum()), exact=n_exact, near=len(matched) - n_exact,
                          candidate_pairs=int(len(u)))
         return out
+
+
+# --------------------------------------------------------------------------------------------
+# The steps' entries of mulco.steps.registry.STEPS and their parts of the build report
+
+
+def _dedup_section(results: list) -> dict:
+    """``{"exact": {...}, "near": {...}}`` for the dedup steps that ran."""
+    out = {}
+    for name in (ExactDedup.name, NearDedup.name):
+        st = result_named(results, name)
+        if st:
+            out[name.split("_")[0]] = stats_of(st, dropped=st.dropped)
+    return out
+
+
+def _cluster_lines(kind: str, d) -> list[str]:
+    out = [f"**{kind}**: {d.get('clusters', 0):,} clusters holding {d.get('records_in_clusters', 0):,} records; "
+           f"{d.get('dropped', 0):,} dropped (sizes: "
+           + ", ".join(f"{k}: {v:,}" for k, v in d.get("size_histogram", {}).items()) + ")."]
+    if kind == "near":
+        out.append(f"MinHash LSH: {d.get('ngram')}-token shingles, {d.get('num_perm')} slots, "
+                   f"{d.get('bands')} bands x {d.get('rows')} rows, threshold {d.get('threshold')}; "
+                   f"{d.get('candidate_pairs', 0):,} candidate pairs, {d.get('accepted_pairs', 0):,} accepted.")
+    if d.get("largest"):
+        out += ["", table(["kept id", "size", "source", "task", "lang", "plang"],
+                          [[f"`{c['kept']}`", c["size"], c["source"], c["task"], c["lang"], c["plang"] or "—"]
+                           for c in d["largest"]], right={1})]
+    return out + [""]
+
+
+def _dedup_markdown(report) -> list[str]:
+    dd = report.get("dedup", {})
+    if not dd:
+        return []
+    out = ["## Duplicate clusters", ""]
+    for kind in ("exact", "near"):
+        d = dd.get(kind)
+        if isinstance(d, Mapping) and d:
+            out += _cluster_lines(kind, d)
+    return out
+
+
+def _leakage_section(results: list) -> dict:
+    st = result_named(results, Leakage.name)
+    return stats_of(st, dropped=st.dropped) if st else {}
+
+
+def _leakage_markdown(report) -> list[str]:
+    lk = report.get("leakage", {})
+    if not lk:
+        return []
+    return ["## Leakage", "",
+            f"Train/validation records dropped as duplicates of a test record in another bucket of their language: "
+            f"{lk.get('exact', 0):,} exact, {lk.get('near', 0):,} near (test records: {lk.get('test_records', 0):,}). "
+            "Duplicates inside one bucket were already resolved by dedup, which keeps the test record.", ""]
+
+
+def _feature_args(cfg: DedupConfig) -> dict:
+    """The shingles and signatures of the corpus (shared by dedup, answer dedup, leakage, decontamination)."""
+    return {"shingle_n": cfg.dedup_ngram, "num_perm": cfg.dedup_num_perm, "seed": cfg.dedup_seed}
+
+
+#: the report's settings group of every step reading DedupConfig
+SETTINGS = Settings("dedup", DedupConfig.dedup_settings)
+_SECTION = Section("dedup", _dedup_section, markdown=((10, _dedup_markdown),), place=10)
+
+EXACT = StepSpec(ExactDedup.name, lambda cfg, inputs: ExactDedup(cfg), DedupConfig, enabled=lambda cfg: cfg.dedup_exact,
+                 settings=SETTINGS, section=_SECTION, feature_args=_feature_args)
+NEAR = StepSpec(NearDedup.name, lambda cfg, inputs: NearDedup(cfg), DedupConfig, enabled=lambda cfg: cfg.dedup_near,
+                settings=SETTINGS, section=_SECTION, feature_args=_feature_args)
+LEAKAGE = StepSpec(Leakage.name, lambda cfg, inputs: Leakage(cfg), DedupConfig, enabled=lambda cfg: cfg.leakage,
+                   settings=SETTINGS, section=Section("leakage", _leakage_section, markdown=((30, _leakage_markdown),),
+                                                      place=20),
+                   off_warning="train/test leakage was not checked: the leakage step was turned off")

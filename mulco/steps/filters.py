@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..record import Record
+from .pipeline import RecordStep
+from .spec import Inputs, Settings, StepSpec
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 
@@ -15,17 +17,17 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 class FilterConfig:
     """Bounds of the record filters (a record breaking one is dropped with the reason)."""
 
-    min_instruction_chars: int = field(default=2, metadata={
+    min_instruction_chars: int = field(default=2, metadata={"range": "[0, inf)",
         "help": "Drop records whose instruction has fewer non-space characters."})
-    max_instruction_chars: int = field(default=8_000, metadata={
+    max_instruction_chars: int = field(default=8_000, metadata={"range": "[1, inf)",
         "help": "Drop records whose instruction is longer (characters)."})
-    max_input_chars: int = field(default=32_000, metadata={
+    max_input_chars: int = field(default=32_000, metadata={"range": "[0, inf)",
         "help": "Drop records whose input is longer (characters)."})
-    max_output_chars: int = field(default=16_000, metadata={
+    max_output_chars: int = field(default=16_000, metadata={"range": "[1, inf)",
         "help": "Drop records whose output is longer (characters)."})
-    max_lines: int = field(default=800, metadata={
+    max_lines: int = field(default=800, metadata={"range": "[1, inf)",
         "help": "Drop records whose instruction, input or output has more lines."})
-    en_max_cjk_ratio: float = field(default=0.3, metadata={
+    en_max_cjk_ratio: float = field(default=0.3, metadata={"range": "[0, 1]",
         "help": "Drop EN records whose instruction has more than this share of CJK characters "
                 "among its non-space characters."})
 
@@ -102,49 +104,77 @@ def _code_blocks(record: Record) -> list[tuple[str, str]]:
     return [(pl, out)] if key in CODE_ANSWER else []
 
 
-def _cut_off(plang: str, code: str) -> str | None:
-    """Why code stops early, if it does: more brackets opened than closed or an open string at
-    the end (outside comments and strings), and no parse in its language."""
-    if (code.count("(") + code.count("[") + code.count("{") <= code.count(")") + code.count("]") + code.count("}")
-            and code.count('"') % 2 == 0):
-        return None  # the cheap check: balanced counts, even quotes
+def _balanced(code: str) -> bool:
+    """The cheap check: as many brackets closed as opened, and an even number of double quotes."""
+    return (code.count("(") + code.count("[") + code.count("{") <= code.count(")") + code.count("]") + code.count("}")
+            and code.count('"') % 2 == 0)
+
+
+def _comment_kinds(plang: str) -> tuple[bool, bool, bool]:
+    """Which comments ``plang`` has: ``#``, ``//`` and ``/* */``, ``--``."""
+    return plang in ("python", "ruby", "php"), plang not in ("python", "ruby", "sql"), plang == "sql"
+
+
+def _in_string(code: str, i: int, quote: str) -> tuple[int, str | None]:
+    """Step over position ``i`` inside a string opened by ``quote``: (next position, the quote still
+    open or None)."""
+    if code[i] == "\\":
+        return i + 2, quote
+    if code.startswith(quote, i):
+        return i + len(quote), None
+    if code[i] == "\n" and len(quote) == 1 and quote != "`":
+        return i + 1, None  # a string does not span lines: not a string after all
+    return i + 1, quote
+
+
+def _comment_end(code: str, i: int, kinds: tuple[bool, bool, bool]) -> int | None:
+    """Where the comment starting at ``i`` ends (at its line break for a line comment), or None
+    when none starts there."""
+    hash_comment, slash_comment, dash_comment = kinds
+    if ((code[i] == "#" and hash_comment) or (slash_comment and code.startswith("//", i))
+            or (dash_comment and code.startswith("--", i))):
+        j = code.find("\n", i)
+        return len(code) if j < 0 else j
+    if slash_comment and code.startswith("/*", i):
+        j = code.find("*/", i + 2)
+        return len(code) if j < 0 else j + 2
+    return None
+
+
+def _scan(plang: str, code: str) -> tuple[int, str | None]:
+    """(brackets left open, the string left open or None) at the end of ``code``, outside its
+    comments and strings."""
     depth, quote, i, n = 0, None, 0, len(code)
-    hash_comment = plang in ("python", "ruby", "php")
-    slash_comment = plang not in ("python", "ruby", "sql")
+    kinds = _comment_kinds(plang)
     while i < n:
-        ch = code[i]
         if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if code.startswith(quote, i):
-                i += len(quote)
-                quote = None
-                continue
-            if ch == "\n" and len(quote) == 1 and quote != "`":
-                quote = None  # a string does not span lines: not a string after all
-            i += 1
+            i, quote = _in_string(code, i, quote)
             continue
         if code.startswith('"""', i) or code.startswith("'''", i):
             quote = code[i:i + 3]
             i += 3
             continue
+        end = _comment_end(code, i, kinds)
+        if end is not None:
+            i = end
+            continue
+        ch = code[i]
         if ch in "\"'`":
             quote = ch
-        elif (ch == "#" and hash_comment) or (slash_comment and code.startswith("//", i)) or (
-                plang == "sql" and code.startswith("--", i)):
-            j = code.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        elif slash_comment and code.startswith("/*", i):
-            j = code.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-            continue
         elif ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:
             depth -= 1
         i += 1
+    return depth, quote
+
+
+def _cut_off(plang: str, code: str) -> str | None:
+    """Why code stops early, if it does: more brackets opened than closed or an open string at
+    the end (outside comments and strings), and no parse in its language."""
+    if _balanced(code):
+        return None
+    depth, quote = _scan(plang, code)
     if depth <= 0 and not (quote and len(quote) == 3):
         return None
     from .parse import parses
@@ -154,6 +184,34 @@ def _cut_off(plang: str, code: str) -> str | None:
     return "cut off: a string left open at the end" if quote else "cut off: brackets left open at the end"
 
 
+def _fence_problem(out: str) -> Optional[str]:
+    """What is wrong with the code fences of an output that has some."""
+    if out.count("```") % 2:
+        return "cut off: a code fence is never closed"
+    blocks = _FENCED.findall(out)
+    if blocks and not _FENCED.sub("", out).strip() and not any(b.strip() for _, b in blocks):
+        return "fence-only output: no code inside the fence"
+    if any(not b.strip() for _, b in blocks):
+        return "empty code block"
+    return None
+
+
+def _block_problem(pl: str, code: str, fenced: bool) -> Optional[str]:
+    """What is wrong with one code block of a code-generation answer (``fenced``: the answer has
+    fences)."""
+    stripped = code.strip()
+    if not stripped:
+        return None
+    if fenced and pl in _LINE_LANGS and "\n" not in stripped and len(stripped) > 30:
+        from .parse import parses
+
+        if parses(pl, stripped) is False:
+            return "code lines run together into one line"
+    if _IMPORT_LINE.match(stripped) and all(_IMPORT_LINE.match(ln) for ln in stripped.splitlines() if ln.strip()):
+        return "cut off: the code holds only its import/using lines"
+    return _cut_off(pl, code) if pl else None
+
+
 def broken_output(record: Record) -> Optional[str]:
     """A code-generation answer that is not what the record says: only a code fence or an empty code block, a
     fence never closed, code that stops early (brackets or a string left
@@ -161,31 +219,13 @@ def broken_output(record: Record) -> Optional[str]:
     if record.get("task") != "code_generation":
         return None  # code search answers are one method or a label (the parse step checks code)
     out = _s(record.get("output"))
-    if "```" in out:
-        if out.count("```") % 2:
-            return "cut off: a code fence is never closed"
-        blocks = _FENCED.findall(out)
-        if blocks and not _FENCED.sub("", out).strip() and not any(b.strip() for _, b in blocks):
-            return "fence-only output: no code inside the fence"
-        if any(not b.strip() for _, b in blocks):
-            return "empty code block"
-    for pl, code in _code_blocks(record):
-        stripped = code.strip()
-        if not stripped:
-            continue
-        if "```" in out and pl in _LINE_LANGS and "\n" not in stripped and len(stripped) > 30:
-            from .parse import parses
-
-            if parses(pl, stripped) is False:
-                return "code lines run together into one line"
-        if _IMPORT_LINE.match(stripped) and all(_IMPORT_LINE.match(ln) for ln in stripped.splitlines() if ln.strip()):
-            return "cut off: the code holds only its import/using lines"
-        if not pl:
-            continue
-        why = _cut_off(pl, code)
+    fenced = "```" in out
+    why = _fence_problem(out) if fenced else None
+    for pl, code in ([] if why else _code_blocks(record)):
+        why = _block_problem(pl, code, fenced)
         if why:
-            return why
-    return None
+            break
+    return why
 
 
 def length_bounds(cfg: FilterConfig) -> Callable[[Record], Optional[str]]:
@@ -229,15 +269,28 @@ def en_mostly_cjk(cfg: FilterConfig) -> Callable[[Record], Optional[str]]:
     return check
 
 
+#: the settings group of every filter in the report
+SETTINGS = Settings("filters", FilterConfig.filter_settings)
+
+
+def _spec(name: str, check: Callable[[FilterConfig], Callable[[Record], Optional[str]]], **kw) -> StepSpec:
+    """A filter as a record step: ``check(cfg)`` gives its ``f(record) -> None | reason``."""
+    return StepSpec(name, lambda cfg, inputs: RecordStep(name, check(cfg)), FilterConfig, settings=SETTINGS, **kw)
+
+
+#: the filters in the order the build applies them (entries of mulco.steps.registry.STEPS);
+#: ``zh_twins`` only when some twins are left out
+STEPS = (
+    _spec("zh_twins", lambda cfg: zh_twins(twins_fraction(cfg.zh_twins)),
+          enabled=lambda cfg: twins_fraction(cfg.zh_twins) < 1.0),
+    _spec("empty_output", lambda cfg: empty_output),
+    _spec("broken_output", lambda cfg: broken_output),
+    _spec("length", length_bounds),
+    _spec("zh_without_cjk", lambda cfg: zh_without_cjk),
+    _spec("en_mostly_cjk", en_mostly_cjk),
+)
+
+
 def record_filters(cfg: FilterConfig) -> list[tuple[str, Callable[[Record], Optional[str]]]]:
-    """The filters in the order the build applies them (name, step); ``zh_twins`` only when
-    some twins are left out."""
-    frac = twins_fraction(cfg.zh_twins)
-    twins = [("zh_twins", zh_twins(frac))] if frac < 1.0 else []
-    return twins + [
-        ("empty_output", empty_output),
-        ("broken_output", broken_output),
-        ("length", length_bounds(cfg)),
-        ("zh_without_cjk", zh_without_cjk),
-        ("en_mostly_cjk", en_mostly_cjk(cfg)),
-    ]
+    """The filters ``cfg`` turns on, in the order the build applies them: (name, check)."""
+    return [(spec.name, spec.make(cfg, Inputs()).fn) for spec in STEPS if spec.enabled(cfg)]

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from ..taxonomy import PLANG_TABLE
 from .pipeline import Corpus, Flag, Outcome
+from .spec import Section, Settings, StepSpec, reasons, result_named, stats_of
 
 CHECKS: dict[str, tuple[str, ...]] = {
     "code_summarization": ("input",),
@@ -232,3 +233,24 @@ class ParseCheck:
         if missing:
             out.stats["warnings"] = [f"NOT parse-checked: {_missing_text(missing)}"]
         return out
+
+
+def _section(results: list) -> dict:
+    st = result_named(results, ParseCheck.name)
+    return stats_of(st, dropped=st.dropped, flagged=st.flagged, flagged_by_reason=st.flagged_by_reason) if st else {}
+
+
+def _markdown(report) -> list[str]:
+    pr = report.get("parse", {})
+    if not pr:
+        return []
+    return ["## Parse check", "",
+            "Policy per task: " + ", ".join(f"{k}: {v}" for k, v in pr.get("policy", {}).items()) + ".",
+            f"Dropped {pr.get('dropped', 0):,}, flagged {pr.get('flagged', 0):,}"
+            + (f" ({reasons(pr.get('flagged_by_reason', {}))})" if pr.get("flagged_by_reason") else "") + ".", ""]
+
+
+#: the parse check's entry of mulco.steps.registry.STEPS
+STEP = StepSpec(ParseCheck.name, lambda cfg, inputs: ParseCheck(cfg), ParseConfig, enabled=lambda cfg: cfg.parse_check,
+                settings=Settings("parse", ParseConfig.parse_settings),
+                section=Section("parse", _section, markdown=((40, _markdown),), place=40))

@@ -25,6 +25,7 @@ from typing import Optional
 import numpy as np
 
 from .pipeline import Corpus, Outcome
+from .spec import Section, StepSpec, result_named, row, stats_of
 
 PROFILES = ("full", "seed")
 CSN_PLANGS = ("go", "java", "javascript", "php", "python", "ruby")
@@ -161,9 +162,29 @@ class Profile:
         return "; ".join(why) or "the raw files hold fewer records than the cell (a slice, not the full source)"
 
 
-def profile_steps(cfg, results) -> list:
-    """The profile step for ``cfg.profile`` ([] for the full build); ``results``: the sources'
-    conversion results (their status says which raw files were missing)."""
-    if getattr(cfg, "profile", "full") == "full":
+def _section(results: list) -> dict | None:
+    st = result_named(results, Profile.name)
+    return stats_of(st, dropped=st.dropped) if st else None
+
+
+def _markdown(report) -> list[str]:
+    pf = report.get("profile")
+    if not (pf and pf.get("cells")):
         return []
-    return [Profile(cfg, {r.name: r.status for r in results})]
+    out = ["## Profile: seed", "",
+           "Each cell of the paper's MulCo sampled to its size after the quality steps, stratified by "
+           f"programming language and split; {pf.get('not_in_a_cell', 0):,} records were in no cell.", "",
+           "| cell | requested | available | delivered | by plang | by split | shortfall |",
+           "|---|---:|---:|---:|---|---|---|"]
+    for c in pf["cells"]:
+        out.append(row([c["cell"], c["requested"], c["available"], c["delivered"],
+                        ", ".join(f"{k} {v:,}" for k, v in c["by_plang"].items()) or "-",
+                        ", ".join(f"{k} {v:,}" for k, v in c["by_split"].items()) or "-",
+                        c.get("shortfall", "")]))
+    return out + [""]
+
+
+#: the profile's entry of mulco.steps.registry.STEPS: the last step, only for --profile seed
+STEP = StepSpec(Profile.name, lambda cfg, inputs: Profile(cfg, dict(inputs.built)), ProfileConfig,
+                enabled=lambda cfg: cfg.profile != "full",
+                section=Section("profile", _section, markdown=((70, _markdown),), place=60))
