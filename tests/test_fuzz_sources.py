@@ -460,26 +460,31 @@ def codepro_file(draw):
         expected[f"qid={qid}"] = ("good" if kind == "good" and n >= 2 else "bad", n)  # one candidate: nothing to choose
     for _ in range(draw(st.integers(0, 3))):
         qid += draw(st.integers(1, 50))
-        shape = draw(st.sampled_from(BAD_SHAPES))
-        item = [(qid, 0), [[" a"], [" b"]], [[" x = 1"]], [draw(good_text)], 1, 1]
-        if shape == "label 2":
-            item[5] = 2
-        elif shape == "label str":
-            item[5] = "1"
-        elif shape == "label bool":
-            item[5] = True
-        elif shape == "no title":
-            item[3] = []
-        elif shape == "code not nested":
-            item[2] = [" x = 1"]
-        elif shape == "five fields":
-            item = item[:5]
-        elif shape == "lone surrogate":
-            item[3] = ["title \ud800 " + draw(good_text)]
+        item = _codepro_bad_item(draw, draw(st.sampled_from(BAD_SHAPES)), qid)
         items.append(item)
         expected[("item", id(item))] = ("bad", 1)
     order = draw(st.permutations(range(len(items))))
     return [items[i] for i in order], expected
+
+
+def _codepro_bad_item(draw, shape: str, qid: int) -> list:
+    """A standalone item of question ``qid`` with the bad ``shape`` (one of BAD_SHAPES)."""
+    item = [(qid, 0), [[" a"], [" b"]], [[" x = 1"]], [draw(good_text)], 1, 1]
+    if shape == "label 2":
+        item[5] = 2
+    elif shape == "label str":
+        item[5] = "1"
+    elif shape == "label bool":
+        item[5] = True
+    elif shape == "no title":
+        item[3] = []
+    elif shape == "code not nested":
+        item[2] = [" x = 1"]
+    elif shape == "five fields":
+        item = item[:5]
+    elif shape == "lone surrogate":
+        item[3] = ["title \ud800 " + draw(good_text)]
+    return item
 
 
 @FUZZ
@@ -524,43 +529,46 @@ def test_codepro(files):
 BCB = "codexglue/Clone-detection-BigCloneBench/dataset"
 
 
+def _bcb_data_line(draw, idx: str, lineno: int, funcs: dict, expected: dict) -> bytes:
+    """One line of data.jsonl for function ``idx`` of a drawn kind; ``funcs`` (idx -> usable?) and
+    ``expected`` are updated."""
+    kind = draw(st.sampled_from(["good"] * 6 + ["int idx", "blank func", "dup", "frag", "no func",
+                                 "bad idx", "not object", "surrogate", "invalid utf8", "blank line"]))
+    if kind in ("good", "int idx", "blank func", "surrogate"):
+        if kind == "blank func":
+            func = draw(st.sampled_from(BLANKS))
+        elif kind == "surrogate":
+            func = "int f() { \udc80 }"
+        else:
+            func = draw(good_text)
+        obj = {"idx": int(idx) if kind == "int idx" else idx, "func": func}
+        line = json.dumps(obj, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+        if kind == "surrogate":
+            expected[(f"{BCB}/data.jsonl", str(lineno))] = "bad"
+        else:
+            funcs[idx] = kind != "blank func"
+        return line
+    if kind == "dup" and funcs:
+        dup = draw(st.sampled_from(sorted(funcs)))
+        expected[(f"{BCB}/data.jsonl", str(lineno))] = ("bad", "duplicate id")
+        return json.dumps({"idx": dup, "func": "int g() {}"}).encode()
+    if kind == "blank line":
+        return draw(st.sampled_from([b"", b"  ", b"\t"]))
+    if kind == "invalid utf8":
+        expected[(f"{BCB}/data.jsonl", str(lineno))] = ("bad", "invalid UTF-8")
+        return b'{"idx": "' + idx.encode() + b'", "func": "\xff\xfe"}'
+    expected[(f"{BCB}/data.jsonl", str(lineno))] = "bad"
+    return {"frag": draw(st.sampled_from(BAD_FRAGMENTS)).encode(), "dup": b"[1, 2]",
+            "no func": json.dumps({"idx": idx}).encode(),
+            "bad idx": json.dumps({"idx": draw(st.sampled_from([None, True, "", " ", [1]])), "func": "x"}).encode(),
+            "not object": json.dumps(draw(non_object)).encode()}[kind]
+
+
 @st.composite
 def bcb_case(draw):
     lines, expected, funcs = [], {}, {}  # funcs: idx -> usable?
     for i in range(draw(st.integers(0, 8))):
-        idx = str(100 + i)
-        kind = draw(st.sampled_from(["good"] * 6 + ["int idx", "blank func", "dup", "frag", "no func",
-                                     "bad idx", "not object", "surrogate", "invalid utf8", "blank line"]))
-        lineno = len(lines) + 1
-        if kind in ("good", "int idx", "blank func", "surrogate"):
-            if kind == "blank func":
-                func = draw(st.sampled_from(BLANKS))
-            elif kind == "surrogate":
-                func = "int f() { \udc80 }"
-            else:
-                func = draw(good_text)
-            obj = {"idx": int(idx) if kind == "int idx" else idx, "func": func}
-            lines.append(json.dumps(obj, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass"))
-            if kind == "surrogate":
-                expected[(f"{BCB}/data.jsonl", str(lineno))] = "bad"
-            else:
-                funcs[idx] = kind != "blank func"
-        elif kind == "dup" and funcs:
-            dup = draw(st.sampled_from(sorted(funcs)))
-            lines.append(json.dumps({"idx": dup, "func": "int g() {}"}).encode())
-            expected[(f"{BCB}/data.jsonl", str(lineno))] = ("bad", "duplicate id")
-        elif kind == "blank line":
-            lines.append(draw(st.sampled_from([b"", b"  ", b"\t"])))
-        elif kind == "invalid utf8":
-            lines.append(b'{"idx": "' + idx.encode() + b'", "func": "\xff\xfe"}')
-            expected[(f"{BCB}/data.jsonl", str(lineno))] = ("bad", "invalid UTF-8")
-        else:
-            lines.append({"frag": draw(st.sampled_from(BAD_FRAGMENTS)).encode(), "dup": b"[1, 2]",
-                          "no func": json.dumps({"idx": idx}).encode(),
-                          "bad idx": json.dumps({"idx": draw(st.sampled_from([None, True, "", " ", [1]])),
-                                                 "func": "x"}).encode(),
-                          "not object": json.dumps(draw(non_object)).encode()}[kind])
-            expected[(f"{BCB}/data.jsonl", str(lineno))] = "bad"
+        lines.append(_bcb_data_line(draw, str(100 + i), len(lines) + 1, funcs, expected))
     pair_files = {}
     known = sorted(funcs) or ["999"]
     some_id = st.one_of(st.sampled_from(known), st.sampled_from(known), st.sampled_from(["999", "abc", "1e2"]))

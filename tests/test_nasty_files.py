@@ -574,7 +574,7 @@ def pro_labels_and_shapes(c: Case):
     c.set((PRO, "qid=7000007"), ("bad", "no candidate labelled as an answer"))
 
 
-def pro_a_call_is_never_run(c: Case, tmp_path_marker=[]):
+def pro_a_call_is_never_run(c: Case):
     at = _pro_insert(c, ["[(7000008, 0), [['a'], ['b']], [[__import__('os').system('touch PWNED')]], ['t'], 1, 1]"])
     c.set((PRO, str(at)), ("bad", "not a plain Python literal"))
 
