@@ -16,13 +16,6 @@ from mulco.card import read_card_yaml
 from mulco.taxonomy import UnknownConfigError
 
 
-@pytest.fixture(scope="session")
-def sample_build(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample") / "mulco"
-    result = build(BuildConfig(out=out, progress=False))
-    return result
-
-
 def _tree(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
@@ -206,14 +199,14 @@ def test_a_named_source_that_is_missing_is_an_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_shared_raw_build_reconciles_for_every_source(shared_raw, tmp_path):
-    result = build(BuildConfig(raw_dir=shared_raw, out=tmp_path / "shared", progress=False))
+def test_shared_raw_build_reconciles_for_every_source(shared_build):
+    result = shared_build  # conftest: built once per run
     built = [n for n, r in result.sources.items() if r.status == "built"]
     assert len(built) >= 7
     for name, res in result.sources.items():
         assert res.reconciles(), res.summary()
     assert result.sources["devign"].status == "skipped" and "function.json" in result.sources["devign"].message
-    entries = [json.loads(line) for line in open(tmp_path / "shared" / "quarantine.jsonl", encoding="utf-8")]
+    entries = [json.loads(line) for line in open(result.out / "quarantine.jsonl", encoding="utf-8")]
     # every source that quarantined rows lists them, each with file, line and reason
     assert {e["source"] for e in entries} >= {n for n, r in result.sources.items() if r.units_quarantined}
     assert all(e["file"] and e["line"] is not None and e["reason"] for e in entries)

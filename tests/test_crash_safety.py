@@ -30,11 +30,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import add_summary_line
+
 REPO = Path(__file__).resolve().parent.parent
 #: (mode, seed): "anywhere" = a delay in the whole run; "writing" = a delay after the temp folder
 #: appears; "swap" = as soon as X is the new folder (while the old one, now in the temp folder, is removed)
 KILLS = [("anywhere", 1), ("anywhere", 2), ("writing", 11), ("writing", 12), ("writing", 13), ("swap", 21)]
-OUTCOMES: dict[tuple[str, int], dict] = {}
 
 
 def cli(*args: str) -> list[str]:
@@ -101,25 +102,9 @@ def trees(tmp_path_factory):
     return old, snapshot(old), new, timing, env
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(request):
-    yield
-    if not OUTCOMES:
-        return
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if tr is None:
-        return
-    with capture.global_and_fixture_disabled():
-        tr.write_line("")
-        tr.write_line("kill -9 during mulco build (mode, seed: killed after; X afterwards; left beside X):")
-        for (mode, seed), o in sorted(OUTCOMES.items()):
-            tr.write_line(f"  {mode:<8} {seed:>3}: {o['delay']:.2f}s; {o['outcome']}; {o['left'] or 'nothing'}")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode, seed", KILLS, ids=[f"{m}-{s}" for m, s in KILLS])
-def test_kill_9_during_build_leaves_the_old_output_or_the_new_one(trees, tmp_path, mode, seed):
+def test_kill_9_during_build_leaves_the_old_output_or_the_new_one(trees, tmp_path, mode, seed, request):
     old, old_snap, new_snap, timing, env = trees
     out = tmp_path / "X"
     shutil.copytree(old, out)
@@ -150,8 +135,8 @@ def test_kill_9_during_build_leaves_the_old_output_or_the_new_one(trees, tmp_pat
     state = snapshot(out)
     outcome = "old" if state == old_snap else "new" if state == new_snap else None
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "X")
-    OUTCOMES[(mode, seed)] = {"delay": delay, "outcome": outcome or "MIXED", "left": left,
-                              "exit": proc.returncode}
+    add_summary_line(request.node, "kill -9 during mulco build (mode, seed: killed after; X afterwards; left beside X):",
+                     f"{mode:<8} {seed:>3}: {delay:.2f}s; {outcome or 'MIXED'}; {left or 'nothing'}")
     assert outcome is not None, (sorted(set(state) ^ set(old_snap))[:5], sorted(set(state) ^ set(new_snap))[:5])
     assert check_loads(out) > 0
     rerun = subprocess.run(cli("build", "--out", str(out), "--no-progress"), env=env, capture_output=True, text=True)

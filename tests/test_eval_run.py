@@ -19,12 +19,9 @@ pytestmark = pytest.mark.train
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    from mulco.build import BuildConfig, build
-
-    out = tmp_path_factory.mktemp("eval_sample") / "sample"
-    build(BuildConfig(out=out, progress=False))
-    return out
+def sample(built_sample):
+    """The bundled sample, built once per run (conftest; read-only)."""
+    return built_sample
 
 
 @pytest.fixture(scope="module")

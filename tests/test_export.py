@@ -14,7 +14,6 @@ import yaml
 import mulco
 from mulco.cli import main
 from mulco.export import ALPACA_FIELDS, FORMATS, MARKER, alpaca_prompt, alpaca_prompts, export
-from sample_fixtures import built_sample  # noqa: F401  (a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = ["code_search.en", "code_generation"]
@@ -39,7 +38,7 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def exports(built_sample, tmp_path_factory):  # noqa: F811
+def exports(built_sample, tmp_path_factory):
     base = tmp_path_factory.mktemp("exports")
     return {fmt: export(built_sample, fmt, CONFIGS, base / fmt, splits=SPLITS) for fmt in FORMATS}
 
@@ -52,7 +51,7 @@ def test_prompts_are_the_ones_collama_train_uses():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_format_reads_back_as_mulco_load_gives_it(exports, built_sample, fmt):  # noqa: F811
+def test_every_format_reads_back_as_mulco_load_gives_it(exports, built_sample, fmt):
     res = exports[fmt]
     dest = Path(res.dest)
     data_files = [f for f in res.files if f.config is not None]
@@ -82,7 +81,7 @@ def test_trl_prompt_is_the_seed_prompt_with_and_without_input(exports):
     assert all(r["prompt"].startswith(head_no) and r["prompt"].endswith("### Response:") for r in without)
 
 
-def test_alpaca_json_is_one_json_list_like_the_seed_file(exports, built_sample):  # noqa: F811
+def test_alpaca_json_is_one_json_list_like_the_seed_file(exports, built_sample):
     res = exports["alpaca-json"]
     for f in res.files:
         path = Path(res.dest) / f.path
@@ -104,7 +103,7 @@ LF_COLUMNS = {"prompt", "query", "response", "history", "messages", "system", "t
               "chosen", "rejected", "kto_tag"}
 
 
-def test_llamafactory_dataset_info_has_the_shape_its_loader_reads(exports, built_sample):  # noqa: F811
+def test_llamafactory_dataset_info_has_the_shape_its_loader_reads(exports, built_sample):
     from datasets import load_dataset
 
     res = exports["llamafactory"]
@@ -128,7 +127,7 @@ def test_llamafactory_dataset_info_has_the_shape_its_loader_reads(exports, built
 AXOLOTL_KEYS = {"path", "name", "ds_type", "data_files", "split", "revision", "type"}
 
 
-def test_axolotl_snippets_point_at_the_files_and_at_the_hub_configs(exports, built_sample):  # noqa: F811
+def test_axolotl_snippets_point_at_the_files_and_at_the_hub_configs(exports, built_sample):
     from datasets import load_dataset
 
     res = exports["axolotl"]
@@ -147,7 +146,7 @@ def test_axolotl_snippets_point_at_the_files_and_at_the_hub_configs(exports, bui
             assert hub_entry == {"path": "collama/mulco", "name": config, "split": split, "type": "alpaca"}
 
 
-def test_licences_filter_the_export_like_mulco_load(built_sample, tmp_path):  # noqa: F811
+def test_licences_filter_the_export_like_mulco_load(built_sample, tmp_path):
     res = export(built_sample, "jsonl", ["all"], tmp_path / "perm", splits=["test"], licenses=PERMISSIVE)
     assert res.licenses == ["Apache-2.0", "MIT"]
     got = _read_back(Path(res.dest) / res.files[0].path)
@@ -156,7 +155,7 @@ def test_licences_filter_the_export_like_mulco_load(built_sample, tmp_path):  # 
     assert {r["license"] for r in got} == {"Apache-2.0", "MIT"}
 
 
-def test_exports_are_deterministic_and_replace_their_own_folder(built_sample, tmp_path):  # noqa: F811
+def test_exports_are_deterministic_and_replace_their_own_folder(built_sample, tmp_path):
     for fmt in FORMATS:
         a = export(built_sample, fmt, ["en"], tmp_path / fmt, splits=["train", "validation"])
         first = _tree(Path(a.dest))
@@ -169,7 +168,7 @@ def test_exports_are_deterministic_and_replace_their_own_folder(built_sample, tm
     assert not list(tmp_path.glob(".*tmp-*"))
 
 
-def test_cli_prints_a_table_and_json_of_what_it_wrote(built_sample, tmp_path, capsys):  # noqa: F811
+def test_cli_prints_a_table_and_json_of_what_it_wrote(built_sample, tmp_path, capsys):
     dest = tmp_path / "lf"
     assert main(["export", str(built_sample), "--format", "llamafactory", "--configs", "code_search.en",
                  "--configs", "zh", "--split", "train,test", "--dest", str(dest)]) == 0
@@ -204,7 +203,7 @@ def _argv(sample, dest, *extra, fmt="jsonl", configs="en"):
     return ["export", str(sample), "--format", fmt, "--configs", configs, "--dest", str(dest), *extra]
 
 
-def test_bad_requests_are_one_line_and_write_nothing(built_sample, tmp_path, capsys):  # noqa: F811
+def test_bad_requests_are_one_line_and_write_nothing(built_sample, tmp_path, capsys):
     dest = tmp_path / "out"
     _fails(_argv(built_sample, dest, fmt="llama-factory"), capsys, "unknown format 'llama-factory'", "llamafactory")
     _fails(_argv(built_sample, dest, configs="nope"), capsys, "nope")
@@ -220,7 +219,7 @@ def test_bad_requests_are_one_line_and_write_nothing(built_sample, tmp_path, cap
     assert not dest.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_unsafe_destinations_are_refused(built_sample, tmp_path, capsys):  # noqa: F811
+def test_unsafe_destinations_are_refused(built_sample, tmp_path, capsys):
     afile = tmp_path / "notes.txt"
     afile.write_text("mine\n")
     _fails(_argv(built_sample, afile), capsys, str(afile), "file")
@@ -238,7 +237,7 @@ def test_unsafe_destinations_are_refused(built_sample, tmp_path, capsys):  # noq
     assert not (theirs / "keep.txt").exists() and (theirs / "en" / "train.jsonl").is_file()
 
 
-def test_read_only_destination_is_one_line_and_leaves_nothing(built_sample, tmp_path, capsys):  # noqa: F811
+def test_read_only_destination_is_one_line_and_leaves_nothing(built_sample, tmp_path, capsys):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
@@ -254,7 +253,7 @@ def test_read_only_destination_is_one_line_and_leaves_nothing(built_sample, tmp_
         (tmp_path / "ro").chmod(0o755)
 
 
-def test_a_failure_while_writing_keeps_the_old_export(built_sample, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_a_failure_while_writing_keeps_the_old_export(built_sample, tmp_path, monkeypatch, capsys):
     import mulco.export as mx
 
     dest = tmp_path / "out"
@@ -306,7 +305,7 @@ def test_sft_trainer_takes_two_steps_on_the_trl_export(exports, tmp_path):
     assert len(losses) == 2 and all(0 < x < 100 for x in losses) and out.training_loss > 0
 
 
-def test_export_from_a_hub_repo_equals_the_local_export(built_sample, tmp_path, monkeypatch):  # noqa: F811
+def test_export_from_a_hub_repo_equals_the_local_export(built_sample, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
     from helpers import server_url
@@ -332,7 +331,7 @@ def test_export_from_a_hub_repo_equals_the_local_export(built_sample, tmp_path, 
     assert all(e["path"] == fake.repo and e["revision"] == fake.sha for e in hub["datasets"] + hub["test_datasets"])
 
 
-def test_mulco_load_keeps_only_the_licences_asked_for(built_sample):  # noqa: F811
+def test_mulco_load_keeps_only_the_licences_asked_for(built_sample):
     ds = mulco.load("all", data_dir=built_sample, licenses=["mit", "Apache-2.0"])
     full = mulco.load("all", data_dir=built_sample)
     for split in full:

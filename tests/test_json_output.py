@@ -8,7 +8,6 @@ import json
 import mulco
 from mulco import sources
 from mulco.cli import main
-from sample_fixtures import built_sample  # noqa: F401  (a fixture)
 
 
 def _run(capsys, *argv) -> str:
@@ -16,7 +15,7 @@ def _run(capsys, *argv) -> str:
     return capsys.readouterr().out
 
 
-def test_configs_json_and_table_count_records_per_split_and_licence(built_sample, capsys):  # noqa: F811
+def test_configs_json_and_table_count_records_per_split_and_licence(built_sample, capsys):
     doc = json.loads(_run(capsys, "configs", str(built_sample), "--json"))
     by_name = {c["name"]: c for c in doc["configs"]}
     assert list(by_name)[0] == "all" and "code_search.en" in by_name
@@ -34,7 +33,7 @@ def test_configs_json_and_table_count_records_per_split_and_licence(built_sample
     assert row[1:] == [str(v) for v in (*zh["splits"].values(), *(zh["licenses"].get(x, 0) for x in doc["licenses"]))]
 
 
-def test_show_json_gives_the_first_records_with_every_field(built_sample, capsys):  # noqa: F811
+def test_show_json_gives_the_first_records_with_every_field(built_sample, capsys):
     doc = json.loads(_run(capsys, "show", str(built_sample), "code_search.en", "-n", "2", "--split", "test", "--json"))
     expected = mulco.load("code_search.en", data_dir=built_sample, split="test").to_list()[:2]
     assert doc == {"config": "code_search.en", "split": "test", "records": expected}
@@ -48,7 +47,7 @@ def test_sources_json_lists_the_registry(sample_raw, capsys):
     assert all(s["present"].endswith("files") for s in doc["sources"])
 
 
-def test_card_counts_records_per_licence_and_shows_the_permissive_one_liner(built_sample):  # noqa: F811
+def test_card_counts_records_per_licence_and_shows_the_permissive_one_liner(built_sample):
     import re
 
     card = (built_sample / "README.md").read_text(encoding="utf-8")

@@ -19,12 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory) -> Path:
-    from mulco.build import BuildConfig, build
-
-    out = tmp_path_factory.mktemp("api_sample") / "mulco"
-    build(BuildConfig(out=out, progress=False), log=None)
-    return out
+def sample(built_sample) -> Path:
+    """The bundled sample, built once per run (conftest; read-only)."""
+    return built_sample
 
 
 def _ids(selection, **kw) -> list[str]:

@@ -140,8 +140,8 @@ def test_rebuild_is_byte_identical(raw, built, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_slices_reconcile_and_decontaminate(shared_raw, tmp_path):
-    result = build(BuildConfig(raw_dir=shared_raw, out=tmp_path / "o", progress=False), log=None)
+def test_real_slices_reconcile_and_decontaminate(shared_build):
+    result = shared_build  # conftest: the real slices built once per run
     for name, res in result.sources.items():
         assert res.reconciles(), (name, res.summary())
     report = result.report
@@ -162,7 +162,7 @@ def test_real_slices_reconcile_and_decontaminate(shared_raw, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_slices_have_no_answer_across_splits_and_no_broken_answer(shared_raw, tmp_path):
+def test_real_slices_have_no_answer_across_splits_and_no_broken_answer(shared_build):
     """Issue 11 'done when' on a real raw folder: 0 cross-split answer matches, no empty or
     fence-only answer, no plainly-Python record without a language."""
     import collections
@@ -175,8 +175,7 @@ def test_real_slices_have_no_answer_across_splits_and_no_broken_answer(shared_ra
     from mulco.steps.filters import broken_output
     from mulco.steps.parse import parses
 
-    out = tmp_path / "o"
-    build(BuildConfig(raw_dir=shared_raw, out=out, progress=False), log=None)
+    out = shared_build.out
     rows = []
     for f in out.glob("data/**/*.parquet"):
         split = f.name.split("-")[0]

@@ -1,5 +1,5 @@
 """Scale: the memory the quality steps need per record stays bounded (docs/scale.md has the 1M
-build). The corpus is a slice of ../shared/data/raw replicated with perturbations by
+build). The corpus is the code-refinement slice of ../shared/data/raw replicated with perturbations by
 bench/make_corpus.py (duplicate-heavy: three near copies of every row)."""
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def replicated(shared_raw, tmp_path_factory):
     from make_corpus import replicate
 
     raw = tmp_path_factory.mktemp("scale") / "raw"
-    replicate(shared_raw, raw, 3.0)
+    part = Path("codexglue", "code-refinement")  # what SOURCE reads: the other slices would be copied for nothing
+    replicate(shared_raw / part, raw / part, 3.0)
     return _records(raw)
 
 

@@ -13,7 +13,6 @@ import pytest
 import mulco
 from mulco.cli import main
 from mulco.stats import FIELDS, compute, describe, percentile
-from sample_fixtures import built_sample  # noqa: F401  (a fixture)
 
 SPLITS = ("train", "validation", "test")
 
@@ -44,7 +43,7 @@ def test_percentiles_are_nearest_rank_like_numpy():
     assert (d.count, d.empty, d.mean, d.max) == (4, 2, 3.25, 10)
 
 
-def test_character_lengths_match_the_records(built_sample):  # noqa: F811
+def test_character_lengths_match_the_records(built_sample):
     res = compute(built_sample, "code_search.en")
     recs = _records(built_sample, "code_search.en")
     assert res.records == len(recs) > 0 and res.splits == SPLITS
@@ -53,7 +52,7 @@ def test_character_lengths_match_the_records(built_sample):  # noqa: F811
     assert res.tokens is None
 
 
-def test_token_lengths_with_a_local_tokenizer(built_sample, tmp_path):  # noqa: F811
+def test_token_lengths_with_a_local_tokenizer(built_sample, tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     recs = _records(built_sample, "zh", ("train",))
@@ -73,7 +72,7 @@ def test_token_lengths_with_a_local_tokenizer(built_sample, tmp_path):  # noqa: 
     assert res.tokens["output"].max > 0
 
 
-def test_licences_filter_the_stats(built_sample):  # noqa: F811
+def test_licences_filter_the_stats(built_sample):
     res = compute(built_sample, "all", licenses=["mit", "Apache-2.0"])
     recs = _records(built_sample, "all", licenses=["MIT", "Apache-2.0"])
     assert res.licenses == ["Apache-2.0", "MIT"] and res.records == len(recs) > 0
@@ -86,7 +85,7 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def test_cli_table_json_and_plot(built_sample, tmp_path, capsys):  # noqa: F811
+def test_cli_table_json_and_plot(built_sample, tmp_path, capsys):
     png = tmp_path / "lengths.png"
     assert main(["stats", str(built_sample), "code_generation", "--split", "train", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
@@ -114,7 +113,7 @@ def _fails(argv, capsys, *needles):
         assert n in err, err
 
 
-def test_bad_input_is_one_line(built_sample, tmp_path, capsys):  # noqa: F811
+def test_bad_input_is_one_line(built_sample, tmp_path, capsys):
     s = str(built_sample)
     _fails(["stats", s, "en", "--licenses", "GPL-3.0"], capsys, "GPL-3.0", "present:", "MIT")
     _fails(["stats", s, "nope"], capsys, "nope")
@@ -131,7 +130,7 @@ def test_bad_input_is_one_line(built_sample, tmp_path, capsys):  # noqa: F811
     assert not (built_sample / "x.png").exists()
 
 
-def test_plot_without_matplotlib_names_the_extra_and_writes_nothing(built_sample, tmp_path, capsys, monkeypatch):  # noqa: F811
+def test_plot_without_matplotlib_names_the_extra_and_writes_nothing(built_sample, tmp_path, capsys, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what a core install (no [charts] extra) has

@@ -20,12 +20,9 @@ ALPACA_NO_INPUT = ("Below is an instruction that describes a task. Write a respo
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    from mulco.build import BuildConfig, build
-
-    out = tmp_path_factory.mktemp("data_sample") / "mulco"
-    build(BuildConfig(out=out, progress=False), log=None)
-    return out
+def sample(built_sample) -> Path:
+    """The bundled sample, built once per run (conftest; read-only)."""
+    return built_sample
 
 
 @pytest.fixture(scope="module")

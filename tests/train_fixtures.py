@@ -1,4 +1,4 @@
-"""Shared fixtures of the training tests: one tiny model and one built MulCo sample per session.
+"""Shared fixtures of the training tests: one tiny model and one built MulCo sample per run.
 
 Use with ``from train_fixtures import *`` (pytest then sees the fixtures in that module).
 Nothing is downloaded: the sample is ``mulco build`` of the bundled raw files and the model is a
@@ -23,37 +23,27 @@ REPO = Path(__file__).resolve().parent.parent
 TINY = dict(vocab_size=1024, hidden_size=32, layers=2, max_positions=512, seed=0)
 
 
-def _once(tmp_path_factory, name: str, make) -> Path:
-    """Build ``name`` once per session even though each test module imports these fixtures (pytest then
-    holds one fixture definition per module): a later module finds the finished folder."""
-    out = tmp_path_factory.getbasetemp() / "train_fixtures" / name
-    done = out.with_name(name + ".done")
-    if not done.exists():
-        import shutil
-
-        shutil.rmtree(out, ignore_errors=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        make(out)
-        done.touch()
-    return out
-
-
 @pytest.fixture(scope="session")
-def mulco_sample(tmp_path_factory) -> Path:
-    """A built MulCo folder (``mulco build --out`` of the bundled sample, ~190 records)."""
-    from mulco.cli import main
-
-    return _once(tmp_path_factory, "sample", lambda out: main(["build", "--out", str(out)]) == 0 or pytest.fail("build"))
+def mulco_sample(built_sample) -> Path:
+    """A built MulCo folder (``mulco build`` of the bundled sample, ~190 records; conftest's, read-only)."""
+    return built_sample
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, mulco_sample) -> Path:
-    """A tiny random Llama + tokenizer (eos, pad, chat template) saved like a Hub model."""
-    from collama_train.cli import folder_texts, template_texts
-    from collama_train.tiny import save_tiny
+    """A tiny random Llama + tokenizer (eos, pad, chat template) saved like a Hub model; made once per run."""
+    from conftest import once_per_run, tree_digest
 
-    return _once(tmp_path_factory, "tiny_model",
-                 lambda out: save_tiny(out, [*folder_texts(mulco_sample), *template_texts()], **TINY))
+    def make(out: Path) -> None:
+        from collama_train.cli import folder_texts, template_texts
+        from collama_train.tiny import save_tiny
+
+        save_tiny(out, [*folder_texts(mulco_sample), *template_texts()], **TINY)
+
+    folder = once_per_run(tmp_path_factory, "tiny_model", make)[0]
+    before = tree_digest(folder)
+    yield folder
+    assert tree_digest(folder) == before, f"a test changed the shared tiny model {folder}"
 
 
 @pytest.fixture
