@@ -8,6 +8,7 @@ each worker's numeric libraries get their share of the cores, and the builds sev
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -131,6 +132,23 @@ def built_sample(sample_build) -> Path:
 def shared_build(tmp_path_factory, shared_raw):
     """``mulco build`` of the real slices in ../shared/data/raw (~10 s), the BuildResult; read-only."""
     yield from _shared_build(tmp_path_factory, "shared_raw", raw_dir=shared_raw)
+
+
+def load_rows(folder: Path, config: str, split: str, licenses=None) -> list[dict]:
+    """``mulco.load(config, data_dir=folder, split=split, licenses=licenses).to_list()``, loaded once
+    per process: the reference rows tests compare with, from a shared read-only build (a load
+    prepares every split into a fresh cache: ~0.5 s each time)."""
+    import copy
+
+    key = None if licenses is None else tuple([licenses] if isinstance(licenses, str) else licenses)
+    return copy.deepcopy(_load_rows(str(folder), config, split, key))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_rows(folder: str, config: str, split: str, licenses: tuple | None) -> list[dict]:
+    import mulco
+
+    return mulco.load(config, data_dir=folder, split=split, licenses=None if licenses is None else list(licenses)).to_list()
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import mulco
+from conftest import load_rows
 from mulco.cli import main
 from mulco.export import ALPACA_FIELDS, FORMATS, MARKER, alpaca_prompt, alpaca_prompts, export
 
@@ -22,7 +23,8 @@ PERMISSIVE = ["MIT", "apache-2.0"]  # a case the data spells differently: matche
 
 
 def _load(sample, config, split, licenses=None) -> list[dict]:
-    return mulco.load(config, data_dir=sample, split=split, licenses=licenses).to_list()
+    """What ``mulco.load`` gives (conftest.load_rows: once per config, split and licences)."""
+    return load_rows(sample, config, split, licenses)
 
 
 def _read_back(path: Path) -> list[dict]:

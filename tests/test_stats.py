@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mulco
+from conftest import load_rows
 from mulco.cli import main
 from mulco.stats import FIELDS, compute, describe, percentile
 
@@ -21,7 +21,7 @@ def _records(sample, config, splits=SPLITS, licenses=None) -> list[dict]:
     out = []
     for s in splits:
         try:
-            out += mulco.load(config, data_dir=sample, split=s, licenses=licenses).to_list()
+            out += load_rows(sample, config, s, licenses)  # mulco.load, once per config, split and licences
         except ValueError:  # the config has no record in this split
             pass
     return out
