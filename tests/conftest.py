@@ -134,10 +134,10 @@ def shared_build(tmp_path_factory, shared_raw):
     yield from _shared_build(tmp_path_factory, "shared_raw", raw_dir=shared_raw)
 
 
-def load_rows(folder: Path, config: str, split: str, licenses=None) -> list[dict]:
-    """``mulco.load(config, data_dir=folder, split=split, licenses=licenses).to_list()``, loaded once
-    per process: the reference rows tests compare with, from a shared read-only build (a load
-    prepares every split into a fresh cache: ~0.5 s each time)."""
+def load_rows(folder: Path, config: str, split: str | None = None, licenses=None):
+    """``mulco.load(config, data_dir=folder, split=split, licenses=licenses).to_list()`` (without a
+    split: {split: rows}), loaded once per process: the reference rows tests compare with, from a
+    shared read-only build (a load prepares every split into a fresh cache: ~0.5 s each time)."""
     import copy
 
     key = None if licenses is None else tuple([licenses] if isinstance(licenses, str) else licenses)
@@ -145,10 +145,11 @@ def load_rows(folder: Path, config: str, split: str, licenses=None) -> list[dict
 
 
 @functools.lru_cache(maxsize=None)
-def _load_rows(folder: str, config: str, split: str, licenses: tuple | None) -> list[dict]:
+def _load_rows(folder: str, config: str, split: str | None, licenses: tuple | None):
     import mulco
 
-    return mulco.load(config, data_dir=folder, split=split, licenses=None if licenses is None else list(licenses)).to_list()
+    ds = mulco.load(config, data_dir=folder, split=split, licenses=None if licenses is None else list(licenses))
+    return ds.to_list() if split else {s: d.to_list() for s, d in ds.items()}
 
 
 # --------------------------------------------------------------------------------------------

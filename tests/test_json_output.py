@@ -6,6 +6,7 @@ import collections
 import json
 
 import mulco
+from conftest import load_rows
 from mulco import sources
 from mulco.cli import main
 
@@ -20,9 +21,9 @@ def test_configs_json_and_table_count_records_per_split_and_licence(built_sample
     by_name = {c["name"]: c for c in doc["configs"]}
     assert list(by_name)[0] == "all" and "code_search.en" in by_name
     for name in ("all", "zh", "code_search.en", "code_generation"):
-        ds = mulco.load(name, data_dir=built_sample)
-        assert by_name[name]["splits"] == {s: ds[s].num_rows if s in ds else 0 for s in ("train", "validation", "test")}
-        lic = collections.Counter(x for s in ds for x in ds[s]["license"])
+        ds = load_rows(built_sample, name)  # mulco.load
+        assert by_name[name]["splits"] == {s: len(ds[s]) if s in ds else 0 for s in ("train", "validation", "test")}
+        lic = collections.Counter(r["license"] for s in ds for r in ds[s])
         assert by_name[name]["licenses"] == dict(sorted(lic.items()))
     assert doc["licenses"] == sorted(by_name["all"]["licenses"])
     table = _run(capsys, "configs", str(built_sample))
@@ -53,9 +54,9 @@ def test_card_counts_records_per_licence_and_shows_the_permissive_one_liner(buil
     card = (built_sample / "README.md").read_text(encoding="utf-8")
     section = card.split("### Choosing by licence", 1)[1].split("\n#", 1)[0]
     rows = dict(re.findall(r"^\| (\S+) \| ([\d,]+) \| (?:yes|no) \|$", section, flags=re.M))
-    ds = mulco.load("all", data_dir=built_sample)
+    ds = load_rows(built_sample, "all")  # mulco.load
     assert {k: int(v.replace(",", "")) for k, v in rows.items()} == dict(
-        collections.Counter(x for s in ds for x in ds[s]["license"]))
+        collections.Counter(r["license"] for s in ds for r in ds[s]))
     permissive = json.loads(re.search(r'licenses=(\[.*?\])\)', section).group(1))
     assert permissive and set(permissive) < set(rows) and "C-UDA-1.0" not in permissive
     subset = mulco.load("all", data_dir=built_sample, licenses=permissive)  # the one-liner, on the local folder
