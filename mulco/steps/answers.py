@@ -88,7 +88,8 @@ class AnswerDedup:
             out.stats.update(groups=0, cross_split_groups=0, moved=0)
             return out
         f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
-                     threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()])
+                     threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()],
+                     word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64))  # keys and signatures only
         vals = [(recs[i].get("lang") or "", recs[i].get("task") or "", recs[i].get("subtask") or "") for i in nodes.tolist()]
         uniq = {v: k for k, v in enumerate(sorted(set(vals)))}
         group = np.fromiter((uniq[v] for v in vals), dtype=np.int64, count=len(vals))

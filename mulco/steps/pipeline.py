@@ -132,12 +132,9 @@ class Corpus:
         parts = []
         for a in range(0, len(recs), FEATURE_BLOCK):
             block = recs[a:a + FEATURE_BLOCK]
-            f = features([content(r) for r in block], threads=self.threads, fields=[code_fields(r) for r in block], **args)
+            f = features([content(r) for r in block], threads=self.threads, fields=[code_fields(r) for r in block],
+                         anchor_filter=filt, **args)
             ah, at = f.anchors
-            if filt is not None:
-                j = np.minimum(np.searchsorted(filt, ah), max(0, len(filt) - 1))
-                keep = filt[j] == ah if len(filt) else np.zeros(len(ah), dtype=bool)
-                ah, at = ah[keep], at[keep]
             off = np.int32(a)
             parts.append({"ah": ah, "at": at + off, "wh": f.word_ngrams[0], "wt": f.word_ngrams[1] + off,
                           "keys": f.exact_keys, "sig": f.signatures})

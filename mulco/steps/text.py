@@ -59,6 +59,12 @@ def _fold_table() -> np.ndarray:
     return t
 
 
+@functools.lru_cache(maxsize=1)
+def _fold_ascii() -> np.ndarray:
+    """uint64 code of each ASCII byte, letters case-folded (the one-byte path of :func:`_fold_table`)."""
+    return _fold_table()[:128].astype(np.uint64)
+
+
 @functools.lru_cache(maxsize=4)
 def _powers(base: int, n: int) -> np.ndarray:
     a = np.full(n, U64(base), dtype=np.uint64)
@@ -156,8 +162,7 @@ def _tokenize_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nd
     if big.isascii():
         arr = np.frombuffer(big.encode("ascii"), dtype=np.uint8)
         cls = _class_table()[:128][arr]
-        code = arr.astype(np.uint64)
-        code |= ((arr - np.uint8(65)) < 26).astype(np.uint64) << U64(5)
+        code = _fold_ascii()[arr]
     else:
         arr = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32)
         low = np.minimum(arr, 0xFFFF)
@@ -191,7 +196,8 @@ def _prefix(vals: np.ndarray) -> np.ndarray:
     n = len(vals)
     pref = np.empty(n + 1, dtype=np.uint64)
     pref[0] = 0
-    np.cumsum(vals * _powers(_B, _CHUNK_CHARS + 2)[:n], dtype=np.uint64, out=pref[1:])
+    np.multiply(vals, _powers(_B, _CHUNK_CHARS + 2)[:n], out=pref[1:])  # in place: no temporary array
+    np.cumsum(pref[1:], out=pref[1:])
     return pref
 
 
@@ -199,7 +205,10 @@ def _window(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray, pref: np.ndarray |
     """sum(vals[j] * B**(j - lo) for j in [lo, hi)) for every (lo, hi), mod 2**64, via prefix sums."""
     if pref is None:
         pref = _prefix(vals)
-    return (pref[hi] - pref[lo]) * _powers(pow(_B, -1, 2**64), _CHUNK_CHARS + 2)[lo]
+    out = pref[hi]
+    out -= pref[lo]
+    out *= _powers(pow(_B, -1, 2**64), _CHUNK_CHARS + 2)[lo]
+    return out
 
 
 def _chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -276,7 +285,50 @@ _ID = U64(0x5EED1D5EED1D5EED)  # the placeholder of an abstracted identifier
 _UNI = U64(0x0DDBA11CAFEF00D5)  # tags an identifier used alone
 
 
-def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num_perm: int, seed: int, keep: bool):
+def _only(h: np.ndarray, t: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The (hash, text) pairs whose hash is in the sorted array ``keep`` (None: all), in order."""
+    if keep is None:
+        return h, t
+    if not len(keep) or not len(h):
+        return h[:0], t[:0]
+    bits = 1 << max(16, min(24, (len(keep) * 16).bit_length()))  # a bitmap of the top bits rules most out
+    shift = U64(64 - (bits.bit_length() - 1))
+    bitmap = np.zeros(bits, dtype=bool)
+    bitmap[(keep >> shift).astype(np.int64)] = True
+    maybe = np.flatnonzero(bitmap[(h >> shift).astype(np.int64)])
+    j = np.minimum(np.searchsorted(keep, h[maybe]), len(keep) - 1)
+    sel = maybe[keep[j] == h[maybe]]
+    return h[sel], t[sel]
+
+
+def _variables(h: np.ndarray, t: np.ndarray, ident: np.ndarray, fields, starts: np.ndarray) -> np.ndarray:
+    """Which tokens are variables of a code field: identifiers (not keywords) used more than once in
+    their field (see :attr:`Features.shingles`)."""
+    kw, sep = _special_hashes()
+    is_sep = h == U64(sep)
+    before = np.cumsum(is_sep) - is_sep  # separators before each token, in the chunk
+    field = np.minimum(before - (before[starts] if len(starts) else 0)[t], 2)
+    code = (np.asarray(fields, dtype=np.int64)[t] >> field) & 1
+    cand = np.flatnonzero(ident & (code == 1))
+    j = np.minimum(np.searchsorted(kw, h[cand]), len(kw) - 1)
+    cand = cand[kw[j] != h[cand]]  # keywords stay as written
+    # a variable is used more than once in its field; a name used once (a called API, a field)
+    # stays as written, so two functions differing in it stay different
+    kk = mix(h[cand] ^ (t[cand].astype(np.uint64) * U64(0x9E3779B97F4A7C15) + field[cand].astype(np.uint64)))
+    order = np.argsort(kk, kind="stable")
+    ks = kk[order]
+    new_run = np.concatenate(([True], ks[1:] != ks[:-1])) if len(ks) else np.zeros(0, dtype=bool)
+    run_id = np.cumsum(new_run) - 1
+    run_len = np.bincount(run_id) if len(ks) else np.zeros(0, dtype=np.int64)
+    multi = np.zeros(len(cand), dtype=bool)
+    multi[order] = run_len[run_id] >= 2
+    abstract = np.zeros(len(h), dtype=bool)
+    abstract[cand[multi]] = True
+    return abstract
+
+
+def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num_perm: int, seed: int, keep: bool,
+                    anchor_filter: np.ndarray | None = None):
     from .minhash import signatures
 
     h, t, w, ident = _tokenize_chunk(texts)
@@ -288,37 +340,27 @@ def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num
     pref = _prefix(h)
     if len(h):
         keys[has] = mix(_window(h, starts[has], starts[has] + counts[has], pref) ^ counts[has].astype(np.uint64))
-    ah, at = _windows(h, t, counts, starts, shingle_n, short=True, pref=pref)
-    if fields is not None and len(h):
-        kw, sep = _special_hashes()
-        is_sep = h == U64(sep)
-        before = np.cumsum(is_sep) - is_sep  # separators before each token, in the chunk
-        field = np.minimum(before - (before[starts] if len(starts) else 0)[t], 2)
-        code = (np.asarray(fields, dtype=np.int64)[t] >> field) & 1
-        cand = np.flatnonzero(ident & (code == 1))
-        j = np.minimum(np.searchsorted(kw, h[cand]), len(kw) - 1)
-        cand = cand[kw[j] != h[cand]]  # keywords stay as written
-        # a variable is used more than once in its field; a name used once (a called API, a field)
-        # stays as written, so two functions differing in it stay different
-        kk = mix(h[cand] ^ (t[cand].astype(np.uint64) * U64(0x9E3779B97F4A7C15) + field[cand].astype(np.uint64)))
-        order = np.argsort(kk, kind="stable")
-        ks = kk[order]
-        new_run = np.concatenate(([True], ks[1:] != ks[:-1])) if len(ks) else np.zeros(0, dtype=bool)
-        run_id = np.cumsum(new_run) - 1
-        run_len = np.bincount(run_id) if len(ks) else np.zeros(0, dtype=np.int64)
-        multi = np.zeros(len(cand), dtype=bool)
-        multi[order] = run_len[run_id] >= 2
-        abstract = np.zeros(len(h), dtype=bool)
-        abstract[cand[multi]] = True
-        h2 = np.where(abstract, _ID, h)
-        sh, st = _windows(h2, t, counts, starts, shingle_n, short=True)
+    windows = None  # every shingle_n-token window as written, computed when needed
+    if anchor_filter is None or len(anchor_filter):
+        windows = _windows(h, t, counts, starts, shingle_n, short=True, pref=pref)
+        ah, at = _only(*windows, anchor_filter)
+    else:
+        ah, at = h[:0], t[:0]  # no anchor is kept: none is computed
+    if not (num_perm or keep):
+        sh, st = h[:0], t[:0]  # nothing reads the shingles
+    elif fields is not None and len(h):
+        abstract = _variables(h, t, ident, fields, starts)
+        sh, st = _windows(np.where(abstract, _ID, h), t, counts, starts, shingle_n, short=True)
         sh = np.concatenate((sh, mix(h[abstract] ^ _UNI)))
         st = np.concatenate((st, t[abstract]))
     else:
-        sh, st = ah, at
-    wh, wt = h[w], t[w]
-    wc = np.bincount(wt, minlength=m)
-    wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
+        sh, st = windows if windows is not None else _windows(h, t, counts, starts, shingle_n, short=True, pref=pref)
+    if word_n:
+        wh, wt = h[w], t[w]
+        wc = np.bincount(wt, minlength=m)
+        wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
+    else:
+        wn, wnt = h[:0], t[:0]
     sig = signatures(sh, st, m, num_perm=num_perm, seed=seed) if num_perm else None
     i32 = np.int32
     out = {"anchors": (ah, (at + offset).astype(i32)), "word_ngrams": (wn, (wnt + offset).astype(i32)),
@@ -330,19 +372,21 @@ def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num
 
 
 def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_perm: int = 128, seed: int = 1,
-             threads: int = 1, fields: Sequence[int] | None = None, keep: bool = False) -> Features:
+             threads: int = 1, fields: Sequence[int] | None = None, keep: bool = False,
+             anchor_filter: np.ndarray | None = None) -> Features:
     """Tokens, shingles, word n-grams, exact keys and MinHash signatures of ``texts``, computed
     chunk by chunk (bounded temporary memory); numpy releases the GIL, so ``threads`` > 1 runs
     chunks in parallel. The result does not depend on ``threads``. ``fields`` gives per text the
     fields holding code (bits INSTRUCTION, INPUT, OUTPUT of a :func:`content` text), whose
-    identifiers are abstracted in the near-dedup shingles."""
+    identifiers are abstracted in the near-dedup shingles. ``anchor_filter`` (sorted uint64): keep
+    only these anchors (an empty one: none, not computed); ``word_n`` 0: no word n-grams."""
     texts = [t if len(t) < _CHUNK_CHARS else t[:_CHUNK_CHARS - 1] for t in texts]
     spans = _chunks(texts)
 
     def run(span):
         i, j = span
         return _features_chunk(texts[i:j], None if fields is None else fields[i:j], i, shingle_n, word_n, num_perm,
-                               seed, keep)
+                               seed, keep, anchor_filter)
 
     if threads > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -376,7 +420,14 @@ def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_per
 
 def tokenize(texts: Sequence[str]) -> Tokens:
     """Tokens of ``texts`` (see the module docstring)."""
-    return features(texts, num_perm=0, keep=True).tokens
+    texts = [t if len(t) < _CHUNK_CHARS else t[:_CHUNK_CHARS - 1] for t in texts]
+    parts = []
+    for i, j in _chunks(texts):
+        h, t, w, _ = _tokenize_chunk(texts[i:j])
+        parts.append((h, t + i, w))
+    if not parts:
+        return Tokens(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), 0)
+    return Tokens(*(np.concatenate([p[k] for p in parts]) for k in range(3)), len(texts))
 
 
 def ngrams(tok: Tokens, n: int, short: bool = True) -> tuple[np.ndarray, np.ndarray]:
