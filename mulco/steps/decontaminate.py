@@ -163,13 +163,13 @@ class _Lookup:
         bits = 1 << max(16, min(28, int(len(self.h) * 16).bit_length()))
         self.shift = np.uint64(64 - (bits.bit_length() - 1))
         self.bitmap = np.zeros(bits, dtype=bool)
-        self.bitmap[(self.h >> self.shift).astype(np.int64)] = True
+        self.bitmap[(self.h >> self.shift).view(np.int64)] = True
 
     def find(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions in h that are in the set, their owners)."""
         if not len(self.h) or not len(h):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        maybe = np.flatnonzero(self.bitmap[(h >> self.shift).astype(np.int64)])
+        maybe = np.flatnonzero(self.bitmap[(h >> self.shift).view(np.int64)])
         j = np.searchsorted(self.h, h[maybe])
         j = np.minimum(j, len(self.h) - 1)
         ok = self.h[j] == h[maybe]

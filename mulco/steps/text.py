@@ -294,8 +294,8 @@ def _only(h: np.ndarray, t: np.ndarray, keep: np.ndarray | None) -> tuple[np.nda
     bits = 1 << max(16, min(24, (len(keep) * 16).bit_length()))  # a bitmap of the top bits rules most out
     shift = U64(64 - (bits.bit_length() - 1))
     bitmap = np.zeros(bits, dtype=bool)
-    bitmap[(keep >> shift).astype(np.int64)] = True
-    maybe = np.flatnonzero(bitmap[(h >> shift).astype(np.int64)])
+    bitmap[(keep >> shift).view(np.int64)] = True
+    maybe = np.flatnonzero(bitmap[(h >> shift).view(np.int64)])
     j = np.minimum(np.searchsorted(keep, h[maybe]), len(keep) - 1)
     sel = maybe[keep[j] == h[maybe]]
     return h[sel], t[sel]
