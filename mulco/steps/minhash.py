@@ -41,9 +41,14 @@ def dense(sig: np.ndarray) -> np.ndarray:
     (circularly) plus an offset per step (rotation densification, Shrivastava & Li 2014), so
     that LSH bands of sparse texts still agree when the texts do. (Rows with no shingle stay
     meaningless; they are never compared.)"""
-    n, k = sig.shape
-    t = np.ascontiguousarray(sig.T)
-    out = t.copy()
+    return np.ascontiguousarray(_dense_columns(np.ascontiguousarray(sig.T)).T)
+
+
+def _dense_columns(t: np.ndarray) -> np.ndarray:
+    """:func:`dense` of signatures given slot by slot (``t``: (num_perm, n), one row per slot),
+    in the same layout (band hashing reads the slots as rows: no transposes)."""
+    k, n = t.shape
+    out = np.empty_like(t)
     step = np.uint32(0x9E3779B1)
     cur = np.full(n, EMPTY, dtype=np.uint32)
     for rnd in range(2):  # the first round around the circle only finds what wraps to the end
@@ -52,7 +57,7 @@ def dense(sig: np.ndarray) -> np.ndarray:
             cur = np.where(col != EMPTY, col, cur + step)
             if rnd:
                 out[j] = cur
-    return np.ascontiguousarray(out.T)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -85,12 +90,11 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int, batch: int = 1 << 16) ->
     n = len(sig)
     out = np.empty((n, bands), dtype=np.uint64)
     for i in range(0, n, batch):
-        d = dense(sig[i:i + batch])
+        d = _dense_columns(np.ascontiguousarray(sig[i:i + batch].T))  # slot by slot
         for b in range(bands):
-            cols = d[:, b * rows:(b + 1) * rows].astype(np.uint64)
-            k = np.full(len(d), mix(np.array([b], dtype=np.uint64))[0], dtype=np.uint64)
+            k = np.full(d.shape[1], mix(np.array([b], dtype=np.uint64))[0], dtype=np.uint64)
             for c in range(rows):
-                k = mix(k ^ (cols[:, c] * U64(0xC2B2AE3D27D4EB4F) + U64(c)))
+                k = mix(k ^ (d[b * rows + c].astype(np.uint64) * U64(0xC2B2AE3D27D4EB4F) + U64(c)))
             out[i:i + batch, b] = k
     return out
 
