@@ -329,7 +329,7 @@ def test_download_adds_files_and_never_deletes_the_users(tmp_path, files_server,
     after = snapshot(raw)
     assert {k: v for k, v in after.items() if k in before} == before  # every file of the user's is as it was
     assert (raw / "s" / "a").read_text() == "s/a"
-    assert "--force" in capsys.readouterr().out
+    assert "--force" in capsys.readouterr().err  # what went wrong goes to stderr (docs/sources.md)
     assert main(["download", "--raw-dir", str(raw), "--manifest", str(m), "--no-progress", "--force"]) == 0
     assert (raw / "s" / "b").read_text() == "s/b"
     kept = list((raw / ".mulco-download" / "rejected" / "s").iterdir())
@@ -358,7 +358,7 @@ def test_download_refuses_a_destination_it_cannot_write_and_keeps_what_is_there(
     m = _manifest(tmp_path, files_server, ["s/a"])
     assert main(["download", "--raw-dir", str(raw), "--manifest", str(m), "--no-progress"]) == 1
     out = capsys.readouterr()
-    assert "is a file where a folder must be" in out.out and "Traceback" not in out.err
+    assert "is a file where a folder must be" in out.err and "Traceback" not in out.err
     assert (raw / "s").read_text() == "a file where the folder s/ must go\n"
 
 
@@ -375,12 +375,20 @@ def test_download_dry_run_creates_nothing_and_exits_0_when_the_plan_can_run(tmp_
     (raw / "s" / "a").write_text("s/a")
     assert main(["download", "--raw-dir", str(raw), "--manifest", str(m), "--dry-run"]) == 0
     assert snapshot(raw) == {"s": "<dir>", "s/a": hashlib.sha256(b"s/a").hexdigest()}
-    # a plan that would refuse something exits 1 and says how to go on
+    # an unpinned file: the plan can run with --trust-on-first-use, so the dry run exits 0 and its
+    # last line names the flag; with the flag too, nothing is written
     unpinned = tmp_path / "unpinned.json"
     unpinned.write_text(json.dumps({"format": 1, "sources": {"s": {"files": [
         {"dest": "s/u", "url": files_server + "s/u", "sha256": None}]}}}))
-    assert main(["download", "--raw-dir", str(raw), "--manifest", str(unpinned), "--dry-run"]) == 1
+    assert main(["download", "--raw-dir", str(raw), "--manifest", str(unpinned), "--dry-run"]) == 0
     assert "--trust-on-first-use" in capsys.readouterr().out.splitlines()[-1]
     assert main(["download", "--raw-dir", str(raw), "--manifest", str(unpinned), "--dry-run",
                  "--trust-on-first-use"]) == 0
     assert not (raw / "s" / "u").exists() and not (raw / "mulco-download.lock.json").exists()
+    # a plan that is actually wrong (a present file that is not the original) exits 1, says how to go
+    # on, and still writes nothing
+    (raw / "s" / "b").write_text("my own b\n")
+    before = snapshot(raw)
+    assert main(["download", "--raw-dir", str(raw), "--manifest", str(m), "--dry-run"]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert snapshot(raw) == before
