@@ -60,6 +60,12 @@ def _fold_table() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
+def _fold_wide() -> np.ndarray:
+    """:func:`_fold_table` as uint64 (the codes tokens are hashed from)."""
+    return _fold_table().astype(np.uint64)
+
+
+@functools.lru_cache(maxsize=1)
 def _fold_ascii() -> np.ndarray:
     """uint64 code of each ASCII byte, letters case-folded (the one-byte path of :func:`_fold_table`)."""
     return _fold_table()[:128].astype(np.uint64)
@@ -165,13 +171,15 @@ def _tokenize_chunk(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nd
         code = _fold_ascii()[arr]
     else:
         arr = np.frombuffer(big.encode("utf-32-le"), dtype=np.uint32)
-        low = np.minimum(arr, 0xFFFF)
-        cls = _class_table()[low]
         astral = arr > 0xFFFF
         if astral.any():  # CJK extension planes are CJK; anything else astral is punctuation
-            cls = cls.copy()
+            low = np.minimum(arr, 0xFFFF)
+            cls = _class_table()[low]
             cls[astral] = np.where((arr[astral] >= 0x20000) & (arr[astral] < 0x30000), CJK, PUNCT)
-        code = np.where(astral, arr, _fold_table()[low]).astype(np.uint64)
+            code = np.where(astral, arr, _fold_table()[low]).astype(np.uint64)
+        else:  # the usual case: one table lookup each
+            cls = _class_table()[arr]
+            code = _fold_wide()[arr]
     n = len(code)
     nz = cls != SPACE
     start = np.empty(n, dtype=bool)
