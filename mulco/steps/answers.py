@@ -87,7 +87,8 @@ class AnswerDedup:
         if len(nodes) < 2:
             out.stats.update(groups=0, cross_split_groups=0, moved=0)
             return out
-        f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
+        f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram,
+                     num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
                      threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()],
                      word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64))  # keys and signatures only
         vals = [(recs[i].get("lang") or "", recs[i].get("task") or "", recs[i].get("subtask") or "") for i in nodes.tolist()]
@@ -113,7 +114,7 @@ class AnswerDedup:
         moved = cross = 0
         sizes = collections.Counter()
         largest = []
-        for head, mem in members.items():
+        for mem in members.values():
             if len(mem) < 2:
                 continue
             idx = [int(nodes[m]) for m in mem]

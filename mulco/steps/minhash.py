@@ -75,8 +75,8 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
     best, best_err = (1, num_perm), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = area(lambda s: 1 - (1 - s ** r) ** b, 0.0, threshold)
-            fn = area(lambda s: 1 - (1 - (1 - s ** r) ** b), threshold, 1.0)
+            fp = area(lambda s, r=r, b=b: 1 - (1 - s ** r) ** b, 0.0, threshold)
+            fn = area(lambda s, r=r, b=b: 1 - (1 - (1 - s ** r) ** b), threshold, 1.0)
             err = fp_weight * fp + fn_weight * fn
             if err < best_err - 1e-12:
                 best, best_err = (b, r), err
