@@ -141,10 +141,11 @@ def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, u
     return pair // n, pair % n
 
 
-def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
+def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 14) -> np.ndarray:
     """Estimated Jaccard similarity of the pairs (rows ``u``, rows ``v``) of one-permutation
     signatures (not densified): equal non-empty slots over slots non-empty in either (Li, Owen &
-    Zhang 2012)."""
+    Zhang 2012). ``batch`` pairs at a time: their two signature rows and the comparisons, ~1.5 KB a
+    pair, are the step's largest working set (16k pairs: ~25 MB)."""
     out = np.empty(len(u), dtype=np.float64)
     for i in range(0, len(u), batch):
         a, b = sig[u[i:i + batch]], sig[v[i:i + batch]]
