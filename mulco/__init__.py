@@ -60,9 +60,57 @@ def load(name: str = "all", data_dir=None, split: str | None = None, streaming: 
                         producers=producing)
     else:
         parse(name)
+    if streaming:
+        _close_streams_at_exit()
     if licenses is not None:
         from .licenses import keep, spell
 
         licenses = spell(name, path, split, licenses)
         return keep(datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs), licenses)
     return datasets.load_dataset(path, name, split=split, streaming=streaming, **kwargs)
+
+
+# Seconds the exit hook lets Arrow's threads run (the GIL released) after the streams are closed.
+_DRAIN_SECONDS = 0.1
+_exit_hook: list = []
+
+
+def _close_streams_at_exit() -> None:
+    """Register (once) :func:`_close_streams` to run at interpreter exit.
+
+    A stream stopped early (``for r in ds: break``, ``ds.take(3)``, an iterator left open or
+    closed) leaves ``datasets``' Parquet reader suspended, often in a reference cycle that only the
+    final garbage collection frees. Arrow's I/O threads may still hold that reader then; when one
+    of them drops it while the interpreter is finalizing, freeing the Python buffers it read needs
+    the GIL, the thread is made to exit, and the process aborts ("terminate called without an
+    active exception", exit 134; apache/arrow#45214, which ``datasets`` works around only for
+    pyarrow <= 24). The hook closes those readers and lets the threads finish while Python
+    still runs."""
+    if not _exit_hook:
+        import atexit
+
+        atexit.register(_close_streams)
+        _exit_hook.append(_close_streams)
+
+
+def _close_streams() -> None:
+    """Close every suspended ``datasets`` Parquet reader, free the unreachable ones, and give Arrow's
+    threads :data:`_DRAIN_SECONDS` (GIL released) to finish what they were reading."""
+    import gc
+    import sys
+    import time
+    import types
+
+    parquet = sys.modules.get("datasets.packaged_modules.parquet.parquet")
+    fn = getattr(getattr(parquet, "Parquet", None), "_generate_tables", None)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    for obj in gc.get_objects():
+        if type(obj) is types.GeneratorType and obj.gi_code is code and obj.gi_frame is not None:
+            try:
+                obj.close()
+            except (ValueError, RuntimeError):  # running in another thread, or ignoring GeneratorExit
+                pass
+    gc.collect()
+    time.sleep(_DRAIN_SECONDS)

@@ -33,22 +33,14 @@ def main(args) -> int:
             split = splits[0]
         elif split not in splits:
             raise UnknownConfigError(f"config {args.config!r} has no {split!r} split; it has {', '.join(splits)}")
+    # streaming: only the first records are read; mulco.load closes the stream at exit (apache/arrow#45214)
     ds = mulco.load(args.config, data_dir=args.folder, split=split or "train", streaming=True)
-    try:
-        if getattr(args, "json", False):
-            from ..listing import print_json, show_json
+    if getattr(args, "json", False):
+        from ..listing import print_json, show_json
 
-            return print_json(show_json(args.config, split or "train", ds.take(args.n))) or 0
-        print(f"{args.config} / {split}:")
-        _print_records(ds.take(args.n))
-    finally:
-        # A stream stopped early leaves pyarrow's fragment reader alive; freed at interpreter exit it
-        # sometimes aborts the process ("terminate called without an active exception", exit 134;
-        # apache/arrow#45214, which datasets works around only for pyarrow <= 24). Free it now.
-        import gc
-
-        del ds
-        gc.collect()
+        return print_json(show_json(args.config, split or "train", ds.take(args.n))) or 0
+    print(f"{args.config} / {split}:")
+    _print_records(ds.take(args.n))
     return 0
 
 
