@@ -548,7 +548,8 @@ def pack_examples(examples: list[tuple[list[int], list[int]]], max_length: int) 
         for i in b:
             e_ids, e_labels = examples[i][0], examples[i][1]
             ids += e_ids
-            labels += [IGNORE_INDEX] + e_labels[1:]
+            labels.append(IGNORE_INDEX)
+            labels += e_labels[1:]
             pos += range(len(e_ids))
         cols["input_ids"].append(ids)
         cols["labels"].append(labels)
@@ -606,7 +607,7 @@ def _build_train(args, tokenizer, template, source: _Source, mixture, seed: int)
                          f"under x{counts[n] / max(natural[n], 1):.2f}"),
             "records_trained": len(kept), "dropped_prompt_too_long": dropped, "truncated": truncated,
             "unique_records_tokenized": len(uniq), "tokens": sum(len(e[0]) for e in kept),
-            "response_tokens": sum(sum(1 for x in e[1] if x != IGNORE_INDEX) for e in kept),
+            "response_tokens": sum(len(e[1]) - e[1].count(IGNORE_INDEX) for e in kept),
         }
         chosen.extend(kept)
     if not chosen:
@@ -752,9 +753,9 @@ def _build_and_save(args, tokenizer, template, source, eval_source, mixture, see
     quiet = are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        _dataset(cols, args.packing).save_to_disk(str(tmp / "train"))
+        _dataset(cols, args.packing, fingerprint=f"collama-{key}-train").save_to_disk(str(tmp / "train"))
         if ev_cols is not None:
-            _dataset(ev_cols, False).save_to_disk(str(tmp / "eval"))
+            _dataset(ev_cols, False, fingerprint=f"collama-{key}-eval").save_to_disk(str(tmp / "eval"))
         (tmp / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         try:
             os.replace(tmp, folder)
@@ -772,28 +773,22 @@ def _build_and_save(args, tokenizer, template, source, eval_source, mixture, see
 
 
 def _int_lists(rows: list) -> Any:
-    """A pyarrow ``list<int32>`` array of ``rows`` (lists of ints), built from flat numpy buffers."""
-    import itertools
-
-    import numpy as np
+    """A pyarrow ``list<int32>`` array of ``rows`` (lists of ints); ``large_list`` past 2**31 values."""
     import pyarrow as pa
 
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows)), out=offsets[1:])
-    values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(offsets[-1]))
-    if offsets[-1] < 2**31:
-        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
-    return pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values))
+    large = sum(map(len, rows)) >= 2**31
+    return pa.array(rows, type=pa.large_list(pa.int32()) if large else pa.list_(pa.int32()))
 
 
-def _dataset(cols: dict, packed: bool):
+def _dataset(cols: dict, packed: bool, fingerprint: str | None = None):
+    """The rows as a ``datasets.Dataset``; ``fingerprint`` (the cache key) spares hashing the whole table."""
     import datasets
     import pyarrow as pa
 
     names = ["input_ids", "labels"] + (["position_ids"] if packed else [])
     arrays = {k: _int_lists(cols[k]) for k in names}
     arrays["length"] = pa.array(cols["length"], type=pa.int32())
-    return datasets.Dataset(pa.table(arrays))
+    return datasets.Dataset(pa.table(arrays), fingerprint=fingerprint)
 
 
 # ---------------------------------------------------------------- collation
