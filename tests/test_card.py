@@ -241,12 +241,30 @@ def test_charts_are_pngs_without_software_or_time_metadata(built):
         assert b"Software" not in data and b"matplotlib" not in data.lower()
 
 
-def test_rebuild_is_byte_identical(built, tmp_path):
+def test_rebuild_is_byte_identical(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())  # the charts are drawn again
     again = write_synthetic(tmp_path / "again", tmp_path, **EXTRA)
     names = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
     for n in names:
         assert (built / n).read_bytes() == (again / n).read_bytes(), n
+
+
+def test_a_chart_is_drawn_once_per_data_in_a_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())
+    drawn = []
+    real = card_mod.counts_figure
+    monkeypatch.setattr(card_mod, "counts_figure", lambda leaves: drawn.append(1) or real(leaves))
+    a = {("code_search", "clone_detection", "en", "java", "train"): 3}
+    b = {("code_search", "clone_detection", "en", "java", "train"): 4}
+    card_mod.chart_counts(a, tmp_path / "a1.png")
+    card_mod.chart_counts(dict(a), tmp_path / "a2.png")
+    card_mod.chart_counts(b, tmp_path / "b.png")
+    assert len(drawn) == 2
+    assert (tmp_path / "a1.png").read_bytes() == (tmp_path / "a2.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+    monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())
+    card_mod.chart_counts(a, tmp_path / "a3.png")  # drawn again: the same bytes
+    assert len(drawn) == 3 and (tmp_path / "a3.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
 
 
 def test_the_writer_hands_the_card_its_figures_without_reading_the_parquet_back(tmp_path, monkeypatch):
