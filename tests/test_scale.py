@@ -28,11 +28,11 @@ def replicated(shared_raw, tmp_path_factory):
 
     raw = tmp_path_factory.mktemp("scale") / "raw"
     part = Path("codexglue", "code-refinement")  # what SOURCE reads: the other slices would be copied for nothing
-    replicate(shared_raw / part, raw / part, 3.0)
+    replicate(shared_raw / part, raw / part, 2.0)
     return _records(raw)
 
 
-def _steps_peak(records, splits) -> int:
+def _steps_peak(records, splits, warm_up: bool = False) -> int:
     from mulco.build import BuildConfig
     from mulco.steps.decontaminate import Decontaminate
     from mulco.steps.dedup import ExactDedup, Leakage, NearDedup
@@ -50,15 +50,15 @@ def _steps_peak(records, splits) -> int:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert results[1].dropped > len(records) // 4  # duplicate-heavy: the near copies go
+    assert warm_up or results[1].dropped > len(records) // 4  # duplicate-heavy: the near copies go
     return peak
 
 
 @pytest.mark.slow
 def test_quality_steps_memory_per_record_is_bounded(replicated, monkeypatch):
-    """Features, dedup, decontamination and leakage over ~25k and ~100k records: what the steps
+    """Features, dedup, decontamination and leakage over ~17k and ~67k records: what the steps
     need beyond a fixed working set (traced; the records themselves excluded) grows by less than
-    BOUND bytes a record (measured: 447 bytes, repeatably, with one thread and 8k-record blocks;
+    BOUND bytes a record (measured: 534-570 bytes with one thread and 8k-record blocks;
     the 1M build of docs/scale.md relies on it)."""
     from mulco.steps import pipeline
 
@@ -69,7 +69,7 @@ def test_quality_steps_memory_per_record_is_bounded(replicated, monkeypatch):
     n = len(records)
     assert n > 50_000
     small = n // 4
-    _steps_peak(records[:small], splits[:small])  # warm up: caches (benchmarks, grammars) load once
+    _steps_peak(records[:2000], splits[:2000], warm_up=True)  # warm up: caches (benchmarks, grammars) load once
     p_small = _steps_peak(records[:small], splits[:small])
     p_all = _steps_peak(records, splits)
     per = (p_all - p_small) / (n - small)
