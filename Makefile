@@ -11,7 +11,7 @@ OUT ?= out
 SAMPLE := $(OUT)/sample
 OFFLINE := HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1
 
-.PHONY: demo demo-data test test-fast lint bench install install-train clean
+.PHONY: demo demo-data test test-fast test-times lint bench install install-train clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ demo: demo-data $(TRAIN_STAMP)
 
 test: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q
+
+# The seconds each test module took in the last run (pytest cache) -> tests/module_seconds.json,
+# the order a fresh clone's run starts the modules in (longest first, so the workers end together).
+test-times:
+	$(PY) -c "import json, os; d = json.load(open('.pytest_cache/v/mulco/module_seconds')); \
+	  json.dump({k: round(v, 1) for k, v in sorted(d.items()) if os.path.exists(k)}, open('tests/module_seconds.json', 'w'), indent=0)"
 
 test-fast: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q -m "not slow"

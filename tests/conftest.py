@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -162,12 +163,19 @@ def _module(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def _shipped_seconds() -> dict[str, float]:
+    try:
+        return json.loads((Path(__file__).parent / "module_seconds.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Order modules by the seconds they took last time (the pytest cache), longest first; a module
-    not timed yet (a fresh clone) is guessed at 20 s a slow test and 0.2 s any other. Tests keep their
-    order inside a module."""
+    """Order modules by the seconds they took last time (the pytest cache), longest first; on a fresh
+    clone by the seconds in tests/module_seconds.json (`make test-times` refreshes it); a module in
+    neither is guessed at 20 s a slow test and 0.2 s any other. Tests keep their order inside a module."""
     cache = getattr(config, "cache", None)
-    seconds = cache.get(_DURATIONS_KEY, {}) if cache else {}
+    seconds = {**_shipped_seconds(), **(cache.get(_DURATIONS_KEY, {}) if cache else {})}
     first: dict[str, int] = {}
     guess: dict[str, float] = {}
     for i, item in enumerate(items):

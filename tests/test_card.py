@@ -146,8 +146,17 @@ def test_every_config_in_the_card_loads_with_load_dataset(built):
     meta = card_mod.read_card_yaml(built / "README.md")
     info = {d["config_name"]: {s["name"]: s["num_examples"] for s in d["splits"]} for d in meta["dataset_info"]}
     assert len(meta["configs"]) > 20
+    import pyarrow.parquet as pq
+    from datasets.data_files import DataFilesDict, sanitize_patterns
+
+    shapes: dict[int, str] = {}  # the first config of each name shape (all, task, task.sub, ...) also loads
     for cfg in meta["configs"]:
         name = cfg["config_name"]
+        files = DataFilesDict.from_patterns(sanitize_patterns(cfg["data_files"]), base_path=str(built))
+        assert {s: sum(pq.ParquetFile(f).metadata.num_rows for f in fs) for s, fs in files.items()} == info[name], name
+        shapes.setdefault(name.count("."), name)
+    assert len(shapes) >= 3
+    for name in shapes.values():
         ds = datasets.load_dataset(str(built), name)
         assert {s: len(ds[s]) for s in ds} == info[name], name
     # the card's snippets: streaming and filtering by plang
