@@ -44,6 +44,8 @@ def _sealed_session(tmp_path_factory):
         for k, v in _SEALED.items():
             mp.setenv(k, v)
         mp.delenv("HF_TOKEN", raising=False)
+        # drawn card charts are kept for the run (not in the user's ~/.cache), shared by the workers
+        mp.setenv("MULCO_CACHE_DIR", str(run_root(tmp_path_factory) / "mulco_cache"))
         yield
 
 

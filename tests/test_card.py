@@ -252,6 +252,7 @@ def test_charts_are_pngs_without_software_or_time_metadata(built):
 
 def test_rebuild_is_byte_identical(built, tmp_path, monkeypatch):
     monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())  # the charts are drawn again
+    monkeypatch.setenv("MULCO_CACHE_DIR", "off")
     again = write_synthetic(tmp_path / "again", tmp_path, **EXTRA)
     names = sorted(p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
@@ -259,8 +260,9 @@ def test_rebuild_is_byte_identical(built, tmp_path, monkeypatch):
         assert (built / n).read_bytes() == (again / n).read_bytes(), n
 
 
-def test_a_chart_is_drawn_once_per_data_in_a_process(tmp_path, monkeypatch):
+def test_a_chart_is_drawn_once_per_data_kept_in_the_process_and_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())
+    monkeypatch.setenv("MULCO_CACHE_DIR", str(tmp_path / "cache"))
     drawn = []
     real = card_mod.counts_figure
     monkeypatch.setattr(card_mod, "counts_figure", lambda leaves: drawn.append(1) or real(leaves))
@@ -271,9 +273,23 @@ def test_a_chart_is_drawn_once_per_data_in_a_process(tmp_path, monkeypatch):
     card_mod.chart_counts(b, tmp_path / "b.png")
     assert len(drawn) == 2
     assert (tmp_path / "a1.png").read_bytes() == (tmp_path / "a2.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+    assert len(list((tmp_path / "cache" / "charts").glob("*.png"))) == 2
+    monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())  # a later run: from the disk
+    card_mod.chart_counts(a, tmp_path / "a3.png")
+    assert len(drawn) == 2 and (tmp_path / "a3.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
+    for bad in (tmp_path / "cache" / "charts").glob("*.png"):  # a damaged file is drawn again
+        bad.write_bytes(bad.read_bytes()[:100])
     monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())
-    card_mod.chart_counts(a, tmp_path / "a3.png")  # drawn again: the same bytes
-    assert len(drawn) == 3 and (tmp_path / "a3.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
+    card_mod.chart_counts(a, tmp_path / "a4.png")
+    assert len(drawn) == 3 and (tmp_path / "a4.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
+    monkeypatch.setenv("MULCO_CACHE_DIR", "off")  # no cache: drawn again, the same bytes
+    monkeypatch.setattr(card_mod, "_PNG_MEMO", collections.OrderedDict())
+    card_mod.chart_counts(a, tmp_path / "a5.png")
+    assert len(drawn) == 4 and (tmp_path / "a5.png").read_bytes() == (tmp_path / "a1.png").read_bytes()
+    (tmp_path / "ro").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("MULCO_CACHE_DIR", str(tmp_path / "ro"))  # a cache that cannot be written is skipped
+    card_mod.chart_counts(b, tmp_path / "b2.png")
+    assert (tmp_path / "b2.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
 def test_the_writer_hands_the_card_its_figures_without_reading_the_parquet_back(tmp_path, monkeypatch):
