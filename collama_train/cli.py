@@ -140,7 +140,34 @@ def main(argv: list[str] | None = None) -> int:
         return merge(rest)
     from .train import main as train_main
 
-    return train_main(rest)
+    launched = launched_by_a_launcher()  # before the run: a lone process sets LOCAL_RANK for DeepSpeed itself
+    return leave(train_main(rest), launched)
+
+
+def launched_by_a_launcher() -> bool:
+    """Started by torchrun or the deepspeed launcher (they set ``LOCAL_RANK``)."""
+    import os
+
+    return "LOCAL_RANK" in os.environ
+
+
+def leave(rc: int, launched: bool) -> int:
+    """Return ``rc``; but a rank started by torchrun or deepspeed (``launched``) leaves at once
+    after flushing its output, without interpreter finalization. A finished run has saved and
+    reported everything by then, and finalization can abort a rank in a C++ destructor of a thread
+    still joinable ("terminate called without an active exception", SIGABRT: seen on rank 1 after a
+    complete 2-process ZeRO-3 run on a loaded machine), which makes torchrun call the whole run failed.
+    ``COLLAMA_FINALIZE=1`` keeps the normal exit."""
+    import os
+
+    if not launched or os.environ.get("COLLAMA_FINALIZE") == "1":
+        return rc
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc if isinstance(rc, int) else 1)
 
 
 if __name__ == "__main__":

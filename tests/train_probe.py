@@ -8,6 +8,7 @@ import sys
 import torch
 from transformers import TrainerCallback
 
+from collama_train.cli import launched_by_a_launcher, leave
 from collama_train.train import main
 
 PROBE = "def add(a, b):\n    return a + b\n"
@@ -27,4 +28,5 @@ class LogitsProbe(TrainerCallback):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[2:], callbacks=[LogitsProbe(sys.argv[1])]))
+    launched = launched_by_a_launcher()
+    sys.exit(leave(main(sys.argv[2:], callbacks=[LogitsProbe(sys.argv[1])]), launched))
