@@ -204,7 +204,7 @@ def test_shared_raw_build_reconciles_for_every_source(shared_build):
     built = [n for n, r in result.sources.items() if r.status == "built"]
     assert len(built) >= 7
     for name, res in result.sources.items():
-        assert res.reconciles(), res.summary()
+        assert res.reconciles(), (name, res.summary())
     assert result.sources["devign"].status == "skipped" and "function.json" in result.sources["devign"].message
     entries = [json.loads(line) for line in open(result.out / "quarantine.jsonl", encoding="utf-8")]
     # every source that quarantined rows lists them, each with file, line and reason

@@ -199,7 +199,8 @@ def test_bad_generations_files(tmp_path, capsys):
         line = {"missing": 2, "unknown": 3, "badjson": 1, "badref": 1}[name]
         assert f"{p}:{line}:" in err, err
     assert "missing field(s) reference" in _one_line_error(capsys, ["score", str(tmp_path / "missing.jsonl")])
-    assert "unknown task 'code_golf.cloze_test'; known: code_search.cloze_test" in _one_line_error(capsys, ["score", str(tmp_path / "unknown.jsonl")])
+    unknown = _one_line_error(capsys, ["score", str(tmp_path / "unknown.jsonl")])
+    assert "unknown task 'code_golf.cloze_test'; known: code_search.cloze_test" in unknown
     assert "no such generations file" in _one_line_error(capsys, ["score", str(tmp_path / "nope")])
 
 

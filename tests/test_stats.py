@@ -8,7 +8,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from conftest import load_rows
 from mulco.cli import main
