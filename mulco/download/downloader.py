@@ -158,15 +158,20 @@ class Downloader:
 
     # -- one file ---------------------------------------------------------------------------
 
-    def _not_fetched(self, item: Item) -> Outcome | None:
-        """The outcome when ``item`` is not to be fetched now (present, blocked, unpinned, a dry
-        run, a dead host), or None to fetch it."""
+    def _present_or_blocked(self, item: Item) -> Outcome | None:
+        """The outcome when ``item`` is already in place (or in the way), or cannot be written, else None."""
         done = self.check_present(item)
         if done is not None:
             return done
         why = self.blocked(item)
-        if why:
-            return self._out(item, "failed", why)
+        return self._out(item, "failed", why) if why else None
+
+    def _not_fetched(self, item: Item) -> Outcome | None:
+        """The outcome when ``item`` is not to be fetched now (present, blocked, unpinned, a dry
+        run, a dead host), or None to fetch it."""
+        done = self._present_or_blocked(item)
+        if done is not None:
+            return done
         if not self._pinned(item) and not self.opts.trust_on_first_use:
             if self.opts.dry_run:
                 return self._out(item, "needs-trust", f"not pinned (sha256 unknown): would need --trust-on-first-use "
@@ -199,12 +204,9 @@ class Downloader:
             return self._cannot_write(item, e)
 
     def get_member(self, item: Item, archive: Path) -> Outcome:
-        done = self.check_present(item)
+        done = self._present_or_blocked(item)
         if done is not None:
             return done
-        why = self.blocked(item)
-        if why:
-            return self._out(item, "failed", why)
         part = self.partial(item)
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
