@@ -34,16 +34,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.setdefault(_var, _threads)
 
 
+def _seal(mp: pytest.MonkeyPatch, cache: Path) -> None:
+    """An HF cache of its own in ``cache``, the Hub offline, no token."""
+    mp.setenv("HF_HOME", str(cache))
+    mp.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
+    for k, v in _SEALED.items():
+        mp.setenv(k, v)
+    mp.delenv("HF_TOKEN", raising=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _sealed_session(tmp_path_factory):
     """Session fixtures (the shared builds) run sealed too: a session HF cache, the Hub offline."""
     with pytest.MonkeyPatch.context() as mp:
-        cache = tmp_path_factory.mktemp("hf_home_session")
-        mp.setenv("HF_HOME", str(cache))
-        mp.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
-        for k, v in _SEALED.items():
-            mp.setenv(k, v)
-        mp.delenv("HF_TOKEN", raising=False)
+        _seal(mp, tmp_path_factory.mktemp("hf_home_session"))
         # drawn card charts are kept for the run (not in the user's ~/.cache), shared by the workers
         mp.setenv("MULCO_CACHE_DIR", str(run_root(tmp_path_factory) / "mulco_cache"))
         yield
@@ -51,12 +55,7 @@ def _sealed_session(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _sealed_hf(tmp_path_factory, monkeypatch):
-    cache = tmp_path_factory.mktemp("hf_home")
-    monkeypatch.setenv("HF_HOME", str(cache))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache / "datasets"))
-    for k, v in _SEALED.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    _seal(monkeypatch, tmp_path_factory.mktemp("hf_home"))
     yield
 
 
