@@ -7,6 +7,7 @@ and swap it in with :func:`atomic_replace` when it is complete; :func:`clean_lef
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import os
 import shutil
 import sys
@@ -110,3 +111,15 @@ def fsync_tree(root: Path) -> None:
 
 
 __all__ = ["SWAP_CHECK", "atomic_replace", "clean_leftovers", "fsync_tree"]
+
+
+def file_hashes(path: Path, chunk: int = 1 << 20) -> tuple[str, str, int]:
+    """(sha256, git blob id, size) of a file, in one pass: what `mulco download` checks a file
+    against and what the build report's provenance lists."""
+    size = path.stat().st_size
+    sha, blob = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
+    with open(path, "rb") as fh:
+        for piece in iter(lambda: fh.read(chunk), b""):
+            sha.update(piece)
+            blob.update(piece)
+    return sha.hexdigest(), blob.hexdigest(), size

@@ -7,12 +7,12 @@ quarantined (by reason), and records made = kept + skipped + dropped (by step an
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 from pathlib import Path
 from typing import Mapping
 
 from . import taxonomy
+from .fsops import file_hashes
 from .steps.spec import reasons, table
 
 #: How a raw file's content was checked (the ``check`` of :func:`provenance`), in words for the card.
@@ -25,17 +25,6 @@ CHECKS = {
     "unchecked": "was not fetched by `mulco download` and has no pin to check it against",
     "unreadable": "could not be read to hash it (see `error` in build_report.json)",
 }
-
-
-def _file_hashes(path: Path) -> tuple[str, str, int]:
-    """(sha256, git blob id, size) of a file, in one pass."""
-    size = path.stat().st_size
-    sha, blob = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(chunk)
-            blob.update(chunk)
-    return sha.hexdigest(), blob.hexdigest(), size
 
 
 def _check(pin, locked: Mapping, sha: str, blob: str, size: int) -> str:
@@ -69,7 +58,7 @@ def _origin(item, rel: str, manifest: Mapping, archives: Mapping) -> dict:
 def _file_row(raw_dir: Path, rel: str, manifest: Mapping, items: Mapping, archives: Mapping, lock: Mapping) -> dict:
     """Provenance of one raw file (see :func:`provenance`)."""
     try:
-        sha, blob, size = _file_hashes(raw_dir / rel)
+        sha, blob, size = file_hashes(raw_dir / rel)
     except OSError as e:  # the source reported it but it cannot be read now: say so
         return {"path": rel, "size": 0, "sha256": "", "check": "unreadable",
                 "error": f"{type(e).__name__}: {e.strerror or e}"}

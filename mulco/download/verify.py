@@ -1,10 +1,10 @@
 """Hashing a file and checking it against its pin (sha256, git blob and size, or the lock file)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..fsops import file_hashes
 from .lock import LOCK_NAME
 from .manifest import Pin
 
@@ -23,13 +23,7 @@ class Verdict:
 
 def hashes(path: Path) -> tuple[str, str, int]:
     """(sha256, git blob id, size) of a file, in one pass."""
-    size = path.stat().st_size
-    sha, blob = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            sha.update(chunk)
-            blob.update(chunk)
-    return sha.hexdigest(), blob.hexdigest(), size
+    return file_hashes(path, CHUNK)
 
 
 def verify(path: Path, pin: Pin, locked: str | None) -> Verdict:
