@@ -31,6 +31,7 @@ from . import sources as registry
 from . import taxonomy
 from .figures import Figures
 from .hub import DEFAULT_REPO_ID, read_card_yaml  # noqa: F401  (read_card_yaml: mulco.card's name too)
+from .steps.spec import total as _total
 from .taxonomy import SPLITS
 from .textio import fence_ticks
 
@@ -516,11 +517,6 @@ _COUNTS = ("units_read", "units_kept", "units_quarantined", "records_made", "rec
            "records_kept")
 
 
-def _total(x) -> int:
-    """A count of the report: a number, or reason -> number."""
-    return sum(x.values()) if isinstance(x, Mapping) else x
-
-
 def quality_summary(report: dict) -> dict:
     """Totals, per-source rows, reasons, the steps and what each found (``details``)."""
     rows, reasons = [], collections.Counter()
@@ -552,41 +548,11 @@ def quality_summary(report: dict) -> dict:
 
 def step_details(report: dict) -> list[str]:
     """What each quality step found, in a sentence a reader can use (the numbers behind it are in
-    ``build_report.json``): duplicate clusters, benchmarks checked, test leakage, parse checks.
-    A step that had nothing to look at reports only its settings: its counts are 0."""
-    out = []
-    for kind, what in (("exact", "Exact duplicates"), ("near", "Near duplicates")):
-        d = report.get("dedup", {}).get(kind)
-        if not d:
-            continue
-        line = (f"{what}: {d.get('clusters', 0):,} clusters holding {d.get('records_in_clusters', 0):,} "
-                f"records; {d.get('dropped', 0):,} dropped, one record kept per cluster (a test record where there is one)")
-        if kind == "near":
-            line += f"; MinHash over {d['ngram']}-token shingles, Jaccard similarity ≥ {d['threshold']}"
-        out.append(line + ".")
-    dc = report.get("decontamination")
-    if dc:
-        parts = []
-        for name, b in sorted(dc.get("benchmarks", {}).items()):
-            if b["status"] == "used":
-                parts.append(f"{name} ({b.get('items', 0):,} items; hits: {_total(b.get('hits', 0)):,})")
-            else:
-                parts.append(f"{name} (not used: {b.get('message') or b['status']})")
-        out.append(f"Decontamination: {dc.get('dropped', 0):,} records dropped for sharing a "
-                   f"{dc['ngram']}-word n-gram with, or containing a prompt or solution of, a benchmark"
-                   + (": " + "; ".join(parts) if parts else "") + ".")
-    lk = report.get("leakage")
-    if lk:
-        out.append(f"Train/test leakage: {lk.get('exact', 0):,} exact and {lk.get('near', 0):,} near "
-                   f"duplicates of the {lk.get('test_records', 0):,} test records dropped from train and validation.")
-    pr = report.get("parse")
-    if pr:
-        drop = sorted(k for k, v in pr.get("policy", {}).items() if v == "drop")
-        flag = sorted(k for k, v in pr.get("policy", {}).items() if v == "flag")
-        out.append(f"Parse check: code that does not parse is dropped ({', '.join(drop) or 'no task'}) or only "
-                   f"counted ({', '.join(flag) or 'no task'}); {pr.get('dropped', 0):,} dropped, "
-                   f"{pr.get('flagged', 0):,} counted.")
-    return out
+    ``build_report.json``): each step's own card part (:func:`mulco.steps.registry.card_parts`). A
+    step that had nothing to look at reports only its settings: its counts are 0."""
+    from .steps import registry
+
+    return [line for part in registry.card_parts() for line in part(report)]
 
 
 # --------------------------------------------------------------------------------------------

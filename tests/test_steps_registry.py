@@ -56,9 +56,14 @@ def _toy_markdown(report):
     return ["## Toy", "", f"{toy['dropped']:,} of {toy['seen']:,} dropped (under {toy['min_words']} words).", ""] if toy else []
 
 
+def _toy_card(report):
+    toy = report.get("toy")
+    return [f"Toy: {toy['dropped']:,} records with under {toy['min_words']} words dropped."] if toy else []
+
+
 TOY = StepSpec(ToyStep.name, lambda cfg, inputs: ToyStep(cfg), ToyConfig, enabled=lambda cfg: cfg.toy,
                settings=Settings("toy", lambda cfg: {"toy_min_words": cfg.toy_min_words}),
-               section=Section("toy", _toy_section, markdown=((LAST, _toy_markdown),)),
+               section=Section("toy", _toy_section, markdown=((LAST, _toy_markdown),), card=((LAST, _toy_card),)),
                off_warning="toy step turned off: short outputs were kept")
 
 
@@ -92,6 +97,9 @@ def test_a_new_step_added_in_one_place_runs_and_has_its_report_section_and_setti
     assert md.index("## Parse check") < md.index("## Toy") < md.index("## Per config")
     assert "| toy | toy_min_words | `40` |" in md
     assert "toy step turned off" not in md
+    card = (res.out / "README.md").read_text(encoding="utf-8")  # and the card says what the step found
+    assert f"Toy: {toy['dropped']:,} records with under 40 words dropped." in card
+    assert card.index("Parse check: code that does not parse") < card.index("Toy: ")
 
     off = build(ToyBuildConfig(out=tmp_path / "off", progress=False, toy=False), log=None)
     report = json.loads((off.out / "build_report.json").read_text(encoding="utf-8"))
@@ -148,7 +156,7 @@ def test_build_and_report_name_no_step_nor_read_a_steps_settings():
     names = {s.name for s in registry.STEPS}
     keys = {s.section.key for s in registry.STEPS if s.section} | {s.settings.key for s in registry.STEPS if s.settings}
     fields = {f.name for c in registry.configs() for f in dataclasses.fields(c)}
-    for rel in ("mulco/build.py", "mulco/report.py", "mulco/steps/registry.py", "mulco/steps/spec.py",
+    for rel in ("mulco/build.py", "mulco/report.py", "mulco/card.py", "mulco/steps/registry.py", "mulco/steps/spec.py",
                 "mulco/steps/pipeline.py"):
         path = REPO / rel
         assert not (_string_constants(path) & (names | keys)), rel

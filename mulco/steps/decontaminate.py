@@ -38,7 +38,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from .pipeline import Corpus, Outcome
-from .spec import Section, Settings, StepSpec, result_named, row, stats_of, table
+from .spec import Section, Settings, StepSpec, result_named, row, stats_of, table, total
 from .text import Tokens, ngrams, tokenize
 
 #: sources built from CodeXGLUE tasks: their test split is a benchmark
@@ -595,10 +595,26 @@ def _feature_args(cfg: DecontamConfig) -> dict:
     return {"word_n": cfg.decontam_ngram}
 
 
+def _card(report: Mapping) -> list[str]:
+    dc = report.get("decontamination")
+    if not dc:
+        return []
+    parts = []
+    for name, b in sorted(dc.get("benchmarks", {}).items()):
+        if b["status"] == "used":
+            parts.append(f"{name} ({b.get('items', 0):,} items; hits: {total(b.get('hits', 0)):,})")
+        else:
+            parts.append(f"{name} (not used: {b.get('message') or b['status']})")
+    return [f"Decontamination: {dc.get('dropped', 0):,} records dropped for sharing a "
+            f"{dc['ngram']}-word n-gram with, or containing a prompt or solution of, a benchmark"
+            + (": " + "; ".join(parts) if parts else "") + "."]
+
+
 #: decontamination's entry of mulco.steps.registry.STEPS
 STEP = StepSpec(
     Decontaminate.name, lambda cfg, inputs: Decontaminate(cfg, inputs.raw_dir), DecontamConfig,
     enabled=lambda cfg: cfg.decontaminate, settings=Settings("decontamination", DecontamConfig.decontam_settings),
-    section=Section("decontamination", _section, markdown=((20, _markdown), (50, _precision_markdown)), place=30),
+    section=Section("decontamination", _section, markdown=((20, _markdown), (50, _precision_markdown)), place=30,
+                    card=((20, _card),)),
     off_warning="NOT decontaminated: the decontamination step was turned off",
     feature_args=_feature_args, inputs=lambda cfg: [cfg.humaneval_file, cfg.mbpp_dir])

@@ -304,9 +304,31 @@ def _feature_args(cfg: DedupConfig) -> dict:
     return {"shingle_n": cfg.dedup_ngram, "num_perm": cfg.dedup_num_perm, "seed": cfg.dedup_seed}
 
 
+def _dedup_card(report: Mapping) -> list[str]:
+    out = []
+    for kind, what in (("exact", "Exact duplicates"), ("near", "Near duplicates")):
+        d = report.get("dedup", {}).get(kind)
+        if not d:
+            continue
+        line = (f"{what}: {d.get('clusters', 0):,} clusters holding {d.get('records_in_clusters', 0):,} "
+                f"records; {d.get('dropped', 0):,} dropped, one record kept per cluster (a test record where there is one)")
+        if kind == "near":
+            line += f"; MinHash over {d['ngram']}-token shingles, Jaccard similarity ≥ {d['threshold']}"
+        out.append(line + ".")
+    return out
+
+
+def _leakage_card(report: Mapping) -> list[str]:
+    lk = report.get("leakage")
+    if not lk:
+        return []
+    return [f"Train/test leakage: {lk.get('exact', 0):,} exact and {lk.get('near', 0):,} near "
+            f"duplicates of the {lk.get('test_records', 0):,} test records dropped from train and validation."]
+
+
 #: the report's settings group of every step reading DedupConfig
 SETTINGS = Settings("dedup", DedupConfig.dedup_settings)
-_SECTION = Section("dedup", _dedup_section, markdown=((10, _dedup_markdown),), place=10)
+_SECTION = Section("dedup", _dedup_section, markdown=((10, _dedup_markdown),), place=10, card=((10, _dedup_card),))
 
 EXACT = StepSpec(ExactDedup.name, lambda cfg, inputs: ExactDedup(cfg), DedupConfig, enabled=lambda cfg: cfg.dedup_exact,
                  settings=SETTINGS, section=_SECTION, feature_args=_feature_args)
@@ -314,5 +336,5 @@ NEAR = StepSpec(NearDedup.name, lambda cfg, inputs: NearDedup(cfg), DedupConfig,
                 settings=SETTINGS, section=_SECTION, feature_args=_feature_args)
 LEAKAGE = StepSpec(Leakage.name, lambda cfg, inputs: Leakage(cfg), DedupConfig, enabled=lambda cfg: cfg.leakage,
                    settings=SETTINGS, section=Section("leakage", _leakage_section, markdown=((30, _leakage_markdown),),
-                                                      place=20),
+                                                      place=20, card=((30, _leakage_card),)),
                    off_warning="train/test leakage was not checked: the leakage step was turned off")

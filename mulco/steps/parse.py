@@ -30,6 +30,7 @@ import functools
 import re
 import textwrap
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from ..taxonomy import PLANG_TABLE
 from .pipeline import Corpus, Flag, Outcome
@@ -250,7 +251,18 @@ def _markdown(report) -> list[str]:
             + (f" ({reasons(pr.get('flagged_by_reason', {}))})" if pr.get("flagged_by_reason") else "") + ".", ""]
 
 
+def _card(report: Mapping) -> list[str]:
+    pr = report.get("parse")
+    if not pr:
+        return []
+    drop = sorted(k for k, v in pr.get("policy", {}).items() if v == "drop")
+    flag = sorted(k for k, v in pr.get("policy", {}).items() if v == "flag")
+    return [f"Parse check: code that does not parse is dropped ({', '.join(drop) or 'no task'}) or only "
+            f"counted ({', '.join(flag) or 'no task'}); {pr.get('dropped', 0):,} dropped, "
+            f"{pr.get('flagged', 0):,} counted."]
+
+
 #: the parse check's entry of mulco.steps.registry.STEPS
 STEP = StepSpec(ParseCheck.name, lambda cfg, inputs: ParseCheck(cfg), ParseConfig, enabled=lambda cfg: cfg.parse_check,
                 settings=Settings("parse", ParseConfig.parse_settings),
-                section=Section("parse", _section, markdown=((40, _markdown),), place=40))
+                section=Section("parse", _section, markdown=((40, _markdown),), place=40, card=((40, _card),)))

@@ -107,6 +107,12 @@ def markdown_parts() -> list[Callable[[Mapping], list[str]]]:
     return [fn for _, fn in sorted(parts, key=lambda p: p[0])]
 
 
+def card_parts() -> list[Callable[[Mapping], list[str]]]:
+    """The steps' sentences in the dataset card's quality section, by place (each ``part(report) -> lines``)."""
+    parts = [(place, fn) for sec in _sections() for place, fn in sec.card]
+    return [fn for _, fn in sorted(parts, key=lambda p: p[0])]
+
+
 def off_warnings(ran: set[str]) -> list[str]:
     """The warnings of the steps that did not run (``ran``: the names of those that did)."""
     return [spec.off_warning for spec in STEPS if spec.off_warning and spec.name not in ran]

@@ -44,14 +44,17 @@ class Section:
     ``of(results)``: the value of ``build_report.json[key]`` from the results of all steps that ran
     (each section picks its own by name; None: no key). ``markdown``: (place, lines) pairs, each
     ``lines(report) -> list[str]`` a part of ``build_report.md`` among the steps' parts, ordered by
-    place. ``place``: where ``key`` goes among the steps' keys of ``build_report.json``. The places
-    keep the report's layout, which predates this list; a new step's parts go last by default.
-    Steps that share a section (exact and near dedup) refer to the same object."""
+    place. ``place``: where ``key`` goes among the steps' keys of ``build_report.json``. ``card``:
+    (place, lines) pairs like ``markdown``, each ``lines(report) -> list[str]`` sentences of the
+    dataset card's quality section saying what the step found. The places keep the report's and the
+    card's layout, which predate this list; a new step's parts go last by default. Steps that share
+    a section (exact and near dedup) refer to the same object."""
 
     key: str
     of: Callable[[list], Optional[dict]]
     markdown: tuple[tuple[int, Callable[[Mapping], list[str]]], ...] = ()
     place: int = LAST
+    card: tuple[tuple[int, Callable[[Mapping], list[str]]], ...] = ()
 
 
 def _always(cfg) -> bool:
@@ -79,6 +82,11 @@ def stats_of(result, **extra) -> dict:
     stats = dict(result.stats)
     stats.pop("warnings", None)
     return dict(stats, **extra)
+
+
+def total(x) -> int:
+    """A count of the report: a number, or reason -> number."""
+    return sum(x.values()) if isinstance(x, Mapping) else x
 
 
 def result_named(results: list, name: str):
