@@ -17,7 +17,7 @@ from conftest import REPO
 from mulco.build import BuildConfig, build, quality_steps
 from mulco.steps import registry
 from mulco.steps.pipeline import Corpus, Outcome
-from mulco.steps.spec import LAST, Section, Settings, StepSpec, result_named, stats_of
+from mulco.steps.spec import LAST, Section, Settings, StepSpec, ran_stats
 
 # -- a toy corpus-wide step, declared the way a step module declares one -------------------------
 
@@ -47,8 +47,7 @@ class ToyStep:
 
 
 def _toy_section(results):
-    st = result_named(results, ToyStep.name)
-    return stats_of(st, dropped=st.dropped) if st else None
+    return ran_stats(results, ToyStep.name)
 
 
 def _toy_markdown(report):

@@ -41,7 +41,7 @@ import numpy as np
 from . import minhash
 from .dedup import SETTINGS, DedupConfig
 from .pipeline import SPLIT_RANK, Corpus, Outcome
-from .spec import Section, StepSpec, result_named, stats_of
+from .spec import Section, StepSpec, ran_stats
 from .text import SEP, U64, code_fields, features, mix, strip_template
 
 #: sources whose split is a stable hash of the raw row (they have no split of their own), so a
@@ -149,8 +149,7 @@ class AnswerDedup:
 
 
 def _section(results: list) -> dict | None:
-    st = result_named(results, AnswerDedup.name)
-    return stats_of(st, dropped=st.dropped) if st else None
+    return ran_stats(results, AnswerDedup.name)
 
 
 def _markdown(report) -> list[str]:

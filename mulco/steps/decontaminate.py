@@ -38,7 +38,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from .pipeline import Corpus, Outcome
-from .spec import Section, Settings, StepSpec, result_named, row, stats_of, table, total
+from .spec import Section, Settings, StepSpec, ran_stats, row, table, total
 from .text import Tokens, ngrams, tokenize
 
 #: sources built from CodeXGLUE tasks: their test split is a benchmark
@@ -552,8 +552,7 @@ def _contains(seg: np.ndarray, nd: np.ndarray) -> bool:
 
 
 def _section(results: list) -> dict:
-    st = result_named(results, Decontaminate.name)
-    return stats_of(st, dropped=st.dropped) if st else {}
+    return ran_stats(results, Decontaminate.name, {})
 
 
 def _markdown(report) -> list[str]:

@@ -31,7 +31,7 @@ import numpy as np
 from ..taxonomy import KINDS
 from . import minhash
 from .pipeline import Corpus, Outcome
-from .spec import Section, Settings, StepSpec, result_named, stats_of, table
+from .spec import Section, Settings, StepSpec, ran_stats, table
 from .text import U64, mix
 
 #: subtasks whose answer is a label or a short answer: bucketed by answer too
@@ -251,9 +251,9 @@ def _dedup_section(results: list) -> dict:
     """``{"exact": {...}, "near": {...}}`` for the dedup steps that ran."""
     out = {}
     for name in (ExactDedup.name, NearDedup.name):
-        st = result_named(results, name)
+        st = ran_stats(results, name)
         if st:
-            out[name.split("_")[0]] = stats_of(st, dropped=st.dropped)
+            out[name.split("_")[0]] = st
     return out
 
 
@@ -285,8 +285,7 @@ def _dedup_markdown(report) -> list[str]:
 
 
 def _leakage_section(results: list) -> dict:
-    st = result_named(results, Leakage.name)
-    return stats_of(st, dropped=st.dropped) if st else {}
+    return ran_stats(results, Leakage.name, {})
 
 
 def _leakage_markdown(report) -> list[str]:

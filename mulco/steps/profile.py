@@ -25,7 +25,7 @@ from typing import Optional
 import numpy as np
 
 from .pipeline import Corpus, Outcome
-from .spec import Section, StepSpec, result_named, row, stats_of
+from .spec import Section, StepSpec, ran_stats, row
 
 PROFILES = ("full", "seed")
 CSN_PLANGS = ("go", "java", "javascript", "php", "python", "ruby")
@@ -163,8 +163,7 @@ class Profile:
 
 
 def _section(results: list) -> dict | None:
-    st = result_named(results, Profile.name)
-    return stats_of(st, dropped=st.dropped) if st else None
+    return ran_stats(results, Profile.name)
 
 
 def _markdown(report) -> list[str]:

@@ -94,6 +94,13 @@ def result_named(results: list, name: str):
     return next((r for r in results if r.name == name), None)
 
 
+def ran_stats(results: list, name: str, missing=None):
+    """The stats of step ``name`` with its drop count (:func:`stats_of`), or ``missing`` when it did
+    not run: the report section of most steps."""
+    st = result_named(results, name)
+    return stats_of(st, dropped=st.dropped) if st else missing
+
+
 # --------------------------------------------------------------------------------------------
 # Markdown helpers of the sections (and of mulco.report)
 
