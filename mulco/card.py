@@ -339,11 +339,6 @@ def _png_bytes(fig) -> bytes:
     return buf.getvalue()
 
 
-def _save_png(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_png_bytes(fig))
-
-
 #: PNGs drawn in this process, by what they show: a chart is a pure function of its figures, so a
 #: second build of the same data (a rebuild, the builder class, the tests' many sample builds)
 #: writes the same bytes without drawing again (drawing is ~1 s of a sample build's 1.7 s).
@@ -356,12 +351,12 @@ def chart_cache_dir() -> Path | None:
     ``$XDG_CACHE_HOME/mulco/charts`` (``~/.cache/mulco/charts``); ``MULCO_CACHE_DIR=off`` keeps none."""
     import os
 
+    from .fsops import user_cache_dir
+
     base = os.environ.get("MULCO_CACHE_DIR")
     if base == "off":
         return None
-    if not base:
-        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mulco")
-    return Path(base) / "charts"
+    return (Path(base) if base else user_cache_dir()) / "charts"
 
 
 @functools.lru_cache(maxsize=None)
@@ -457,23 +452,22 @@ def counts_figure(leaves: dict[tuple, int]):
         by_plang[plang or NO_PLANG][lang] += n
     tasks = [t + (f".{s}" if s else "") for t, s in task_keys]
     plangs = sorted(by_plang, key=lambda p: (p == NO_PLANG, p))
-    with _chart_style():
-        fig = _figure(10, max(3.0, 0.35 * max(len(tasks), len(plangs)) + 1.5))
-        for ax, labels, counts, title in (
-            (fig.add_subplot(1, 2, 1), tasks, by_task, "Records per task"),
-            (fig.add_subplot(1, 2, 2), plangs, by_plang, "Records per programming language"),
-        ):
-            y = np.arange(len(labels))
-            h = 0.8 / len(taxonomy.LANGS)
-            for i, lang in enumerate(taxonomy.LANGS):
-                vals = [counts[lab][lang] for lab in labels]
-                ax.barh(y + (i - (len(taxonomy.LANGS) - 1) / 2) * h, vals, height=h, label=lang, color=_LANG_COLORS.get(lang))
-            ax.set_yticks(y, labels)
-            ax.invert_yaxis()
-            ax.set_title(title)
-            ax.set_xlabel("records (all splits)")
-            ax.legend(title="lang", loc="lower right")
-        fig.tight_layout()
+    fig = _figure(10, max(3.0, 0.35 * max(len(tasks), len(plangs)) + 1.5))
+    for ax, labels, counts, title in (
+        (fig.add_subplot(1, 2, 1), tasks, by_task, "Records per task"),
+        (fig.add_subplot(1, 2, 2), plangs, by_plang, "Records per programming language"),
+    ):
+        y = np.arange(len(labels))
+        h = 0.8 / len(taxonomy.LANGS)
+        for i, lang in enumerate(taxonomy.LANGS):
+            vals = [counts[lab][lang] for lab in labels]
+            ax.barh(y + (i - (len(taxonomy.LANGS) - 1) / 2) * h, vals, height=h, label=lang, color=_LANG_COLORS.get(lang))
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.set_xlabel("records (all splits)")
+        ax.legend(title="lang", loc="lower right")
+    fig.tight_layout()
     return fig
 
 

@@ -113,6 +113,11 @@ def fsync_tree(root: Path) -> None:
 __all__ = ["SWAP_CHECK", "atomic_replace", "clean_leftovers", "fsync_tree"]
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mulco``, else ``~/.cache/mulco``: where mulco keeps what it can make again."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")) / "mulco"
+
+
 def file_hashes(path: Path, chunk: int = 1 << 20) -> tuple[str, str, int]:
     """(sha256, git blob id, size) of a file, in one pass: what `mulco download` checks a file
     against and what the build report's provenance lists."""

@@ -54,8 +54,9 @@ class TranslatorError(ValueError):
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mulco" / "translations"
+    from .fsops import user_cache_dir
+
+    return user_cache_dir() / "translations"
 
 
 def chat_url(url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsops import file_hashes
+from ..fsops import file_hashes as hashes  # (sha256, git blob id, size) in one pass
 from .lock import LOCK_NAME
 from .manifest import Pin
 
@@ -19,11 +19,6 @@ class Verdict:
     how: str  # sha256 | git-blob | lock | size | none
     expected: str = ""
     actual: str = ""
-
-
-def hashes(path: Path) -> tuple[str, str, int]:
-    """(sha256, git blob id, size) of a file, in one pass."""
-    return file_hashes(path, CHUNK)
 
 
 def verify(path: Path, pin: Pin, locked: str | None) -> Verdict:
