@@ -51,8 +51,8 @@ class Range:
         return f"{kind} {lo or hi}" if (lo or hi) else kind
 
 
-def field_range(cls, f: dataclasses.Field) -> Range | None:
-    """The range field ``f`` of dataclass ``cls`` declares (None: no range)."""
+def field_range(f: dataclasses.Field) -> Range | None:
+    """The range field ``f`` declares in its metadata (None: no range)."""
     text = f.metadata.get("range")
     return Range.parse(text) if text else None
 
@@ -82,7 +82,7 @@ def check_ranges(obj) -> None:
     cls = type(obj)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        rng = field_range(cls, f)
+        rng = field_range(f)
         v = getattr(obj, f.name)
         if rng is None or v is None or isinstance(v, bool):
             continue
@@ -104,7 +104,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, positional: tu
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         help_ = f.metadata.get("help", "")
-        rng = field_range(cls, f)
+        rng = field_range(f)
         if f.default is not dataclasses.MISSING and f.default not in (None, False):
             help_ += f" (default: {f.default}" + (f"; {rng.describe(typ is int)}" if rng else "") + ")"
         elif rng:
