@@ -88,4 +88,4 @@ def test_product_code_has_no_complexity_exemption():
 
 def test_layout_rows_are_parsed():
     paths = _named()
-    assert "mulco/taxonomy.py" in paths and "collama_train/data.py" in paths and "mulco/steps/" in paths
+    assert "mulco/taxonomy.py" in paths and "collama_train/data/" in paths and "mulco/steps/" in paths

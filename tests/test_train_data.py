@@ -240,7 +240,7 @@ def test_long_prompt_dropped_long_response_truncated_never_fully_masked(sample, 
 
 
 def test_batched_backend_calls_give_the_ids_of_the_tokenizer(tok, monkeypatch):
-    from collama_train import data
+    from collama_train.data import tokenizing as data
 
     texts = ["def f():\n    return '你好' </s> <pad>", "  leading spaces\n\n", "", ":::x"] * 3
     for add in (True, False):
@@ -278,7 +278,7 @@ def test_batched_backend_calls_give_the_ids_of_the_tokenizer(tok, monkeypatch):
 def test_second_prepare_tokenizes_nothing_and_rank0_goes_first(sample, tok, cache, monkeypatch):
     import contextlib
 
-    from collama_train import data
+    from collama_train.data import tokenizing as data
 
     a = _args(sample, cache, configs="code_search.en:0.5,code_generation", max_length=512, packing=True,
               eval_split="validation")

@@ -1,0 +1,116 @@
+"""Rendering records with a template, tokenizing prompts and completions in batches, and masking
+the prompt by position (docs/data-pipeline.md §3-4)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .arguments import DataError
+
+#: Strings per fast-tokenizer call.
+TOKENIZE_BATCH = 1000
+IGNORE_INDEX = -100
+
+
+def _raw_backend(tokenizer):
+    """The Rust ``tokenizers.Tokenizer`` behind a fast tokenizer (a copy without truncation and
+    padding when the original has them set), or None for a slow tokenizer."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not hasattr(backend, "encode_batch"):
+        return None
+    if backend.truncation is not None or backend.padding is not None:
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(backend.to_str())
+        backend.no_truncation()
+        backend.no_padding()
+    return backend
+
+
+def batch_tokenize(tokenizer, texts: Sequence[str], *, add_special_tokens: bool, split_special_tokens: bool,
+                   batch_size: int = TOKENIZE_BATCH) -> list[list[int]]:
+    """Token ids of ``texts``, one fast-tokenizer call per ``batch_size`` strings.
+
+    A fast tokenizer is called through its Rust backend (``encode_batch_fast``: no offsets, no
+    per-string Python conversion), which is what ``tokenizer(texts)`` does underneath; the ids are
+    the same (a test checks it). A slow tokenizer goes through ``tokenizer(texts)``."""
+    out: list[list[int]] = []
+    backend = _raw_backend(tokenizer)
+    if backend is None:
+        for i in range(0, len(texts), batch_size):
+            enc = tokenizer(list(texts[i:i + batch_size]), add_special_tokens=add_special_tokens,
+                            split_special_tokens=split_special_tokens, return_attention_mask=False,
+                            return_token_type_ids=False, verbose=False)
+            out.extend(enc["input_ids"])
+        return out
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    before = backend.encode_special_tokens
+    backend.encode_special_tokens = split_special_tokens
+    try:
+        for i in range(0, len(texts), batch_size):
+            out.extend(e.ids for e in encode(list(texts[i:i + batch_size]), add_special_tokens=add_special_tokens))
+    finally:
+        backend.encode_special_tokens = before
+    return out
+
+
+def render_all(template, cols: dict[str, list], tokenizer) -> tuple[list[str], list[str]]:
+    """Prompts and completions of the records in ``cols``."""
+    from ..prompts import TemplateError
+
+    prompts, completions = [], []
+    for ins, inp, out in zip(cols["instruction"], cols["input"], cols["output"]):
+        try:
+            r = template.render({"instruction": ins, "input": inp, "output": out}, tokenizer)
+        except TemplateError as e:
+            raise DataError(str(e)) from None
+        prompts.append(r.prompt)
+        completions.append(r.completion.rstrip() if template.kind == "chat" else r.completion)
+    return prompts, completions
+
+
+def build_example(prompt_ids: list[int], completion_ids: list[int], eos_id: int, max_length: int):
+    """``(input_ids, labels, status)`` of one record; status is "ok", "truncated" or "dropped"
+    (then ids and labels are None). Labels mask the prompt by position; one EOS ends the ids."""
+    while completion_ids and completion_ids[-1] == eos_id:
+        completion_ids = completion_ids[:-1]
+    n_prompt = len(prompt_ids)
+    if n_prompt + 1 > max_length:
+        return None, None, "dropped"
+    room = max_length - n_prompt - 1
+    status = "ok"
+    if len(completion_ids) > room:
+        completion_ids = completion_ids[:room]
+        status = "truncated"
+    ids = list(prompt_ids) + list(completion_ids) + [eos_id]
+    labels = [IGNORE_INDEX] * n_prompt + list(completion_ids) + [eos_id]
+    return ids, labels, status
+
+
+def _appends_eos(tokenizer) -> bool:
+    """True when the tokenizer's own special tokens end a text with EOS (add_special_tokens=True)."""
+    eos = tokenizer.eos_token_id
+    ids = batch_tokenize(tokenizer, ["a"], add_special_tokens=True, split_special_tokens=True)[0]
+    bare = batch_tokenize(tokenizer, ["a"], add_special_tokens=False, split_special_tokens=True)[0]
+    return len(ids) > len(bare) and ids[-1] == eos
+
+
+def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int):
+    """Tokenize the records of one config: (examples, counts) where examples[i] is
+    ``(input_ids, labels, truncated)`` or None when record i was dropped."""
+    prompts, completions = render_all(template, cols, tokenizer)
+    text = template.kind == "text"
+    p_ids = batch_tokenize(tokenizer, prompts, add_special_tokens=text, split_special_tokens=text)
+    c_ids = batch_tokenize(tokenizer, completions, add_special_tokens=False, split_special_tokens=text)
+    eos = tokenizer.eos_token_id
+    if text and p_ids and _appends_eos(tokenizer):  # a post-processor like "<s> $A </s>": the EOS goes at the end only
+        p_ids = [p[:-1] if p and p[-1] == eos else p for p in p_ids]
+    examples, counts = [], {"dropped_prompt_too_long": 0, "truncated": 0}
+    for p, c in zip(p_ids, c_ids):
+        ids, labels, status = build_example(p, c, eos, max_length)
+        if status == "dropped":
+            counts["dropped_prompt_too_long"] += 1
+            examples.append(None)
+            continue
+        counts["truncated"] += status == "truncated"
+        examples.append((ids, labels, status == "truncated"))
+    return examples, counts
