@@ -108,6 +108,7 @@ class Plan:
     branch_exists: bool
     parent_commit: str | None
     items: list[PlanItem] = field(default_factory=list)
+    repo_type: str = REPO_TYPE
 
     def of(self, action: str) -> list[PlanItem]:
         return [i for i in self.items if i.action == action]
@@ -125,7 +126,7 @@ class Plan:
                 f"{len(self.of('unchanged'))} unchanged; {human_size(self.upload_bytes)} to upload")
 
     def render(self, show_unchanged: bool = False) -> str:
-        head = f"dataset {self.repo_id} @ {self.revision}"
+        head = f"{self.repo_type} {self.repo_id} @ {self.revision}"
         if not self.repo_exists:
             head += " (the repo does not exist yet: it would be created)"
         elif not self.branch_exists:
@@ -247,22 +248,23 @@ def _same(lf: LocalFile, rf: RemoteFile) -> bool:
     return False  # unknown content: upload again
 
 
-def remote_state(api, repo_id: str, revision: str) -> tuple[bool, bool, str | None, dict[str, RemoteFile]]:
+def remote_state(api, repo_id: str, revision: str,
+                 repo_type: str = REPO_TYPE) -> tuple[bool, bool, str | None, dict[str, RemoteFile]]:
     """(repo exists, branch exists, head commit, files) of ``repo_id`` at ``revision``."""
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        info = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision)
+        info = api.repo_info(repo_id, repo_type=repo_type, revision=revision)
     except RevisionNotFoundError:
         if revision == DEFAULT_REVISION:
             return True, False, None, {}
         # a new branch starts from main: compare against main
-        exists, _, _, files = remote_state(api, repo_id, DEFAULT_REVISION)
+        exists, _, _, files = remote_state(api, repo_id, DEFAULT_REVISION, repo_type)
         return exists, False, None, files
     except RepositoryNotFoundError:
         return False, False, None, {}
     files = {}
-    for entry in api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=revision, recursive=True):
+    for entry in api.list_repo_tree(repo_id, repo_type=repo_type, revision=revision, recursive=True):
         if not hasattr(entry, "blob_id"):  # a folder
             continue
         lfs = getattr(entry, "lfs", None)
@@ -274,9 +276,15 @@ def remote_state(api, repo_id: str, revision: str) -> tuple[bool, bool, str | No
 def make_plan(api, folder: Path, repo_id: str, revision: str = DEFAULT_REVISION, *, delete: bool = True,
               overrides: dict[str, bytes] | None = None) -> Plan:
     check_folder(folder)
-    exists, branch_exists, head, remote = remote_state(api, repo_id, revision)
-    plan = Plan(repo_id, revision, exists, branch_exists, head)
-    plan.items = compare(local_files(folder, overrides), remote, delete=delete)
+    return plan_files(api, local_files(folder, overrides), repo_id, revision, delete=delete)
+
+
+def plan_files(api, local: dict[str, LocalFile], repo_id: str, revision: str = DEFAULT_REVISION, *,
+               delete: bool = True, repo_type: str = REPO_TYPE) -> Plan:
+    """What uploading ``local`` to ``repo_id@revision`` would change (the repo is read, not written)."""
+    exists, branch_exists, head, remote = remote_state(api, repo_id, revision, repo_type)
+    plan = Plan(repo_id, revision, exists, branch_exists, head, repo_type=repo_type)
+    plan.items = compare(local, remote, delete=delete)
     return plan
 
 
@@ -302,10 +310,20 @@ def publish(folder: Path, repo_id: str, *, revision: str | None = None, tag: str
     ``token=None`` takes it from the usual places. Raises :class:`PublishError` (one line,
     never containing the token) on any failure.
     """
-    from huggingface_hub import constants
-
     revision = revision or DEFAULT_REVISION
     folder = Path(folder)
+    return with_hub(repo_id, revision, lambda api: _publish(api, folder, repo_id, revision, tag, private, dry_run, delete,
+                                                            commit_message, log),
+                    dry_run=dry_run, endpoint=endpoint, token=token)
+
+
+def with_hub(repo_id: str, revision: str, work: Callable, *, dry_run: bool = False, endpoint: str | None = None,
+             token: str | None = None, repo_type: str = REPO_TYPE, command: str = "mulco publish"):
+    """``work(api)`` with an ``HfApi`` for ``repo_id``, after the checks every publish makes (repo id,
+    offline mode, a token unless ``dry_run``; ``token=None`` takes it from the usual places).
+    Any failure becomes one :class:`PublishError` line that says what to do and never holds the token."""
+    from huggingface_hub import HfApi, constants
+
     _check_repo_id(repo_id)
     if token is None:
         token = _find_token()
@@ -316,21 +334,17 @@ def publish(folder: Path, repo_id: str, *, revision: str | None = None, tag: str
                            "(the token needs write access to " + repo_id.split("/")[0] + ")")
     redact = _redactor(token)
     try:
-        return _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint, token,
-                        commit_message, log, redact)
+        return work(HfApi(endpoint=endpoint, token=token or False))
     except PublishError as e:
         raise PublishError(redact(str(e))) from None
     except Exception as e:  # one line that says what to do; never the token
-        raise PublishError(redact(explain(e, repo_id, revision, endpoint or constants.ENDPOINT))) from None
+        raise PublishError(redact(explain(e, repo_id, revision, endpoint or constants.ENDPOINT, repo_type, command))) from None
 
 
-def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint, token, commit_message, log, redact):
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=endpoint, token=token or False)
+def _publish(api, folder, repo_id, revision, tag, private, dry_run, delete, commit_message, log):
     check_folder(folder)
     overrides = retarget(folder, repo_id, log)
-    if token and not dry_run:
+    if api.token and not dry_run:
         api.whoami()  # a bad token fails here, before anything is read or written
     if dry_run:
         plan = make_plan(api, folder, repo_id, revision, delete=delete, overrides=overrides)
@@ -354,33 +368,44 @@ def _publish(folder, repo_id, revision, tag, private, dry_run, delete, endpoint,
 
 def _commit(api, folder, repo_id, revision, private, delete, overrides, commit_message, log) -> PublishResult:
     """One ``create_commit`` of the whole folder; the result's plan says what it changed."""
+    return commit_files(api, local_files(folder, overrides), repo_id, revision, private=private, delete=delete,
+                        message=commit_message or (lambda n, gone: f"mulco publish: {folder.name} ({n} files"
+                                                   f"{f', {gone} deleted' if gone else ''})"), log=log)
+
+
+def commit_files(api, local: dict[str, LocalFile], repo_id: str, revision: str = DEFAULT_REVISION, *,
+                 private: bool = False, delete: bool = True, message: str | Callable[[int, int], str],
+                 log: Callable[[str], None] = print, repo_type: str = REPO_TYPE) -> PublishResult:
+    """Upload ``local`` to ``repo_id@revision`` as ONE ``create_commit`` (the repo and branch are
+    created first when missing), deleting the remote files not in ``local`` unless ``delete`` is
+    false; ``message`` is the commit message, or a function of (files, deleted) that makes it.
+    The result's plan says what the commit changed."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    exists, branch_exists, head, before = remote_state(api, repo_id, revision)
+    exists, branch_exists, head, before = remote_state(api, repo_id, revision, repo_type)
     created = False
     if not exists:
-        api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         created = True
-        log(f"created {'private' if private else 'public'} dataset repo {repo_id}")
+        log(f"created {'private' if private else 'public'} {repo_type} repo {repo_id}")
     if not branch_exists and revision != DEFAULT_REVISION:
-        api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True)
+        api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
     if created or not branch_exists:  # a new repo has a first commit; a new branch starts at main's head
-        exists, branch_exists, head, before = remote_state(api, repo_id, revision)
-    local = local_files(folder, overrides)
+        exists, branch_exists, head, before = remote_state(api, repo_id, revision, repo_type)
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=lf.upload()) for p, lf in local.items()]
     gone = [p for p in sorted(before) if p not in local and delete and p not in KEEP_REMOTE]
     ops += [CommitOperationDelete(path_in_repo=p) for p in gone]
-    msg = commit_message or f"mulco publish: {folder.name} ({len(local)} files{f', {len(gone)} deleted' if gone else ''})"
-    info = api.create_commit(repo_id, ops, commit_message=msg, repo_type=REPO_TYPE, revision=revision,
+    msg = message(len(local), len(gone)) if callable(message) else message
+    info = api.create_commit(repo_id, ops, commit_message=msg, repo_type=repo_type, revision=revision,
                              parent_commit=head)
-    plan = Plan(repo_id, revision, exists, branch_exists, head)
+    plan = Plan(repo_id, revision, exists, branch_exists, head, repo_type=repo_type)
     result = PublishResult(plan, created_repo=created)
     if info.oid == head:  # the library found nothing to change and made no commit
         plan.items = changes(before, before, set(local))
         result.commit = head
         log(f"{repo_id}@{revision} is up to date; nothing to commit")
         return result
-    after = remote_state(api, repo_id, info.oid)[3]
+    after = remote_state(api, repo_id, info.oid, repo_type)[3]
     plan.items = changes(before, after, set(local))
     result.commit, result.commit_url = info.oid, info.commit_url
     log(f"committed {info.oid[:12]} to {repo_id}@{revision}: {plan.summary()}")
@@ -427,7 +452,8 @@ def _redactor(token: str | None) -> Callable[[str], str]:
     return redact
 
 
-def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str:
+def explain(e: BaseException, repo_id: str, revision: str, endpoint: str, repo_type: str = REPO_TYPE,
+            command: str = "mulco publish") -> str:
     """One line for a failure from huggingface_hub / the network, with what to do."""
     from huggingface_hub import errors as hf_errors
 
@@ -438,13 +464,13 @@ def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str
     if isinstance(e, hf_errors.LocalTokenNotFoundError):
         return "no Hugging Face token found: set HF_TOKEN or run `hf auth login`"
     if status in (401, 403):  # before "not found": the Hub answers a bad token on a repo with 401 too
-        return _explain_status(status, server, repo_id, revision)
+        return _explain_status(status, server, repo_id, revision, repo_type, command)
     if isinstance(e, hf_errors.RepositoryNotFoundError) or (status == 404 and "Repo" in type(e).__name__):
-        return f"dataset {repo_id} not found (or private and the token cannot see it): check --repo-id and the token"
+        return f"{repo_type} {repo_id} not found (or private and the token cannot see it): check --repo-id and the token"
     if isinstance(e, hf_errors.RevisionNotFoundError):
         return f"revision {revision} not found in {repo_id}: check --revision"
     if status is not None:
-        return _explain_status(status, server, repo_id, revision)
+        return _explain_status(status, server, repo_id, revision, repo_type, command)
     if _is_network_error(e):
         return f"cannot reach {endpoint} ({type(e).__name__}): check the network connection (or HF_ENDPOINT); nothing was committed"
     if isinstance(e, ValueError):
@@ -452,17 +478,18 @@ def explain(e: BaseException, repo_id: str, revision: str, endpoint: str) -> str
     return f"{type(e).__name__}: {_first_line(str(e))}; nothing was committed"
 
 
-def _explain_status(status: int, server: str, repo_id: str, revision: str) -> str:
+def _explain_status(status: int, server: str, repo_id: str, revision: str, repo_type: str = REPO_TYPE,
+                    command: str = "mulco publish") -> str:
     """One line for an HTTP error status of the Hub, with what to do."""
     if status == 401:
         return ("the Hub refused the token (HTTP 401: invalid or expired): create a token with write access at "
                 "https://huggingface.co/settings/tokens and set HF_TOKEN or run `hf auth login`")
     if status == 403:
-        return (f"no permission to write to dataset {repo_id} (HTTP 403{server}): use a token with write access "
+        return (f"no permission to write to {repo_type} {repo_id} (HTTP 403{server}): use a token with write access "
                 f"to the {repo_id.split('/')[0]} namespace")
     if status in (409, 412):
         return (f"{repo_id}@{revision} changed while publishing (HTTP {status}{server}); nothing was committed: "
-                f"run `mulco publish` again")
+                f"run `{command}` again")
     if status == 429:
         return "the Hub is rate-limiting requests (HTTP 429); nothing was committed: wait a few minutes and retry"
     if status >= 500:
