@@ -199,7 +199,10 @@ def _setup_distributed(plan: Plan) -> None:
                 import deepspeed.ops
 
                 deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
-        PartialState(backend="gloo")
+        from datetime import timedelta
+
+        # --ddp_timeout bounds every collective here too (transformers passes it only to the group it makes)
+        PartialState(backend="gloo", timeout=timedelta(seconds=int(t.get("ddp_timeout") or 1800)))
         cfg = t.get("accelerator_config") or {}
         if isinstance(cfg, str):
             import json
@@ -289,6 +292,20 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
 
 
 def run(plan: Plan, callbacks: list, t0: float | None = None) -> int:
+    """Train, save, write the run report; then every rank but the main one leaves, and the main one
+    evaluates (``--eval-configs``) outside the training's distributed/DeepSpeed context."""
+    trained = _train(plan, callbacks, t0)
+    if isinstance(trained, int):
+        return trained
+    report, is_main = trained
+    _leave_training_context()
+    if not is_main or not plan.parsed.run.get("eval_configs"):
+        return 0
+    return _evaluate_saved(plan, report)
+
+
+def _train(plan: Plan, callbacks: list, t0: float | None):
+    """Everything up to the run report; returns ``(report or None, is_main)`` or an exit status."""
     import warnings
 
     import torch
@@ -339,23 +356,20 @@ def run(plan: Plan, callbacks: list, t0: float | None = None) -> int:
     trainer.save_model(training_args.output_dir)
     wall = time.perf_counter() - t0
 
-    eval_results = None
-    if run_args.eval_configs:
-        eval_results = _evaluate(trainer, plan, training_args)
-
-    if trainer.is_world_process_zero():
+    report, is_main = None, trainer.is_world_process_zero()
+    if is_main:  # the report comes first: whatever evaluation does later, the run is on record
         from .report import build_report, summary, write_report
 
         report = build_report(argv=plan.parsed.argv, model_args=model_args, data_args=data_args, run_args=run_args,
                               training_args=training_args, data_report=prepared.report, state=trainer.state,
                               train_metrics=result.metrics, wall_time_s=wall, world_size=training_args.world_size,
-                              deepspeed=plan.deepspeed, eval_results=eval_results)
+                              deepspeed=plan.deepspeed, eval_results=None)
         path = write_report(report, training_args.output_dir)
         print(summary(report), file=sys.stderr)
         print(f"run report: {path}", file=sys.stderr, flush=True)
     trainer.accelerator.wait_for_everyone()
-    _teardown()
-    return 0
+    trainer.accelerator.free_memory()  # the DeepSpeed engine, optimizer states, prepared model
+    return report, is_main
 
 
 def _eval_arguments(runner, data: dict, run: dict, output_dir: str, model: str | None = None):
@@ -366,22 +380,49 @@ def _eval_arguments(runner, data: dict, run: dict, output_dir: str, model: str |
                                 out=str(Path(output_dir) / "eval"))
 
 
-def _evaluate(trainer, plan: Plan, training_args) -> dict | None:
-    """Evaluate the trained model on the main process (ZeRO-3: reloaded from the saved weights)."""
-    if not trainer.is_world_process_zero():
-        return None
-    from .evaluate import runner
+def _leave_training_context() -> None:
+    """Drop what training held (so the main process can reload and evaluate on a clean slate):
+    transformers' ZeRO-3 switch (else ``from_pretrained`` partitions the reloaded weights into empty
+    shards) and the process group (the other ranks leave now and wait on nothing)."""
+    import gc
 
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    if trainer.is_deepspeed_enabled and trainer.accelerator.state.deepspeed_plugin.zero_stage == 3:
-        from transformers import AutoModelForCausalLM
+    import torch
 
-        model = AutoModelForCausalLM.from_pretrained(training_args.output_dir)
-    model.eval()
-    eargs = _eval_arguments(runner, plan.parsed.data, plan.parsed.run, training_args.output_dir,
-                            model=str(training_args.output_dir))
-    _log(f"evaluating on {eargs.configs} ({eargs.split} split) -> {eargs.out}")
-    return runner.evaluate_model(model, plan.tokenizer, eargs)
+    try:
+        from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+        unset_hf_deepspeed_config()
+    except ImportError:
+        pass
+    _teardown()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _evaluate_saved(plan: Plan, report: dict) -> int:
+    """Evaluate the model the run saved (reloaded like any model, on the GPU when there is one) in
+    the main process alone, then add the results to the run report."""
+    from .evaluate import backends, runner
+    from .report import write_report
+
+    t = plan.parsed.training
+    out = t["output_dir"]
+    eargs = _eval_arguments(runner, plan.parsed.data, plan.parsed.run, out, model=str(out))
+    _log(f"evaluating {out} on {eargs.configs} ({eargs.split} split) -> {eargs.out}")
+    try:
+        dtype = plan.parsed.model.get("dtype") or "auto"
+        model, _ = backends.load_transformers(str(out), dtype=dtype)
+        model.eval()
+        results = runner.evaluate_model(model, plan.tokenizer, eargs)
+    except (runner.EvalError, backends.BackendError) as e:
+        print(f"{PROG}: error: evaluation after training failed: {e} (the model and {out}/collama_run.json "
+              f"are saved; run collama-eval --model {out} to retry)", file=sys.stderr)
+        return 1
+    report["eval"] = results
+    write_report(report, out)
+    _log(f"evaluation: {eargs.out}/results.md; run report updated")
+    return 0
 
 
 def _teardown() -> None:

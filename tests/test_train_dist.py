@@ -1,0 +1,59 @@
+"""Several processes and DeepSpeed through the real entry points, each run kept tiny (one step, a
+12-record sample, two evaluated records of four tokens):
+
+- ``--eval-configs`` after ZeRO-3 (1 and 2 processes) and ZeRO-2 (2 processes, evaluation slower
+  than the shortened collective timeout) ends with rc 0, the run report and ``eval/results.json``;
+- one AdamW step with weight decay gives the same weights with and without DeepSpeed (Trainer builds
+  the optimizer and its parameter groups: no decay on norm weights);
+- ``torchrun`` on a CPU without DeepSpeed is real data parallelism (DDP)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from train_fixtures import *  # noqa: F401,F403
+from train_fixtures import REPO, base_argv, losses, run_cli, run_report
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("deepspeed")
+pytest.importorskip("collama_train.evaluate.runner")
+
+pytestmark = pytest.mark.slow
+SLOW_EVAL = str(REPO / "tests" / "train_slow_eval.py")
+#: One AdamW step that shows weight decay: lr 0.1, decay 0.5, no clipping, no schedule.
+ADAMW_STEP = ("--max_steps", "1", "--optim", "adamw_torch", "--learning_rate", "0.1", "--weight_decay", "0.5",
+              "--lr_scheduler_type", "constant", "--max_grad_norm", "0")
+EVAL = ("--eval-configs", "code_generation.en", "--eval-limit", "2", "--eval-max-new-tokens", "4")
+
+
+def _weights(folder):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(folder).state_dict()
+
+
+def _check_eval_and_report(out, nproc: int) -> None:
+    rep = run_report(out)
+    assert rep["training"]["world_size"] == nproc
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert rep["eval"]["cells"] == results["cells"] and sum(c["n"] for c in results["cells"]) == 2
+    assert len((out / "eval" / "generations.jsonl").read_text().splitlines()) == 2
+
+
+def test_deepspeed_runs_evaluate_after_training_and_match_plain_adamw(tmp_path, tiny_model, mulco_sample, cache_dir):
+    from collama_train.train import main as train_main
+
+    plain = tmp_path / "plain"
+    assert train_main(base_argv(tiny_model, mulco_sample, plain, cache_dir, *ADAMW_STEP)) == 0  # warms the cache
+    runs = {  # name: (stage, processes, evaluation's extra sleep, extra flags)
+        "z3_1": ("zero3", 1, 0, ()),
+        "z3_2": ("zero3", 2, 0, ()),
+        "z2_2": ("zero2", 2, 17, ("--ddp_timeout", "15")),
+    }
+    for name, (stage, nproc, sleep, extra) in runs.items():
+        out = tmp_path / name
+        argv = base_argv(tiny_model, mulco_sample, out, cache_dir, "--deepspeed", stage, *ADAMW_STEP, *EVAL,
+                         "--per_device_train_batch_size", str(4 // nproc), *extra)
+        run_cli([str(sleep), *argv], nproc=nproc, script=SLOW_EVAL)
+        _check_eval_and_report(out, nproc)
