@@ -166,8 +166,8 @@ def render_report(report: dict) -> str:
     lines = head + ["", _table(rows, right={2, 3, 5, 6, 7, 8}), "",
                     f"tokens: {tr['tokens']:,} in {tr['records']:,} records (mean {tr['length_mean']:.1f}, max "
                     f"{tr['length_max']}); trained on {resp:,} response tokens ({resp / max(tr['tokens'], 1):.1%})",
-                    f"dropped (prompt alone longer than {tr['max_length']}): {tr['dropped_prompt_too_long']}; "
-                    f"responses truncated to fit: {tr['truncated']}",
+                    f"dropped (prompt leaves < 4 of {tr['max_length']} tokens for its response): "
+                    f"{tr['dropped_prompt_too_long']}; responses cut to fit (no EOS): {tr['truncated']}",
                     f"efficiency (real tokens / tokens computed): packing (BFD into {tr['max_length']}) "
                     f"{tr['packing_efficiency']:.3f}  vs  padding to the longest (random batches of 8) "
                     f"{tr['padding_efficiency_batch8']:.3f}"

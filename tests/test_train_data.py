@@ -221,6 +221,10 @@ def test_pad_equal_to_eos_keeps_the_final_eos_trained(sample, tok, cache):
 
 
 def test_long_prompt_dropped_long_response_truncated_never_fully_masked(sample, tok, cache):
+    """Issue 17.5: a response cut to fit has no EOS (the model must not learn to stop mid-answer);
+    a record left with fewer than MIN_RESPONSE_TOKENS response tokens is dropped and counted."""
+    from collama_train.data import MIN_RESPONSE_TOKENS
+
     full = prepare(_args(sample, cache, configs="all", max_length=4096), tok)
     lengths = sorted(full.train["length"])
     cut = lengths[len(lengths) // 2]
@@ -228,13 +232,33 @@ def test_long_prompt_dropped_long_response_truncated_never_fully_masked(sample, 
     tr = p.report["train"]
     assert tr["dropped_prompt_too_long"] > 0 and tr["truncated"] > 0
     assert tr["records"] + tr["dropped_prompt_too_long"] == full.report["train"]["records"]
-    for row in p.train:
-        assert len(row["input_ids"]) <= cut and row["input_ids"][-1] == tok.eos_token_id
-        assert len(_trained(row["labels"])) >= 1
     eos = tok.eos_token_id
-    assert build_example([1] * 10, [5, 6], eos, 10) == (None, None, "dropped")       # no room for one token
-    ids, labels, status = build_example([1] * 8, [5, 6, 7], eos, 10)
-    assert status == "truncated" and ids == [1] * 8 + [5, eos] and _trained(labels) == [5, eos]
+    by_prompt = {}  # the full-length example of each record, by its prompt ids
+    for row in full.train:
+        n = row["labels"].count(IGNORE_INDEX)
+        by_prompt[tuple(row["input_ids"][:n])] = row
+    cut_rows = 0
+    for row in p.train:
+        ids, trained = row["input_ids"], _trained(row["labels"])
+        assert len(ids) <= cut and len(trained) >= 1
+        whole = by_prompt[tuple(ids[:len(ids) - len(trained)])]
+        if ids[-1] == eos:                       # the whole response fits: it is the full example
+            assert ids == whole["input_ids"] and ids.count(eos) == 1
+        else:                                    # cut: exactly max_length long, a prefix, no EOS, enough of it
+            cut_rows += 1
+            assert len(ids) == cut and whole["input_ids"][:cut] == ids and eos not in trained
+            assert len(trained) >= MIN_RESPONSE_TOKENS
+    assert cut_rows == tr["truncated"]
+    # the rule on fixtures, prompt of 6 tokens, max_length 10
+    assert build_example([1] * 10, [5, 6], eos, 10) == (None, None, "dropped")       # no room at all
+    assert build_example([1] * 9, [5, 6], eos, 10) == (None, None, "dropped")        # would train an EOS only
+    assert build_example([1] * 7, [5, 6, 7, 8], eos, 10) == (None, None, "dropped")  # 3 < 4 response tokens left
+    ids, labels, status = build_example([1] * 6, [5, 6, 7, 8, 9], eos, 10)           # cut to 4, EOS cut with the tail
+    assert status == "truncated" and ids == [1] * 6 + [5, 6, 7, 8] and _trained(labels) == [5, 6, 7, 8]
+    ids, labels, status = build_example([1] * 6, [5, 6, 7], eos, 10)                 # fits with its EOS
+    assert status == "ok" and ids == [1] * 6 + [5, 6, 7, eos] and _trained(labels) == [5, 6, 7, eos]
+    ids, labels, status = build_example([1] * 8, [5, eos, eos], eos, 10)            # a short answer that fits is kept
+    assert status == "ok" and _trained(labels) == [5, eos]
     ids, labels, status = build_example([1] * 9, [], eos, 10)
     assert status == "ok" and _trained(labels) == [eos]
 
@@ -427,7 +451,8 @@ def test_packed_batch_loss_and_gradients_equal_the_padded_batch(sample, tok, cac
     import torch
 
     p = prepare(_args(sample, cache, configs="all", max_length=256, max_samples=6), tok)
-    rows = [p.train[i] for i in range(6)]
+    rows = list(p.train)
+    assert len(rows) >= 4
     model = tiny.make_model(tok, hidden_size=32, layers=2, heads=4, max_positions=256)
     model.config._attn_implementation = attn
     with torch.no_grad():  # sharpen the random weights so that attention (and any leak across records) matters

@@ -23,9 +23,11 @@ The steps, each small and reported (see docs/data-pipeline.md):
    per 1,000 strings), and concatenate the ids: ``prompt + completion + [eos]``. Labels are -100 on
    the prompt's *positions* (never by token id, so a pad==eos tokenizer or a pad token inside a
    response changes nothing) and the completion ids elsewhere; a boundary merge cannot hide the
-   response because the two parts are never tokenized together. Exactly one EOS ends each example.
-   A record whose prompt leaves no room for one response token in ``max_length`` is dropped and
-   counted; a long response is cut to fit (EOS kept) and counted. No example is ever fully masked.
+   response because the two parts are never tokenized together.
+   A response that fits ends with one EOS; a long response is cut to fit ``max_length`` *without*
+   its EOS (the model must not learn to stop mid-answer) and counted; a record whose prompt leaves
+   fewer than ``MIN_RESPONSE_TOKENS`` (4) tokens for a response that does not fit is dropped and
+   counted. No example is ever fully masked.
 5. **Pack** (``--packing``): best-fit-decreasing of whole records into rows of ``max_length``,
    ``position_ids`` restarting at 0 for each record; :class:`Collator` can flatten a batch into one
    row with no attention mask, which transformers turns into a block-diagonal causal mask.
@@ -42,10 +44,11 @@ from .collator import Collator
 from .packing import pack_bfd, pack_examples, packing_efficiency, padding_efficiency
 from .pipeline import Prepared, log_report, prepare
 from .sources import SEED_COMPAT_NAME, mixture_counts, sample_indices
-from .tokenizing import IGNORE_INDEX, TOKENIZE_BATCH, batch_tokenize, build_example, render_all, tokenize_records
+from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, batch_tokenize, build_example, render_all,
+                         tokenize_records)
 
 __all__ = [
-    "FORMAT_VERSION", "IGNORE_INDEX", "SEED_COMPAT_NAME", "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError",
+    "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "SEED_COMPAT_NAME", "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError",
     "Prepared", "batch_tokenize", "build_example", "cache_root", "check_tokenizer", "log_report", "mixture_counts",
     "pack_bfd", "pack_examples", "packing_efficiency", "padding_efficiency", "parse_licenses", "parse_mixture",
     "prepare", "render_all", "sample_indices", "tokenize_records", "tokenizer_fingerprint", "validate_data_args",

@@ -33,8 +33,9 @@ class DataArguments:
     template: str = field(default="alpaca", metadata={
         "help": "Prompt template: 'alpaca' (the seed's Stanford-Alpaca prompt) or 'chat' (the tokenizer's chat template)."})
     max_length: int = field(default=2048, metadata={
-        "help": "Maximum tokens per example (and per packed row). A record whose prompt leaves no room for "
-                "a response token is dropped; a longer response is truncated (both counted)."})
+        "help": "Maximum tokens per example (and per packed row). A longer response is cut to fit, without its "
+                "EOS; a record whose prompt leaves fewer than 4 tokens for a response that must be cut is "
+                "dropped (both counted)."})
     packing: bool = field(default=False, metadata={
         "help": "Pack whole records into rows of --max_length (best-fit-decreasing), position ids restarting "
                 "per record and no attention across records."})

@@ -9,6 +9,8 @@ from .arguments import DataError
 #: Strings per fast-tokenizer call.
 TOKENIZE_BATCH = 1000
 IGNORE_INDEX = -100
+#: A record whose response must be cut keeps at least this many response tokens, or is dropped.
+MIN_RESPONSE_TOKENS = 4
 
 
 def _raw_backend(tokenizer):
@@ -70,20 +72,24 @@ def render_all(template, cols: dict[str, list], tokenizer) -> tuple[list[str], l
 
 def build_example(prompt_ids: list[int], completion_ids: list[int], eos_id: int, max_length: int):
     """``(input_ids, labels, status)`` of one record; status is "ok", "truncated" or "dropped"
-    (then ids and labels are None). Labels mask the prompt by position; one EOS ends the ids."""
+    (then ids and labels are None). Labels mask the prompt by position.
+
+    A response that fits ends with one EOS. A response cut to fit ``max_length`` ends where it
+    was cut, **without** EOS (the model must not learn to stop mid-answer; TRL and LLaMA-Factory
+    cut the EOS with the tail). A record whose prompt leaves fewer than
+    :data:`MIN_RESPONSE_TOKENS` tokens for a response that does not fit is dropped: it would
+    train a stub of an answer (or none)."""
     while completion_ids and completion_ids[-1] == eos_id:
         completion_ids = completion_ids[:-1]
     n_prompt = len(prompt_ids)
-    if n_prompt + 1 > max_length:
+    room = max_length - n_prompt
+    if len(completion_ids) + 1 <= room:
+        return (list(prompt_ids) + list(completion_ids) + [eos_id],
+                [IGNORE_INDEX] * n_prompt + list(completion_ids) + [eos_id], "ok")
+    if room < MIN_RESPONSE_TOKENS:
         return None, None, "dropped"
-    room = max_length - n_prompt - 1
-    status = "ok"
-    if len(completion_ids) > room:
-        completion_ids = completion_ids[:room]
-        status = "truncated"
-    ids = list(prompt_ids) + list(completion_ids) + [eos_id]
-    labels = [IGNORE_INDEX] * n_prompt + list(completion_ids) + [eos_id]
-    return ids, labels, status
+    kept = list(completion_ids[:room])
+    return list(prompt_ids) + kept, [IGNORE_INDEX] * n_prompt + kept, "truncated"
 
 
 def _appends_eos(tokenizer) -> bool:
