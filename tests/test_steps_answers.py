@@ -47,12 +47,36 @@ def test_a_group_keeping_two_prompts_puts_both_in_one_split():
     assert corpus.splits[1] == corpus.splits[2] == "test" and stats["moved"] == 1
 
 
-def test_short_answers_and_template_records_are_not_grouped():
-    yes = [rec(k, q, "True", source="codealpaca", lang="en") for k, q in
-           enumerate(["Is 7 prime? Answer True or False.", "Is the list [1, 2] sorted? Answer True or False."])]
+def test_short_label_like_answers_and_template_records_are_not_grouped():
+    """--answer-min-words exempts short answers of subtasks whose answer is not code (a label such as
+    'True' fits many questions); template records are left to exact/near dedup."""
+    yes = [make_record(source="codegpt_cn", source_id=f"y:{k}", license="x", task="code_summarization", lang="en",
+                       plang="python", instruction=q, input="", output="True")
+           for k, q in enumerate(["Does `def f(x): return x % 2 == 0` return a bool? Answer True or False.",
+                                  "Is `lambda: 1` pure? Say True or False."])]
     templ = [make_record(source="codesearchnet", source_id=f"s:{k}", license="x", task="code_summarization",
                          lang="en", plang="ruby", instruction="Summarize what this Ruby function does in one sentence.",
                          input="def f(x)\n  x * 2 + 1\nend", output="Doubles x and adds one to the result.")
              for k in range(2)]
     corpus, dropped, stats = run([*yes, *templ], ["train", "test", "train", "test"])
     assert dropped == {} and stats["records_judged"] == 0
+
+
+def test_short_code_answers_form_a_group_whatever_their_length():
+    """Issue 20: six differently worded C# questions in train had the two-line answer of a test
+    record; answers that are code are grouped whatever their length, and one group has one split."""
+    answer = "int num = 123;\nstring str = num.ToString();"
+    qs = ["用C#如何将int类型转换为string类型？", "用C#如何将数字转换为字符串？", "用C#把一个整数转化为字符串；"]
+    recs = [rec(k, q, answer, plang="csharp") for k, q in enumerate(qs)]
+    recs.append(rec(9, "C#里怎样把整数变成字符串", "int num = 123;\nstring s = num.ToString();", plang="csharp"))
+    other = rec(3, "用C#如何获取字符串长度？", "int length = str.Length;", plang="csharp")  # short, its own answer
+    corpus, dropped, stats = run([*recs, other], ["train", "train", "test", "validation", "train"])
+    assert stats["records_judged"] == 5
+    # the exact copies join the test record; 'str' -> 's' is a near duplicate by its answer shingles
+    assert set(dropped) >= {recs[0]["id"], recs[1]["id"]} and recs[2]["id"] not in dropped
+    assert other["id"] not in dropped
+    left = [i for i, r in enumerate(corpus.records) if r["id"] not in dropped and r["output"] == answer]
+    assert [corpus.splits[i] for i in left] == ["test"]
+    # with several kept per answer, the short group still shares one split
+    corpus, dropped, stats = run([*recs[:3], other], ["train", "validation", "test", "train"], prompts_per_answer=3)
+    assert dropped == {} and corpus.splits[:3] == ["test"] * 3 and stats["moved"] == 2

@@ -9,8 +9,10 @@ and 20 "read a file" prompts with one answer).
 
 This step (``answer_dedup``, after ``near_dedup``) looks at the records whose instruction is
 free-form (not one of MulCo's templates: for those, content already is the answer plus the
-input) and whose input + output has at least ``answer_min_words`` words (a short answer such as
-``True`` or ``O(n)`` answers many different questions and says nothing about them):
+input) and whose answer is code (:data:`CODE_ANSWER`: any length, issue 20 found six C# prompts
+in train with the two-line answer of a test record) or has at least ``answer_min_words`` words
+(a short label-like answer such as ``True`` or ``O(n)`` answers many different questions and
+says nothing about them):
 
 * the **answer** of a record is its input and output (the instruction left out), tokenised and
   shingled as near dedup does (variables of code abstracted);
@@ -47,6 +49,10 @@ from .text import SEP, U64, code_fields, features, mix, strip_template
 #: sources whose split is a stable hash of the raw row (they have no split of their own), so a
 #: record of theirs may move to the split of its answer group
 HASH_SPLIT_SOURCES = ("codealpaca", "codegpt_cn", "codepro")
+#: (task, subtask) whose answer is code (generation, repair, translation) or picks code (query to
+#: code): equal answers form a group whatever their length (``answer_min_words`` is for the others)
+CODE_ANSWER = frozenset({("code_generation", None), ("code_search", "code_repair"),
+                         ("code_search", "code_translation"), ("code_search", "query_to_code")})
 _WORD = re.compile(r"\w+")
 
 
@@ -63,9 +69,19 @@ def answer_text(record: dict) -> str:
     return f"{SEP}{record.get('input') or ''}{SEP}{record.get('output') or ''}"
 
 
+def code_answer(record: dict) -> bool:
+    """The record's answer is code (or picks code): its subtask is one of :data:`CODE_ANSWER`."""
+    return (record.get("task"), record.get("subtask")) in CODE_ANSWER
+
+
 def judged(record: dict, min_words: int) -> bool:
+    """Whether the step judges ``record``: a free-form instruction, and an answer that is code
+    (any length: ``int num = 123;`` is as specific as a function) or has ``min_words`` words (a
+    short label-like answer such as ``True`` fits many questions)."""
     if not free_form(record):
         return False
+    if code_answer(record):
+        return True
     return len(_WORD.findall(f"{record.get('input') or ''} {record.get('output') or ''}")) >= min_words
 
 
@@ -157,8 +173,8 @@ def _markdown(report) -> list[str]:
     if not ad:
         return []
     return ["## Answer groups", "",
-            f"Records judged by their answer (input + output; free-form instructions, ≥ {ad.get('min_words')} "
-            f"words): {ad.get('records_judged', 0):,}; groups of equal or near-duplicate answers: "
+            f"Records judged by their answer (input + output; free-form instructions, code answers of any length, "
+            f"other answers of ≥ {ad.get('min_words')} words): {ad.get('records_judged', 0):,}; groups of equal or near-duplicate answers: "
             f"{ad.get('groups', 0):,} holding {ad.get('records_in_groups', 0):,} records, of which "
             f"{ad.get('cross_split_groups', 0):,} spanned several splits. Kept per answer: "
             f"{ad.get('prompts_per_answer')} (all in one split; {ad.get('moved', 0):,} moved); dropped "

@@ -57,7 +57,8 @@ class DedupConfig:
         "help": "Judge free-form-instruction records by their answer (input + output): one answer group keeps "
                 "--prompts-per-answer records, all in one split (docs/quality.md)."})
     answer_min_words: int = field(default=8, metadata={"range": "[1, inf)",
-        "help": "Answers (input + output) with fewer words are not grouped (a short answer fits many questions)."})
+        "help": "Answers (input + output) with fewer words are not grouped (a short label-like answer fits many "
+                "questions); answers that are code are grouped whatever their length."})
     prompts_per_answer: int = field(default=1, metadata={"range": "[1, inf)",
         "help": "Records kept per answer group (the most preferred: test, validation, train, then id)."})
     leakage: bool = field(default=True, metadata={
