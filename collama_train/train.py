@@ -202,7 +202,10 @@ def _setup_distributed(plan: Plan) -> None:
         from datetime import timedelta
 
         # --ddp_timeout bounds every collective here too (transformers passes it only to the group it makes)
-        PartialState(backend="gloo", timeout=timedelta(seconds=int(t.get("ddp_timeout") or 1800)))
+        # cpu=True without DeepSpeed: accelerate's distributed type is then MULTI_CPU and Trainer wraps the
+        # model in DDP; without it the type stays NO and every rank trained its own unsynchronised copy.
+        PartialState(cpu=not plan.deepspeed, backend="gloo",
+                     timeout=timedelta(seconds=int(t.get("ddp_timeout") or 1800)))
         cfg = t.get("accelerator_config") or {}
         if isinstance(cfg, str):
             import json

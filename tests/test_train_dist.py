@@ -57,3 +57,20 @@ def test_deepspeed_runs_evaluate_after_training_and_match_plain_adamw(tmp_path, 
                          "--per_device_train_batch_size", str(4 // nproc), *extra)
         run_cli([str(sleep), *argv], nproc=nproc, script=SLOW_EVAL)
         _check_eval_and_report(out, nproc)
+
+
+def test_torchrun_on_cpu_without_deepspeed_is_data_parallel(tmp_path, tiny_model, mulco_sample, cache_dir):
+    """2 processes of batch 2 log the losses of 1 process of batch 4 and save the same weights (DDP
+    averages the gradients; unsynchronised copies logged about twice the loss and drifted apart)."""
+    from collama_train.train import main as train_main
+
+    steps = ("--max_steps", "2", "--optim", "sgd", "--learning_rate", "0.5", "--lr_scheduler_type", "constant")
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert train_main(base_argv(tiny_model, mulco_sample, one, cache_dir, *steps)) == 0
+    run_cli(base_argv(tiny_model, mulco_sample, two, cache_dir, *steps, "--per_device_train_batch_size", "2"), nproc=2)
+    assert run_report(two)["training"]["world_size"] == 2
+    a, b = losses(one), losses(two)
+    assert len(a) == len(b) == 2 and max(abs(x - y) for x, y in zip(a, b)) < 1e-4, (a, b)
+    wa, wb = _weights(one), _weights(two)
+    for name in wa:
+        assert torch.allclose(wa[name], wb[name], atol=1e-5), name
