@@ -457,7 +457,8 @@ def codepro_file(draw):
             codes[draw(st.integers(0, n - 1))] = draw(st.sampled_from([" ", " \n", "\n\n"]))
         for b in range(n):
             items.append([(qid, b), [[draw(clean_text)], [draw(clean_text)]], [[codes[b]]], [titles[b]], n, labels[b]])
-        expected[f"qid={qid}"] = ("good" if kind == "good" and n >= 2 else "bad", n)  # one candidate: nothing to choose
+        # one candidate: nothing to choose; no positive: kept, the answer is "none" (issue 23)
+        expected[f"qid={qid}"] = ("good" if kind in ("good", "no positive") and n >= 2 else "bad", n)
     for _ in range(draw(st.integers(0, 3))):
         qid += draw(st.integers(1, 50))
         item = _codepro_bad_item(draw, draw(st.sampled_from(BAD_SHAPES)), qid)

@@ -387,17 +387,62 @@ def test_codepro_sample_groups_items_by_question_and_makes_en_and_zh():
 
 def test_codepro_nasty_salvages_items():
     res = nasty("codepro")
-    assert (res.units_read, res.units_kept, res.units_quarantined) == (12, 4, 8)
+    assert (res.units_read, res.units_kept, res.units_quarantined) == (14, 6, 8)
     got = {(q["file"].split("/")[-1].split("_")[0], q["line"]): q["reason"] for q in res.quarantine}
     assert got[("python", 2)].startswith("Python literal syntax error in item at character 137")
     assert got[("python", 4)] == "not a plain Python literal: item at character 279 holds names or calls"
-    assert got[("python", "qid=3")] == "no candidate labelled as an answer"
-    assert got[("python", "qid=5")] == got[("sql", "qid=10")] == "one candidate only: nothing to choose between"
+    one = "one candidate only: nothing to choose between"
+    assert got[("python", "qid=3")] == got[("python", "qid=5")] == got[("sql", "qid=10")] == one
     assert got[("sql", 1)] == "duplicate candidate: question 10 block 0 listed twice"
     assert got[("sql", 2)] == "bad item shape: expected a 6-element list"
     assert got[("sql", 3)] == "bad item shape: label 2 is not 0 or 1"
-    outputs = {r["source_id"].split(":", 1)[1]: r["output"] for _, r in res.records}
-    assert outputs == {"qid=1": "1", "qid=13": "2"}
+    outputs = {(r["source_id"].split(":", 1)[1], r["lang"]): r["output"] for _, r in res.records}
+    # the candidates are shown in their drawn order and the labels follow it: qid=13's answer, its
+    # second block in the file, is shown first
+    assert outputs == {("qid=1", "en"): "1", ("qid=1", "zh"): "1", ("qid=13", "en"): "1", ("qid=13", "zh"): "1",
+                       ("qid=6", "en"): "none", ("qid=6", "zh"): "无"}  # no candidate answers: kept (issue 23)
+
+
+def _question(qid: int, labels: list[int]) -> Row:
+    cands = [{"item": i, "block": i, "code": f" x{qid} = {i}\n", "title": f"question {qid}", "label": lab}
+             for i, lab in enumerate(labels)]
+    return Row("codepro/data_hnn/python_hnn_qid2index_blocks_labeled.txt", f"qid={qid}",
+               {"qid": qid, "plang": "python", "title": f"question {qid}", "candidates": cands})
+
+
+def _shown(rec: dict) -> list[str]:
+    """The code of each candidate in the order the record shows them."""
+    import re
+
+    return re.findall(r"```python\n(.*?)\n```", rec["input"], re.S)
+
+
+def test_codepro_candidates_are_shown_in_a_drawn_stable_order_and_the_answer_follows_it():
+    row = _question(7, [1, 0, 0, 1, 0])
+    en, zh = codepro.to_records(row)
+    shown = _shown(en)
+    assert sorted(shown) == [f"x7 = {i}" for i in range(5)] and shown != [f"x7 = {i}" for i in range(5)]
+    assert _shown(zh) == shown and en["output"] == zh["output"]  # one order for both languages
+    right = {i for i, code in enumerate(shown, 1) if code in ("x7 = 0", "x7 = 3")}
+    assert en["output"] == ", ".join(map(str, sorted(right)))
+    # the file order does not matter, and the order is the same on every build
+    row2 = _question(7, [1, 0, 0, 1, 0])
+    row2.data["candidates"].reverse()
+    assert codepro.to_records(row2) == [en, zh]
+    # over many questions whose FIRST block in the file is the answer, candidate 1 is right at chance
+    firsts = [codepro.to_records(_question(q, [1, 0, 0, 0]))[0]["output"] == "1" for q in range(400)]
+    assert 0.18 < sum(firsts) / len(firsts) < 0.32  # chance: 1 in 4
+
+
+def test_codepro_a_question_no_candidate_answers_is_kept_with_none_and_every_template_allows_it():
+    en, zh = codepro.to_records(_question(8, [0, 0, 0]))
+    assert (en["output"], zh["output"]) == ("none", "无")
+    from mulco import templates
+
+    assert all('"none"' in t for t in templates.load("en")["instructions"]["query_to_code"])
+    assert all("“无”" in t for t in templates.load("zh")["instructions"]["query_to_code"])
+    with pytest.raises(BadRow, match="one candidate only"):
+        codepro.to_records(_question(9, [0]))
 
 
 def test_codepro_no_item_is_ever_evaluated():
@@ -433,13 +478,13 @@ def test_codepro_shared_slice_reconciles_with_plausible_counts(shared_raw):
     res = convert_source("codepro", shared_raw, progress=False)
     assert res.units_read == res.units_kept + res.units_quarantined
     assert res.units_read == 2444 + 1819  # SOURCES.md: list items kept per file
-    assert set(res.quarantine_reasons) == {"no candidate labelled as an answer", "one candidate only"}
+    assert set(res.quarantine_reasons) == {"one candidate only"}
     assert res.units_kept > 2500
     recs = [r for _, r in res.records]
     assert len(recs) % 2 == 0 and {r["plang"] for r in recs} == {"python", "sql"}
     for r in recs:
         assert list(record.errors(r)) == [], r["source_id"]
-        assert all(n.isdigit() for n in r["output"].split(", "))
+        assert r["output"] in ("none", "无") or all(n.isdigit() for n in r["output"].split(", "))
 
 
 # --------------------------------------------------------------------------------------------
