@@ -23,7 +23,7 @@ def test_first_line_and_cloze_word():
     assert postprocess.first_line("\n  return a + b  \nmore") == "return a + b"
     assert postprocess.first_line("```js\n}\n```") == "}"
     assert postprocess.cloze_word("`append`.\nbecause ...") == "append"
-    assert postprocess.cloze_word("") == ""
+    assert postprocess.cloze_word("") is None  # nothing to read: unparsed
 
 
 @pytest.mark.parametrize("answer,expected", [
@@ -46,10 +46,11 @@ def test_yes_no_words_are_the_templates_labels():
 
 
 def test_candidate_parsing():
-    assert postprocess.parse_candidates("1, 3") == frozenset({1, 3})
-    assert postprocess.parse_candidates("Candidate 2") == frozenset({2})
-    assert postprocess.parse_candidates("候选 2 和 4") == frozenset({2, 4})
-    assert postprocess.parse_candidates("none of them") is None
+    assert postprocess.parse_candidates("1, 3") == (1, 3)
+    assert postprocess.parse_candidates("Candidate 2") == (2,)
+    assert postprocess.parse_candidates("候选 2 和 4") == (2, 4)
+    assert postprocess.parse_candidates("none of them") == () == postprocess.parse_candidates("无")  # no candidate answers
+    assert postprocess.parse_candidates("I cannot tell") is None
 
 
 # ---------------------------------------------------------------- BLEU
@@ -99,26 +100,31 @@ def test_zh_bleu_is_character_level():
 # ---------------------------------------------------------------- match, classification, pass@k
 
 def test_exact_match_and_edit_similarity():
-    assert text.exact_match(["a  b", "c"], ["a b", "d"]) == 50.0  # white-space tokens, as CodeXGLUE
-    # Indel ratio: 2 * matches / total length; "abc" vs "abd": 2*2/6
-    assert text.edit_similarity(["abc", "xyz"], ["abd", "xyz"]) == pytest.approx((200 * 2 / 6 + 100) / 2)
+    assert text.exact_match(["a  b", "c"], ["a b", "d"]) == 50.0  # white-space tokens, as CodeXGLUE completion
+    # code-to-code: the one-line forms (line breaks -> spaces, stripped) must be equal
+    assert text.exact_match_line(["a b\n", "a\nb", "a  b"], ["a b", "a b", "a b"]) == pytest.approx(200 / 3)
+    # Indel ratio: 2 * matches / total length, rounded per item as fuzzywuzzy: "abc" vs "abd": 2*2/6 -> 67
+    assert text.edit_similarity(["abc", "xyz"], ["abd", "xyz"]) == (67 + 100) / 2
 
 
 def test_binary_scores_count_unparseable_as_wrong():
     pred = [True, True, False, None, False, None]
     gold = [True, False, False, True, True, False]
-    # tp=1 fp=1 tn=1 fn=2 (one of them unparsed); the unparsed negative is neither tn nor fp
+    # an unparsed answer is the wrong label: the unparsed positive a false negative, the unparsed negative a
+    # false positive (it costs precision as a wrong "Yes" would): tp=1 fp=2 tn=1 fn=2
     s = classify.binary_scores(pred, gold)
     assert s["accuracy"] == pytest.approx(100 * 2 / 6)
-    assert s["precision"] == pytest.approx(50.0)
+    assert s["precision"] == pytest.approx(100 / 3)
     assert s["recall"] == pytest.approx(100 / 3)
-    assert s["f1"] == pytest.approx(100 * 2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    assert s["f1"] == pytest.approx(100 / 3)
     assert s["unparsed"] == 2
+    # before: the unparsed negative was "No", so precision was 50 on the same answers
+    assert classify.binary_scores([True, True, False, None, False, False], gold)["precision"] == 50.0
 
 
 def test_choice_scores():
-    pred = [frozenset({1}), frozenset({1, 2}), None, frozenset({3, 1})]
-    gold = [frozenset({1}), frozenset({1}), frozenset({2}), frozenset({1, 3})]
+    pred = [(1,), (1, 2), None, (3, 1)]
+    gold = [(1,), (1,), (2,), (1, 3)]
     s = classify.choice_scores(pred, gold)
     assert s["accuracy"] == 50.0 and s["hit"] == 75.0 and s["unparsed"] == 1
 
@@ -185,7 +191,7 @@ def test_missing_codebleu_is_said_in_the_results(monkeypatch):
     row = {"id": "a", "task": "code_search", "subtask": "code_repair", "lang": "en", "plang": "java", "prompt": "",
            "prediction": "int a ;", "reference": "int a ;"}
     res = report.score([row])
-    assert set(res["cells"][0]["metrics"]) == {"bleu", "exact_match"}
+    assert set(res["cells"][0]["metrics"]) == {"bleu", "exact_match", "exact_match_ws"}
     assert any("CodeBLEU not computed for java" in n and codebleu_score.INSTALL in n for n in res["notes"])
 
 
@@ -216,8 +222,10 @@ def test_results_pool_the_plangs_of_a_task_and_language():
     cells = {c["plang"]: c for c in report.score(rows)["cells"]}
     assert list(cells) == ["c", "cpp", "all"]
     assert cells["c"]["metrics"]["accuracy"] == 50.0 and cells["cpp"]["metrics"]["accuracy"] == pytest.approx(100 / 3)
-    # pooled, not averaged: 2 right of 5 (the cells' mean would be 41.67); tp=1 fp=1 fn=1 -> P = R = F1 = 50
+    # pooled, not averaged: 2 right of 5 (the cells' mean would be 41.67); tp=1 fp=2 (one unparsed) fn=1
     a = cells["all"]
     assert a["n"] == 5 and a["metrics"]["accuracy"] == 40.0 and a["metrics"]["unparsed"] == 1
-    assert a["metrics"]["precision"] == a["metrics"]["recall"] == a["metrics"]["f1"] == 50.0
-    assert "| en | all | 5 | 40.00 | 50.00 | 50.00 | 50.00 | 1 |" in report.markdown(report.score(rows))
+    assert a["metrics"]["precision"] == pytest.approx(100 / 3) and a["metrics"]["recall"] == 50.0
+    assert a["metrics"]["f1"] == pytest.approx(40.0)
+    assert ("| en | all | 5 | 40.00 | 33.33 | 50.00 | 40.00 | 40.00 | 33.33 | 50.00 | 40.00 | 1 |"
+            in report.markdown(report.score(rows)))
