@@ -95,6 +95,29 @@ def test_batched_left_padded_generation_equals_one_by_one(tiny):
     assert tok.padding_side == "right"  # the tokenizer is given back as it came (training pads right)
 
 
+def test_generation_keeps_the_models_stop_tokens(tiny):
+    """A generation config listing two EOS ids (Llama-3-Instruct: <|end_of_text|>, <|eot_id|>): the
+    backend stops where model.generate stops, not only at the tokenizer's EOS (issue 17 item 7)."""
+    import torch
+
+    from collama_train.evaluate.backends import GenerationConfig, Request, TransformersBackend, load_transformers
+
+    model, tok = load_transformers(str(tiny))
+    prompt = "def f(x):\n    return"
+    enc = tok(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        first = int(model.generate(**enc, max_new_tokens=1, do_sample=False, eos_token_id=None,
+                                   pad_token_id=tok.eos_token_id)[0, -1])
+    assert first != tok.eos_token_id  # the tiny model's greedy first token is an ordinary one
+    model.generation_config.eos_token_id = [tok.eos_token_id, first]
+    with torch.inference_mode():
+        ref = model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tok.eos_token_id)
+    assert ref.shape[1] - enc["input_ids"].shape[1] == 1  # model.generate stops after its stop token
+    backend = TransformersBackend(model, tok)
+    backend.generate([Request(prompt)], GenerationConfig(max_new_tokens=8, batch_size=1))
+    assert backend.stats.generated_tokens == 1  # before: 8 (the list was replaced by the tokenizer's EOS)
+
+
 def test_evaluate_model_for_collama_train(sample, tiny, tmp_path):
     from collama_train.evaluate.backends import load_transformers
 

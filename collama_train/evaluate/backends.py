@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -77,12 +78,31 @@ def load_transformers(path: str, dtype: str = "auto", device: str | None = None)
     return model, tokenizer
 
 
+def stop_token_ids(model, tokenizer) -> list[int]:
+    """The ids generation stops at: the model's generation config's EOS list (Llama-3-Instruct:
+    ``<|end_of_text|>`` and ``<|eot_id|>``), then the tokenizer's EOS (what training appends)."""
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is None:
+        configured = []
+    elif isinstance(configured, int):
+        configured = [configured]
+    ids = [*configured, tokenizer.eos_token_id]
+    return [int(i) for i in dict.fromkeys(ids) if i is not None]
+
+
+def _progress(total: int, show: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="generating", unit="prompt", disable=not show, file=sys.stderr, leave=False)
+
+
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model, tokenizer, add_special_tokens: bool = True):
+    def __init__(self, model, tokenizer, add_special_tokens: bool = True, progress: bool = False):
         self.model, self.tokenizer = model, tokenizer
         self.add_special_tokens = add_special_tokens
+        self.progress = progress  # a tqdm bar on stderr while generating
         self.stats = Stats()
 
     def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
@@ -96,9 +116,10 @@ class TransformersBackend:
             tok.pad_token = tok.eos_token
         max_pos = getattr(model.config, "max_position_embeddings", None) or 4096
         max_prompt = max(1, max_pos - cfg.max_new_tokens)
+        stops = stop_token_ids(model, tok)
         gen_kwargs = {"max_new_tokens": cfg.max_new_tokens, "do_sample": cfg.do_sample,
                       "num_return_sequences": cfg.num_samples, "pad_token_id": tok.pad_token_id,
-                      "eos_token_id": tok.eos_token_id}
+                      "eos_token_id": stops}
         if cfg.do_sample:
             gen_kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p)
             torch.manual_seed(cfg.seed)
@@ -110,6 +131,7 @@ class TransformersBackend:
         was_training = model.training
         model.eval()
         start = time.perf_counter()
+        bar = _progress(len(requests), self.progress)
         try:
             for b in range(0, len(order), cfg.batch_size):
                 idx = order[b:b + cfg.batch_size]
@@ -118,13 +140,15 @@ class TransformersBackend:
                 with torch.inference_mode():
                     gen = model.generate(**enc, **gen_kwargs)
                 new = gen[:, enc["input_ids"].shape[1]:]
-                stop = (new == tok.pad_token_id) | (new == tok.eos_token_id)
-                # tokens up to and including the first EOS of each row
+                stop = torch.isin(new, torch.tensor([*stops, tok.pad_token_id], device=new.device))
+                # tokens up to and including the first stop token of each row
                 self.stats.generated_tokens += int((~stop).int().cumprod(dim=1).sum()) + int(stop.any(dim=1).sum())
                 texts = tok.batch_decode(new, skip_special_tokens=True)
                 for j, i in enumerate(idx):
                     out[i] = texts[j * cfg.num_samples:(j + 1) * cfg.num_samples]
+                bar.update(len(idx))
         finally:
+            bar.close()
             self.stats.seconds += time.perf_counter() - start
             tok.padding_side, tok.truncation_side = sides
             if was_training:
