@@ -183,9 +183,9 @@ def test_chat_template_exactly_one_eos_and_pad_inside_response(tok, tmp_path, ca
         ids, labels = row["input_ids"], row["labels"]
         assert ids[-1] == tok.eos_token_id and ids[-2] != tok.eos_token_id   # the template's </s> is the one EOS
         assert labels[-1] == tok.eos_token_id
-    padded = next(r for r in p.train if tok.pad_token_id in r["input_ids"])
-    k = padded["input_ids"].index(tok.pad_token_id)
-    assert padded["labels"][k] == tok.pad_token_id  # a pad inside the response is trained on (masking is by position)
+    # a literal "<pad>" in a record's answer is text, not the pad token (issue 17.3), and all of it is trained on
+    assert all(tok.pad_token_id not in r["input_ids"] for r in p.train)
+    assert any(tok.decode(_trained(r["labels"])).startswith("a <pad> b") for r in p.train)
     batch = Collator(tok)(list(p.train))
     for i, row in enumerate(p.train):
         assert batch["labels"][i].tolist()[:len(row["labels"])] == row["labels"]

@@ -44,12 +44,13 @@ from .collator import Collator
 from .packing import pack_bfd, pack_examples, packing_efficiency, padding_efficiency
 from .pipeline import Prepared, log_report, prepare
 from .sources import SEED_COMPAT_NAME, mixture_counts, sample_indices
-from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, batch_tokenize, build_example, render_all,
-                         tokenize_records)
+from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, batch_tokenize, build_example, encode_chat,
+                         encode_prompts, prompt_ids, render_all, tokenize_records)
 
 __all__ = [
-    "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "SEED_COMPAT_NAME", "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError",
-    "Prepared", "batch_tokenize", "build_example", "cache_root", "check_tokenizer", "log_report", "mixture_counts",
-    "pack_bfd", "pack_examples", "packing_efficiency", "padding_efficiency", "parse_licenses", "parse_mixture",
-    "prepare", "render_all", "sample_indices", "tokenize_records", "tokenizer_fingerprint", "validate_data_args",
+    "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "SEED_COMPAT_NAME", "TOKENIZE_BATCH", "Collator",
+    "DataArguments", "DataError", "Prepared", "batch_tokenize", "build_example", "cache_root", "check_tokenizer",
+    "encode_chat", "encode_prompts", "log_report", "mixture_counts", "pack_bfd", "pack_examples",
+    "packing_efficiency", "padding_efficiency", "parse_licenses", "parse_mixture", "prepare", "prompt_ids",
+    "render_all", "sample_indices", "tokenize_records", "tokenizer_fingerprint", "validate_data_args",
 ]

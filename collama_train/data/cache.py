@@ -12,7 +12,7 @@ from typing import Any
 from .arguments import DataArguments
 
 #: Bump when the tokenized layout or the masking rules change (invalidates old caches).
-FORMAT_VERSION = 2  # 2: a cut response has no EOS; a cut leaving < MIN_RESPONSE_TOKENS drops the record
+FORMAT_VERSION = 3  # 2: a cut response has no EOS, a stub is dropped; 3: special strings in chat records are text
 
 
 def cache_root(args: DataArguments) -> Path:

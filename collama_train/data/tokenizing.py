@@ -2,7 +2,8 @@
 the prompt by position (docs/data-pipeline.md §3-4)."""
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Any, Mapping, Sequence
 
 from .arguments import DataError
 
@@ -100,16 +101,110 @@ def _appends_eos(tokenizer) -> bool:
     return len(ids) > len(bare) and ids[-1] == eos
 
 
+def _special_pattern(tokenizer) -> re.Pattern | None:
+    """A regex of the tokenizer's special-token strings (longest first), or None when it has none."""
+    decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    specials = {t.content for t in decoder.values() if getattr(t, "special", False)}
+    specials |= {t for t in getattr(tokenizer, "all_special_tokens", []) if t}
+    if not specials:
+        return None
+    return re.compile("|".join(re.escape(t) for t in sorted(specials, key=len, reverse=True)))
+
+
+def _literal_spans(text: str, own: Sequence[str], pattern: re.Pattern) -> list[tuple[int, int]]:
+    """Where, inside the record's own strings ``own`` (found in order in ``text``), a special-token
+    string occurs: those characters are record text, not control tokens."""
+    spans, cursor = [], 0
+    for piece in own:
+        piece = piece.strip()
+        at = text.find(piece, cursor) if piece else -1
+        if at < 0:
+            continue  # the chat template changed the string: its special strings stay special
+        spans += [(at + m.start(), at + m.end()) for m in pattern.finditer(piece)]
+        cursor = at + len(piece)
+    return spans
+
+
+def _encode_with_literals(tokenizer, text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """``text``'s ids with special-token strings parsed, except at ``spans`` (tokenized as text)."""
+    ids, at = [], 0
+    for a, b in spans:
+        if a > at:
+            ids += batch_tokenize(tokenizer, [text[at:a]], add_special_tokens=False, split_special_tokens=False)[0]
+        ids += batch_tokenize(tokenizer, [text[a:b]], add_special_tokens=False, split_special_tokens=True)[0]
+        at = b
+    if at < len(text):
+        ids += batch_tokenize(tokenizer, [text[at:]], add_special_tokens=False, split_special_tokens=False)[0]
+    return ids
+
+
+def encode_chat(tokenizer, rendered: Sequence[str], own: Sequence[Sequence[str]] | None = None) -> list[list[int]]:
+    """Ids of text rendered by a chat template: the template's special tokens (``<|im_start|>``,
+    ``{{ bos_token }}``) are parsed as special, the tokenizer adds none of its own. A special-token
+    string inside the record's own strings (``own[i]``: the message contents) stays text; such
+    records (rare) are tokenized piece by piece, every other one in the batch, exactly as
+    ``apply_chat_template(tokenize=True)`` would."""
+    ids = batch_tokenize(tokenizer, rendered, add_special_tokens=False, split_special_tokens=False)
+    pattern = _special_pattern(tokenizer)
+    if pattern is None or own is None:
+        return ids
+    for i, (text, strings) in enumerate(zip(rendered, own)):
+        if any(pattern.search(x) for x in strings):
+            spans = _literal_spans(text, strings, pattern)
+            if spans:
+                ids[i] = _encode_with_literals(tokenizer, text, spans)
+    return ids
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str], *, chat: bool,
+                   own: Sequence[Sequence[str]] | None = None) -> list[list[int]]:
+    """THE prompt ids: what training masks and what evaluation feeds the model (issue 17.3).
+
+    - text templates (``alpaca``): the tokenizer's own special tokens are added (BOS) and the
+      record text is tokenized with ``split_special_tokens=True``, so a literal ``<s>`` or ``</s>``
+      in a record is text; an EOS that a ``<s> $A </s>`` post-processor appends is taken off (the
+      prompt does not end the sequence).
+    - chat templates: :func:`encode_chat` (the template's tokens special, the record's text text).
+    """
+    if chat:
+        return encode_chat(tokenizer, prompts, own)
+    ids = batch_tokenize(tokenizer, prompts, add_special_tokens=True, split_special_tokens=True)
+    eos = tokenizer.eos_token_id
+    if ids and _appends_eos(tokenizer):
+        ids = [p[:-1] if p and p[-1] == eos else p for p in ids]
+    return ids
+
+
+def own_strings(template, record: Mapping[str, Any]) -> list[str]:
+    """The record's own strings inside its prompt (chat: the message contents; text: none needed)."""
+    if template.kind != "chat":
+        return []
+    return [m["content"] for m in template.messages(record, with_answer=False)]
+
+
+def prompt_ids(template, tokenizer, records: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+    """Render ``records`` with ``template`` and return their prompt ids (:func:`encode_prompts`)."""
+    prompts = [template.prompt(r, tokenizer) for r in records]
+    return encode_prompts(tokenizer, prompts, chat=template.kind == "chat",
+                          own=[own_strings(template, r) for r in records])
+
+
 def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int):
     """Tokenize the records of one config: (examples, counts) where examples[i] is
     ``(input_ids, labels, truncated)`` or None when record i was dropped."""
     prompts, completions = render_all(template, cols, tokenizer)
-    text = template.kind == "text"
-    p_ids = batch_tokenize(tokenizer, prompts, add_special_tokens=text, split_special_tokens=text)
-    c_ids = batch_tokenize(tokenizer, completions, add_special_tokens=False, split_special_tokens=text)
+    chat = template.kind == "chat"
+    own = None
+    if chat:
+        records = [{"instruction": a, "input": b, "output": c}
+                   for a, b, c in zip(cols["instruction"], cols["input"], cols["output"])]
+        own = [own_strings(template, r) for r in records]
+    p_ids = encode_prompts(tokenizer, prompts, chat=chat, own=own)
+    if chat:
+        c_ids = encode_chat(tokenizer, completions, [[out] for out in cols["output"]])
+    else:
+        c_ids = batch_tokenize(tokenizer, completions, add_special_tokens=False, split_special_tokens=True)
     eos = tokenizer.eos_token_id
-    if text and p_ids and _appends_eos(tokenizer):  # a post-processor like "<s> $A </s>": the EOS goes at the end only
-        p_ids = [p[:-1] if p and p[-1] == eos else p for p in p_ids]
     examples, counts = [], {"dropped_prompt_too_long": 0, "truncated": 0}
     for p, c in zip(p_ids, c_ids):
         ids, labels, status = build_example(p, c, eos, max_length)

@@ -100,10 +100,33 @@ class TransformersBackend:
     name = "transformers"
 
     def __init__(self, model, tokenizer, add_special_tokens: bool = True, progress: bool = False):
+        """``add_special_tokens``: True for a text template (alpaca), False for a chat template."""
         self.model, self.tokenizer = model, tokenizer
         self.add_special_tokens = add_special_tokens
         self.progress = progress  # a tqdm bar on stderr while generating
         self.stats = Stats()
+
+    def prompt_ids(self, requests: list[Request]) -> list[list[int]]:
+        """The ids training masked for these prompts: one function builds both
+        (``collama_train.data.encode_prompts``: literal ``<s>``/``</s>`` in a record stay text, no
+        EOS appended by a ``<s> $A </s>`` post-processor)."""
+        from collama_train.data import encode_prompts
+
+        chat = not self.add_special_tokens
+        own = [[m["content"] for m in r.messages or []] for r in requests] if chat else None
+        return encode_prompts(self.tokenizer, [r.prompt for r in requests], chat=chat, own=own)
+
+    def _left_padded(self, requests: list[Request], max_prompt: int) -> dict:
+        import torch
+
+        ids = [p[-max_prompt:] for p in self.prompt_ids(requests)]  # too long: keep the end, next to the answer
+        longest = max(len(p) for p in ids)
+        input_ids = torch.full((len(ids), longest), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(ids), longest), dtype=torch.long)
+        for i, p in enumerate(ids):
+            input_ids[i, longest - len(p):] = torch.as_tensor(p, dtype=torch.long)
+            mask[i, longest - len(p):] = 1
+        return {"input_ids": input_ids.to(self.model.device), "attention_mask": mask.to(self.model.device)}
 
     def generate(self, requests: list[Request], cfg: GenerationConfig) -> list[list[str]]:
         import torch
@@ -135,8 +158,7 @@ class TransformersBackend:
         try:
             for b in range(0, len(order), cfg.batch_size):
                 idx = order[b:b + cfg.batch_size]
-                enc = tok([requests[i].prompt for i in idx], return_tensors="pt", padding=True, truncation=True,
-                          max_length=max_prompt, add_special_tokens=self.add_special_tokens).to(model.device)
+                enc = self._left_padded([requests[i] for i in idx], max_prompt)
                 with torch.inference_mode():
                     gen = model.generate(**enc, **gen_kwargs)
                 new = gen[:, enc["input_ids"].shape[1]:]
