@@ -90,7 +90,8 @@ def fuzz_ratio(a: str, b: str) -> int:
 
 
 def edit_sim(predictions, references):
-    return sum(fuzz_ratio(p, r) for p, r in zip(predictions, references)) / len(references)
+    """Line completion's Edit sim: the prediction line stripped, the ground truth as it is."""
+    return sum(fuzz_ratio(p.strip(), r) for p, r in zip(predictions, references)) / len(references)
 
 
 def binary(pred_labels, gold_labels):
