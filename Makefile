@@ -44,7 +44,7 @@ install: $(DEV_STAMP)
 install-train: $(TRAIN_STAMP)
 
 demo-data: $(BUILD_STAMP)
-	$(VENV)/bin/mulco build --out $(SAMPLE)
+	$(VENV)/bin/mulco build --sample --out $(SAMPLE)
 	$(OFFLINE) $(VENV)/bin/mulco show $(SAMPLE) code_search.en -n 3
 
 # A tiny random Llama (tokenizer trained on the sample's texts), fine-tuned on every config of the

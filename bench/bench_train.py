@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         from mulco.cli import main as mulco_main
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            assert mulco_main(["build", "--out", str(data)]) == 0
+            assert mulco_main(["build", "--sample", "--out", str(data)]) == 0
     from collama_train.cli import folder_texts, template_texts
     from collama_train.tiny import save_tiny
 

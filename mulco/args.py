@@ -9,11 +9,20 @@ Numeric fields carry their allowed range in interval notation, ``metadata["range
 own). The range is named in the help and checked twice: by argparse (a value outside is an error
 naming the flag and the range) and by :func:`check_ranges` (for configs made in Python; call it
 from ``__post_init__``).
+
+A field whose values form a closed set declares it in ``metadata["choices"]`` (a sequence, or a
+function returning one when the set is only known at run time, such as the source registry). A
+scalar field gets argparse's ``choices``; every field, list-valued ones item by item, is checked by
+:func:`check_choices` (call it from ``__post_init__``): an unknown value is an error naming the
+flag, the close valid values ("did you mean") and all of them, before any work, so a typo never
+silently turns a setting off. ``tests/test_cli.py`` checks that every list-valued ``mulco build``
+flag declares its choices.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import types
 import typing
 from pathlib import Path
@@ -55,6 +64,37 @@ def field_range(f: dataclasses.Field) -> Range | None:
     """The range field ``f`` declares in its metadata (None: no range)."""
     text = f.metadata.get("range")
     return Range.parse(text) if text else None
+
+
+def field_choices(f: dataclasses.Field) -> tuple | None:
+    """The values field ``f`` allows (``metadata["choices"]``, called when it is a function), or None."""
+    c = f.metadata.get("choices")
+    if c is None:
+        return None
+    return tuple(c() if callable(c) else c)
+
+
+def unknown_values(flag: str, bad: list, valid: tuple) -> str:
+    """One line: the unknown values of ``flag``, the close valid ones, and all valid ones."""
+    close = [m for b in bad for m in difflib.get_close_matches(str(b), [str(v) for v in valid], n=3, cutoff=0.6)]
+    close = list(dict.fromkeys(close))
+    what = "unknown value" + ("s " if len(bad) > 1 else " ") + ", ".join(repr(b) for b in bad)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"{flag}: {what}{hint}; valid: {', '.join(str(v) for v in valid)}"
+
+
+def check_choices(obj) -> None:
+    """Raise ValueError (:func:`unknown_values`) when a field of the dataclass instance ``obj`` that
+    declares ``metadata["choices"]`` holds a value outside them (each item of a list)."""
+    for f in dataclasses.fields(type(obj)):
+        valid = field_choices(f)
+        v = getattr(obj, f.name)
+        if valid is None or v is None:
+            continue
+        values = list(v) if isinstance(v, (list, tuple, set, frozenset)) else [v]
+        bad = list(dict.fromkeys(x for x in values if x not in valid))
+        if bad:
+            raise ValueError(unknown_values("--" + f.name.replace("_", "-"), bad, valid))
 
 
 def bounded(typ: type, rng: Range | None):
@@ -126,8 +166,8 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, positional: tu
             kw["nargs"] = "+"
             typ = args[0]
         kw["type"] = Path if typ is Path else bounded(typ, rng) if typ in (int, float) else typ
-        if f.metadata.get("choices"):
-            kw["choices"] = f.metadata["choices"]
+        if f.metadata.get("choices") and origin is not list and not callable(f.metadata["choices"]):
+            kw["choices"] = f.metadata["choices"]  # list items: checked by check_choices (with "did you mean")
         parser.add_argument(flag, **kw)
 
 

@@ -30,15 +30,20 @@ SAMPLE_RAW = "sample/raw"
 class _BuildSettings:
     raw_dir: Path | None = field(
         default=None,
-        metadata={"help": "Folder with the raw sources (layout in docs/sources.md). Default: the small sample bundled with mulco."},
+        metadata={"help": "Folder with the raw sources (layout in docs/sources.md; `mulco sources --raw-dir DIR` says what "
+                          "it holds). `mulco build` needs it, or --sample."},
     )
+    sample: bool = field(default=False, metadata={
+        "help": "Build the small sample bundled with mulco (about 190 records, to try the commands) instead of a "
+                "--raw-dir. (In Python, BuildConfig(raw_dir=None) builds it too.)"})
     out: Path = field(default=Path("out/mulco"), metadata={
         "help": "Output folder: new, empty, or written by an earlier `mulco build` (replaced atomically when the build "
                 "completes). Any other folder is refused unless --force; never inside or around --raw-dir."})
     force: bool = field(default=False, metadata={
         "help": "Replace --out even if it is a folder `mulco build` did not write (its contents are deleted)."})
     sources: list[str] | None = field(
-        default=None, metadata={"help": "Only these sources (registry names). A named source that is missing is an error."}
+        default=None, metadata={"choices": registry.names,
+                                "help": "Only these sources (registry names). A named source that is missing is an error."}
     )
     workers: int = field(default=1, metadata={
         "help": "Processes converting sources in parallel (output is identical for any value).", "range": "[1, 256]"})
@@ -73,9 +78,12 @@ class BuildConfig(*steps_registry.config_bases(), _BuildSettings):
     :data:`mulco.steps.registry.STEPS`; see docs/quality.md)."""
 
     def __post_init__(self):
-        from .args import check_ranges
+        from .args import check_choices, check_ranges
 
+        if self.sample and self.raw_dir is not None:
+            raise ValueError(f"--sample and --raw-dir {self.raw_dir}: give one of them (--sample builds the bundled sample)")
         check_ranges(self)
+        check_choices(self)  # a typo in a list flag (--decontam-benchmarks, --parse-drop, --sources) is an error
         steps_registry.check_configs(self)  # e.g. --zh-twins, checked before any conversion
         from .hub import REPO_ID_RE
 
@@ -147,6 +155,23 @@ def sample_raw_dir() -> Path:
     return Path(str(resources.files("mulco").joinpath(SAMPLE_RAW)))
 
 
+#: The origin (:func:`raw_origin`) of a build of the bundled sample.
+SAMPLE_ORIGIN = "the bundled sample (--sample)"
+
+
+def raw_origin(raw_dir: Path) -> str:
+    """What the build marker records about the raw folder, without its path (no local path is written
+    into the output): the bundled sample, or the folder's name and a hash of its absolute path. A
+    build from another raw folder replaces the output only with --force (:func:`mulco.safeout.check_origin`)."""
+    import hashlib
+
+    resolved = Path(raw_dir).expanduser().resolve()
+    if resolved == sample_raw_dir().resolve():
+        return SAMPLE_ORIGIN
+    digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"raw folder {resolved.name!r} #{digest}"
+
+
 def _quarantine(res: SourceResult, file, line, reason, field=None, text="", weight=1, stage="read", record_id=None) -> None:
     """A raw unit (or record) of ``res`` set aside with its reason; read and convert stages count it."""
     res.quarantine.append({
@@ -173,7 +198,27 @@ def _find_files(mod, res: SourceResult, raw_dir: Path, strict: bool, explicit: b
             raise MissingSourceFile(res.name, raw_dir / mod.SPEC.patterns[0], mod.SPEC.expected)
         res.message = f"not found under {raw_dir} (expected {mod.SPEC.expected})"
         return None
+    lacking = missing_companions(mod, raw_dir, files)
+    if lacking and strict:
+        raise MissingSourceFile(res.name, rel(raw_dir, lacking[0]), mod.SPEC.expected)
     return files
+
+
+def missing_companions(mod, raw_dir: Path, files: list) -> list[Path]:
+    """Files the source needs besides those it found (its module's optional ``missing_files``; e.g. the
+    cloze test's answers): ``mulco sources`` calls the source partly present, ``--strict`` fails."""
+    fn = getattr(mod, "missing_files", None)
+    return list(fn(raw_dir, files)) if fn is not None else []
+
+
+def check_strict_rows(results: list[SourceResult], raw_dir: Path) -> None:
+    """``--strict``: a source that read rows but kept none of them is an error (not a warning)."""
+    for res in results:
+        if res.status == "built" and res.units_read and not res.units_kept:
+            top = res.quarantine_reasons.most_common(1)
+            why = f" (most: {top[0][0]}, {top[0][1]:,})" if top else ""
+            raise ValueError(f"--strict: source {res.name} kept none of its {res.units_read:,} rows{why}; "
+                             f"`mulco sources --raw-dir {raw_dir}` says what it lacks")
 
 
 def _convert_unit(mod, res: SourceResult, unit) -> None:
@@ -438,19 +483,30 @@ def _quality_and_report(results, cfg: BuildConfig, raw_dir: Path, out: Path, tmp
     by_source = {res.name: res for res in results}
     report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
                          translator=translator, steps=step_results, leaf_in=leaf_in,
-                         settings=cfg.quality_settings(), version=_version())
+                         settings=cfg.quality_settings(), version=_version(),
+                         local_paths=[*steps_registry.input_paths(cfg), cfg.translator_cache])
     report.setdefault("warnings", []).extend(source_warnings(by_source.values()))
-    write_marker(tmp, "build", _version())
+    write_marker(tmp, "build", _version(), origin=raw_origin(raw_dir))
     return all_records, by_source, report, step_results, leaf_in
 
 
-def _write(all_records, out: Path, tmp: Path, report: dict, by_source: dict, cfg: BuildConfig, forbidden: list):
+def _check_out(out: Path, cfg: BuildConfig, forbidden: list, raw_dir: Path) -> None:
+    """``out`` may be replaced (:func:`mulco.safeout.prepare_output`), and holds no build of another raw folder
+    (unless --force)."""
+    from .safeout import check_origin, prepare_output
+
+    prepare_output(out, force=cfg.force, forbidden=forbidden)
+    check_origin(out, raw_origin(raw_dir), force=cfg.force)
+
+
+def _write(all_records, out: Path, tmp: Path, report: dict, by_source: dict, cfg: BuildConfig, forbidden: list,
+           raw_dir: Path):
     """Write the folder from ``tmp`` and swap it in (checking again that ``out`` may be replaced);
     an error names ``out``, and the old output is left as it was."""
-    from .safeout import UnsafeOutputError, prepare_output
+    from .safeout import UnsafeOutputError
     from .writer import write_folder
 
-    token = _SWAP_CHECK.set(lambda: prepare_output(out, force=cfg.force, forbidden=forbidden))
+    token = _SWAP_CHECK.set(lambda: _check_out(out, cfg, forbidden, raw_dir))
     try:
         return write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp,
                             repo_id=cfg.repo_id)
@@ -469,8 +525,6 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     when no source is found or no record is left, and
     :class:`mulco.safeout.UnsafeOutputError` when ``cfg.out`` may not be replaced (see
     :func:`mulco.safeout.prepare_output`); in every failure the old output is left as it was."""
-    from .safeout import prepare_output
-
     if not cfg.progress:
         log = None
     t0 = time.perf_counter()
@@ -479,11 +533,13 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     check_raw_dir(raw_dir)
     out = Path(cfg.out)
     forbidden = _forbidden(cfg, raw_dir)
-    prepare_output(out, force=cfg.force, forbidden=forbidden)
+    _check_out(out, cfg, forbidden, raw_dir)
     results = _convert_all(_jobs(cfg, raw_dir), cfg, log)
     if not any(r.status == "built" for r in results):
         raise NothingBuilt(f"no source found under {raw_dir}: nothing was built{_kept(out)}; "
                            f"`mulco sources --raw-dir {raw_dir}` shows what is expected where (docs/sources.md)")
+    if cfg.strict:
+        check_strict_rows(results, raw_dir)
     for res in results:
         resolve_translations(res, translator)
     timings["convert"] = time.perf_counter() - t0
@@ -495,7 +551,7 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     t1 = time.perf_counter()
-    leaves, configs = _write(all_records, out, tmp, report, by_source, cfg, forbidden)
+    leaves, configs = _write(all_records, out, tmp, report, by_source, cfg, forbidden, raw_dir)
     timings["write"] = time.perf_counter() - t1
     if log is not None:
         n_files = sum(1 for _ in out.glob("data/**/*.parquet"))

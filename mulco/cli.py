@@ -1,9 +1,10 @@
 """``mulco``: one command with subcommands. Heavy imports happen inside each command.
 
-Global flags (before the subcommand): ``--version``; ``-q/--quiet`` (no progress, only the last
-line of a summary, warnings and errors); ``-v/--verbose`` (more detail, and a traceback with an
-error). Output: the summary of a command on stdout; progress, warnings and errors on stderr.
-An expected error is one line, ``mulco COMMAND: error: ...``, with exit status 2.
+Global flags: ``--version``; ``-q/--quiet`` (no progress, only the last line of a summary,
+warnings and errors) and ``-v/--verbose`` (more detail, and a traceback with an error), before or
+after the subcommand (``mulco -q build …`` = ``mulco build -q …``). Output: the summary of a
+command on stdout; progress, warnings and errors on stderr. An expected error is one line,
+``mulco COMMAND: error: ...``, with exit status 2.
 """
 from __future__ import annotations
 
@@ -41,18 +42,25 @@ def make_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="mulco", description="Build, check and load the MulCo dataset.")
     parser.add_argument("--version", action="version", version=f"mulco {_version()}")
-    loud = parser.add_mutually_exclusive_group()
-    loud.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=QUIET, default=NORMAL,
-                      help="No progress; only the last line of a summary, warnings and errors.")
-    loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE,
-                      help="More detail (per-phase timings; a traceback with an error).")
+    add_verbosity(parser, NORMAL)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     from .examples import add_examples
 
     for name in COMMANDS:
         # every subcommand's help ends with an example (mulco/examples.py unless the command sets its own)
-        add_examples(importlib.import_module(f"mulco.commands.{name}").make_parser(sub), name.removesuffix("_cmd"))
+        p = importlib.import_module(f"mulco.commands.{name}").make_parser(sub)
+        add_verbosity(p, argparse.SUPPRESS)  # also after the subcommand; unset there, the global one stands
+        add_examples(p, name.removesuffix("_cmd"))
     return parser
+
+
+def add_verbosity(parser: argparse.ArgumentParser, default) -> None:
+    """``-q/--quiet`` and ``-v/--verbose`` (``args.verbosity``)."""
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=QUIET, default=default,
+                      help="No progress; only the last line of a summary, warnings and errors.")
+    loud.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE, default=default,
+                      help="More detail (per-phase timings; a traceback with an error).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import argparse
 #: Subcommand -> example command lines (each is parsed by the test).
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "build": ("mulco build --raw-dir raw --out out/mulco",
-              "mulco build --out out/sample            # the bundled sample (no --raw-dir)"),
+              "mulco build --sample --out out/sample   # the small sample bundled with mulco"),
     "configs": ("mulco configs out/mulco",
                 "mulco configs out/mulco --json | jq '.configs[] | select(.name == \"zh\")'"),
     "show": ("mulco show out/mulco code_search.en -n 3",

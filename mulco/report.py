@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import json
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from . import taxonomy
 from .fsops import file_hashes
@@ -142,16 +142,53 @@ def _totals(sources: Mapping[str, dict]) -> dict:
     return dict(totals)
 
 
+def path_free(obj, local: Iterable[Path]):
+    """``obj`` (JSON-like) with no absolute local path of the build's inputs: each of ``local`` (the raw
+    folder, other input files) is written as its name (``/home/me/data/raw/x/y.json`` -> ``raw/x/y.json``;
+    the report's ``raw_dir`` is the name too), and the home folder as ``~``. Nothing written into a build
+    folder (report, card) names the machine's paths; the terminal output still does."""
+    import os
+    import re
+
+    subs: dict[str, str] = {}
+    for p in local:
+        if p:
+            p = Path(p).expanduser()
+            for form in (str(p.absolute()), str(p.resolve()), os.path.normpath(p.absolute())):
+                if len(form) > 1:
+                    subs[form] = p.resolve().name or form
+    home = os.path.expanduser("~")
+    if home not in ("~", "/", ""):
+        subs.setdefault(home, "~")
+    if not subs:
+        return obj
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(subs, key=len, reverse=True)) + r"(?![\w.-])")
+
+    def walk(x):
+        if isinstance(x, str):
+            return pattern.sub(lambda m: subs[m.group(0)], x) if any(k in x for k in subs) else x
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, tuple):
+            return tuple(walk(v) for v in x)
+        return x
+
+    return walk(obj)
+
+
 def make_report(*, raw_dir: Path, sample: bool, by_source: Mapping, translator, steps: list, leaf_in: Mapping[tuple, int],
-                settings: dict, version: str) -> dict:
+                settings: dict, version: str, local_paths: Iterable[Path] = ()) -> dict:
     """The build report; ``provenance`` hashes every raw file a built source read. Each step's own
-    section (and the warning when a step was turned off) comes from :mod:`mulco.steps.registry`."""
+    section (and the warning when a step was turned off) comes from :mod:`mulco.steps.registry`.
+    ``local_paths``: inputs besides ``raw_dir`` whose absolute paths must not appear (:func:`path_free`)."""
     from .steps import registry
 
     warnings: list[str] = [w for st in steps for w in st.stats.get("warnings", [])]
     warnings += registry.off_warnings({st.name for st in steps})
     sources = {n: r.summary() for n, r in by_source.items()}
-    return {
+    return path_free({
         "mulco_version": version,
         "raw_dir": "<bundled sample>" if sample else raw_dir.name,
         "translator": getattr(translator, "name", None),
@@ -164,7 +201,7 @@ def make_report(*, raw_dir: Path, sample: bool, by_source: Mapping, translator, 
         **registry.report_sections(steps),
         "provenance": provenance(raw_dir, {n: r for n, r in by_source.items() if getattr(r, "status", "") == "built"}),
         "settings": settings,
-    }
+    }, [raw_dir, *local_paths])
 
 
 # --------------------------------------------------------------------------------------------

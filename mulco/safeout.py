@@ -35,16 +35,42 @@ class OutputPlan:
     state: str  # new | empty | ours | forced
 
 
-def marker_text(command: str, version: str) -> str:
-    """What a marker file holds (deterministic: the same for every run of the same version)."""
-    return json.dumps({"written_by": f"mulco {command}", "mulco_version": version,
-                       "note": "this folder is replaced by the next run; put nothing else here"}, indent=1) + "\n"
+def marker_text(command: str, version: str, origin: str | None = None) -> str:
+    """What a marker file holds (deterministic: the same for every run of the same version and input).
+    ``origin``: a path-free name of what the folder was made from (``mulco build``: its raw folder,
+    see :func:`check_origin`)."""
+    data = {"written_by": f"mulco {command}", "mulco_version": version}
+    if origin is not None:
+        data["origin"] = origin
+    data["note"] = "this folder is replaced by the next run; put nothing else here"
+    return json.dumps(data, indent=1) + "\n"
 
 
-def write_marker(folder: Path, command: str, version: str, marker: str = BUILD_MARKER) -> Path:
+def write_marker(folder: Path, command: str, version: str, marker: str = BUILD_MARKER, origin: str | None = None) -> Path:
     path = Path(folder) / marker
-    path.write_text(marker_text(command, version), encoding="utf-8")
+    path.write_text(marker_text(command, version, origin), encoding="utf-8")
     return path
+
+
+def marker_origin(folder: Path, marker: str = BUILD_MARKER) -> str | None:
+    """The ``origin`` the marker in ``folder`` records (None: no marker, or one that records none)."""
+    try:
+        data = json.loads((Path(folder) / marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    origin = data.get("origin") if isinstance(data, dict) else None
+    return origin if isinstance(origin, str) else None
+
+
+def check_origin(path: Path, origin: str, *, marker: str = BUILD_MARKER, force: bool = False, flag: str = "--out") -> None:
+    """A folder our marker says was made from another input than ``origin`` (e.g. a build of a real
+    raw folder, about to be replaced by one of the bundled sample) is replaced only with ``force``;
+    :class:`UnsafeOutputError` otherwise. A folder without a recorded origin (an older mulco) passes."""
+    old = marker_origin(path, marker) if Path(path).is_dir() else None
+    if force or old is None or old == origin:
+        return
+    raise UnsafeOutputError(f"{flag} {path} holds output made from {old}, and this run reads {origin}: refusing to "
+                            f"replace it; pass --force to replace it, or choose another {flag}")
 
 
 def has_marker(folder: Path, marker: str = BUILD_MARKER) -> bool:

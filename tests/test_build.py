@@ -171,7 +171,7 @@ def test_output_is_replaced_atomically_and_a_failed_build_leaves_the_old_one(tmp
 def test_cli_build_prints_a_summary_and_show_prints_records(tmp_path, capsys):
     from mulco.cli import main
 
-    assert main(["build", "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert main(["build", "--sample", "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "Records" in text and "Sources" in text and "records in" in text
     assert main(["show", str(tmp_path / "o"), "code_search.en", "-n", "2"]) == 0
@@ -185,7 +185,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["build", "--raw-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err
-    assert main(["build", "--sources", "codealpca", "--out", str(tmp_path / "o")]) == 2
+    assert main(["build", "--sample", "--sources", "codealpca", "--out", str(tmp_path / "o")]) == 2
     assert "codealpaca" in capsys.readouterr().err
 
 

@@ -508,7 +508,7 @@ def test_retarget_renders_the_card_of_a_build_for_another_repo_byte_for_byte(sam
 def test_build_cli_takes_repo_id(tmp_path):
     from mulco import cli
 
-    assert cli.main(["build", "--out", str(tmp_path / "out"), "--repo-id", "bob/mulco-test", "--sources", "codealpaca"]) == 0
+    assert cli.main(["build", "--sample", "--out", str(tmp_path / "out"), "--repo-id", "bob/mulco-test", "--sources", "codealpaca"]) == 0
     text = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert 'load_dataset("bob/mulco-test"' in text and "collama/mulco" not in text
 

@@ -84,7 +84,7 @@ def test_core_install_loads_a_built_folder(core_venv, built_sample, tmp_path):
 
 
 @pytest.mark.parametrize("argv, extra", [
-    (["build", "--out", "{tmp}/out"], "build"),
+    (["build", "--sample", "--out", "{tmp}/out"], "build"),
     (["validate", "{sample}"], "build"),
     (["stats", "{sample}", "code_search.en", "--plot", "{tmp}/lengths.png"], "charts"),
 ])

@@ -54,7 +54,7 @@ def rerun(out: Path, *args: str) -> None:
     after them needs no fresh interpreter: what it finds is on disk)."""
     from mulco.cli import main
 
-    assert main(["build", "--out", str(out), "--no-progress", *args]) == 0
+    assert main(["build", "--sample", "--out", str(out), "--no-progress", *args]) == 0
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -91,7 +91,7 @@ def trees(tmp_path_factory):
     rerun(old, "--sources", "codealpaca")
     (base / "ref").mkdir()
     shutil.copytree(old, base / "ref" / "X")
-    proc = subprocess.Popen(cli("build", "--out", str(base / "ref" / "X"), "--no-progress"), env=env,
+    proc = subprocess.Popen(cli("build", "--sample", "--out", str(base / "ref" / "X"), "--no-progress"), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0, appeared, gone = time.perf_counter(), None, None
     while proc.poll() is None:
@@ -116,7 +116,7 @@ def test_kill_9_during_build_leaves_the_old_output_or_the_new_one(trees, tmp_pat
     out = tmp_path / "X"
     shutil.copytree(old, out)
     rng = random.Random(seed)
-    proc = subprocess.Popen(cli("build", "--out", str(out), "--no-progress"), env=env, start_new_session=True,
+    proc = subprocess.Popen(cli("build", "--sample", "--out", str(out), "--no-progress"), env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.perf_counter()
     try:

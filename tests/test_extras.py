@@ -35,7 +35,7 @@ def test_a_missing_grammar_is_a_warning_in_the_summary_and_the_report(no_sql_gra
 def test_a_missing_grammar_is_an_error_under_strict(no_sql_grammar, tmp_path, capsys):
     from mulco import cli
 
-    assert cli.main(["-q", "build", "--out", str(tmp_path / "out"), "--sources", "codealpaca", "--strict"]) == 2
+    assert cli.main(["-q", "build", "--sample", "--out", str(tmp_path / "out"), "--sources", "codealpaca", "--strict"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mulco build: error: --strict: no tree-sitter grammar for sql")
     assert not (tmp_path / "out").exists()

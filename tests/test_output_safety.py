@@ -49,7 +49,7 @@ def small_raw(tmp_path: Path, name: str = "raw") -> Path:
 
 
 def cli_build(raw: Path | None, out: Path, *extra: str) -> list[str]:
-    return ["build", *(["--raw-dir", str(raw)] if raw else []), "--out", str(out), "--no-progress", *extra]
+    return ["build", *(["--raw-dir", str(raw)] if raw else ["--sample"]), "--out", str(out), "--no-progress", *extra]
 
 
 def one_line_error(capsys, must_name: Path) -> str:
@@ -254,7 +254,7 @@ def test_a_build_that_finds_no_source_fails_and_keeps_the_old_output(tmp_path, c
     before = snapshot(out)
     raw = tmp_path / "empty" if case == "empty" else good.parent
     raw.mkdir(exist_ok=True)
-    assert main(cli_build(raw, out)) == 2
+    assert main(cli_build(raw, out, "--force")) == 2  # another raw folder: without --force refused before reading it
     err = one_line_error(capsys, out)
     assert "no source found" in err and f"mulco sources --raw-dir {raw}" in err
     assert snapshot(out) == before

@@ -96,7 +96,7 @@ def built(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_a_build_with_a_token_and_a_key_set_shows_and_writes_neither(tmp_path):
     env = base_env(tmp_path, HF_TOKEN=TOKEN, MULCO_TRANSLATOR_KEY=KEY, HF_HUB_OFFLINE="1")
-    ok = run_cli(["build", "--out", str(tmp_path / "out"), "--no-progress"], env, tmp_path)
+    ok = run_cli(["build", "--sample", "--out", str(tmp_path / "out"), "--no-progress"], env, tmp_path)
     bad = run_cli(["build", "--raw-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "out2")], env, tmp_path)
     assert ok.returncode == 0 and bad.returncode == 2
     for secret in (TOKEN, KEY):
@@ -164,7 +164,7 @@ def test_the_translator_key_never_leaks_even_when_the_server_echoes_it(tmp_path)
         try:
             env = base_env(tmp_path, MULCO_TRANSLATOR_KEY=KEY, HF_TOKEN=TOKEN, HF_HUB_OFFLINE="1")
             out = tmp_path / f"out-{answer.__name__}"
-            done = run_cli(["build", "--out", str(out), "--no-progress", "--sources", "codesearchnet",
+            done = run_cli(["build", "--sample", "--out", str(out), "--no-progress", "--sources", "codesearchnet",
                             "--translator-url", server.url + "/v1", "--translator-cache", str(tmp_path / "tcache")],
                            env, tmp_path)
             assert server.saw(KEY)

@@ -12,8 +12,9 @@ def make_parser(subparsers=None):
 
     kw = dict(help="Build MulCo from raw sources into a Hub-ready folder.",
               description="Convert every raw source found (layout: docs/sources.md; `mulco sources --raw-dir DIR` "
-                          "says what is present), validate, split and write Parquet + card. The output folder must be "
-                          "new, empty or written by an earlier `mulco build` (else refused unless --force) and is "
+                          "says what is present), or the small bundled sample with --sample; validate, split and write Parquet + "
+                          "card. The output folder must be new, empty or written by an earlier `mulco build` of the same "
+                          "raw folder (else refused unless --force) and is "
                           "replaced atomically when the build completes. A build that finds no source or keeps no "
                           "record is an error. Progress and warnings go to stderr, the summary to stdout.")
     p = subparsers.add_parser("build", **kw) if subparsers else argparse.ArgumentParser("mulco build", **kw)
@@ -26,6 +27,9 @@ def main(args) -> int:
     from ..extras import require
 
     require("build", "mulco build")  # before any work: one line naming the extra
+    if args.raw_dir is None and not args.sample:  # a forgotten --raw-dir must not build (and replace with) the toy sample
+        raise ValueError("no --raw-dir: name the folder holding the raw sources (--raw-dir DIR; `mulco sources` says "
+                         "what goes there), or ask for the small sample bundled with mulco with --sample")
     from ..build import build
     from ..summary import build_summary, last_line
 

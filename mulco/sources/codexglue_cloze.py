@@ -58,6 +58,12 @@ def find(raw_dir: Path) -> list[Path]:
     return glob_files(raw_dir, SPEC.patterns)
 
 
+def missing_files(raw_dir: Path, files: list[Path]) -> list[Path]:
+    """Required files the found ``files`` lack: the answers.txt of each clozeTest.json (without it every
+    item is quarantined). ``mulco sources`` calls this source partly present then; ``--strict`` fails."""
+    return [a for a in (answers_path(raw_dir, p) for p in files if p.name == "clozeTest.json") if not a.is_file()]
+
+
 def answers_path(raw_dir: Path, cloze_file: Path) -> Path:
     """``.../ClozeTesting-<kind>/data/cloze-<kind>/<lang>/clozeTest.json`` -> its answers.txt."""
     lang_dir = cloze_file.parent

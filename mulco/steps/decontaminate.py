@@ -55,7 +55,7 @@ class DecontamConfig:
     decontam_min_chars: int = field(default=40, metadata={"range": "[0, inf)",
         "help": "Benchmark prompts/solutions shorter than this are not searched as substrings."})
     decontam_benchmarks: list[str] = field(default_factory=lambda: list(BENCHMARKS), metadata={
-        "help": f"Benchmarks to check against ({', '.join(BENCHMARKS)})."})
+        "choices": BENCHMARKS, "help": f"Benchmarks to check against ({', '.join(BENCHMARKS)})."})
     decontam_max_df: int = field(default=10, metadata={"range": "[1, inf)",
         "help": "An n-gram found in more than this many distinct raw rows of the corpus is boilerplate: it is "
                 "not evidence of overlap."})

@@ -57,7 +57,7 @@ class ParseConfig:
 
     parse_check: bool = field(default=True, metadata={"help": "Check that code parses (tree-sitter grammars)."})
     parse_drop: list[str] = field(default_factory=lambda: list(DEFAULT_DROP), metadata={
-        "help": "Tasks/subtasks whose records are dropped when their code does not parse; the others "
+        "choices": tuple(CHECKS), "help": "Tasks/subtasks whose records are dropped when their code does not parse; the others "
                 f"are only flagged (checked: {', '.join(CHECKS)})."})
 
     def parse_settings(self) -> dict:
