@@ -45,11 +45,20 @@ def test_tiny_model_generate_score_report(sample, tiny, tmp_path, capsys):
     out = tmp_path / "run"
     start = time.perf_counter()
     rc = main(["--model", str(tiny), "--data", str(sample), "--configs", "code_search.en,code_summarization.en",
-               "--max-new-tokens", "8", "--batch-size", "4", "--out", str(out)])
+               "--max-new-tokens", "8", "--batch-size", "4", "--limit", "1", "-q", "--out", str(out)])
     elapsed = time.perf_counter() - start
     assert rc == 0 and elapsed < 60
-    table = capsys.readouterr().out
-    records = load_records(EvalArguments(data=str(sample), configs="code_search.en,code_summarization.en"))
+    cap = capsys.readouterr()
+    table = cap.out
+    assert "generating" not in cap.err  # -q: no progress bar
+    records = load_records(EvalArguments(data=str(sample), configs="code_search.en,code_summarization.en", limit=1))
+    # --limit applies per leaf (task x subtask x lang x plang): every leaf of the configs is there, once
+    every = load_records(EvalArguments(data=str(sample), configs="code_search.en,code_summarization.en"))
+
+    def leaf(r):
+        return r["task"], r["subtask"], r["lang"], r["plang"]
+
+    assert len(every) > len(records) and sorted(map(leaf, records)) == sorted(set(map(leaf, every)))
     gens = _lines(out / "generations.jsonl")
     # one line per test record, asked exactly what training teaches, with the record's answer as reference
     assert [g["id"] for g in gens] == [r["id"] for r in records]
@@ -71,9 +80,18 @@ def test_tiny_model_generate_score_report(sample, tiny, tmp_path, capsys):
     assert results["run"]["speed"]["generated_tokens"] > 0
     assert "### code_summarization" in table and "| en | go |" in table
     assert (out / "results.md").read_text().endswith(table.split("# collama-eval results\n\n", 1)[-1])
-    # re-scoring the saved generations gives the same cells; comparing a run with itself: all deltas 0
+    # the limit is recorded in results.json and in the header of results.md (and the printed table)
+    assert results["run"]["limit"] == 1 and results["run"]["limit_per"] == "task x subtask x lang x plang"
+    header = (out / "results.md").read_text().splitlines()[2]
+    assert "limit `1` per task x subtask x lang x plang" in header and f"model `{tiny}`" in header
+    # re-scoring the saved generations gives the same cells and keeps the run's metadata and header
     assert main(["score", str(out), "--out", str(tmp_path / "rescored")]) == 0
-    assert json.loads((tmp_path / "rescored" / "results.json").read_text())["cells"] == results["cells"]
+    rescored = json.loads((tmp_path / "rescored" / "results.json").read_text())
+    assert rescored["cells"] == results["cells"]
+    for k in ("model", "data", "configs", "split", "template", "generation", "limit"):
+        assert rescored["run"][k] == results["run"][k], k
+    again = (tmp_path / "rescored" / "results.md").read_text().splitlines()[2]
+    assert f"model `{tiny}`" in again and "limit `1` per task x subtask" in again and "re-scored from" in again
     capsys.readouterr()
     assert main(["compare", str(out), str(tmp_path / "rescored")]) == 0
     diff = capsys.readouterr().out
@@ -93,6 +111,14 @@ def test_batched_left_padded_generation_equals_one_by_one(tiny):
     single = backend.generate(prompts, GenerationConfig(max_new_tokens=6, batch_size=1))
     assert batched == single and all(len(x) == 1 for x in batched)
     assert tok.padding_side == "right"  # the tokenizer is given back as it came (training pads right)
+
+
+def test_progress_bar_while_generating(tiny, capsys):
+    from collama_train.evaluate.backends import GenerationConfig, Request, TransformersBackend, load_transformers
+
+    model, tok = load_transformers(str(tiny))
+    TransformersBackend(model, tok, progress=True).generate([Request("a"), Request("b")], GenerationConfig(max_new_tokens=2))
+    assert "generating" in capsys.readouterr().err  # tqdm on stderr (quiet with -q: see the run test)
 
 
 def test_generation_keeps_the_models_stop_tokens(tiny):
@@ -125,7 +151,8 @@ def test_evaluate_model_for_collama_train(sample, tiny, tmp_path):
     args = EvalArguments(data=str(sample), configs="code_search.cloze_test.en", split="test", limit=2,
                          max_new_tokens=4, out=str(tmp_path / "eval"), template="chat")
     res = evaluate_model(model, tok, args)
-    assert {c["plang"] for c in res["cells"]} and all(c["n"] <= 2 for c in res["cells"])
+    # --limit per leaf: each plang of the config keeps its 2 records (the pooled "all" row sums them)
+    assert {c["plang"] for c in res["cells"]} and all(c["n"] == 2 for c in res["cells"] if c["plang"] != "all")
     gens = _lines(tmp_path / "eval" / "generations.jsonl")
     assert all(g["prompt"].endswith("<|assistant|>\n") for g in gens)  # the chat template's generation prompt
     assert (tmp_path / "eval" / "results.md").is_file()
@@ -204,6 +231,47 @@ def _one_line_error(capsys, argv) -> str:
     assert cap.err.startswith("collama-eval: error: ") and cap.err.count("\n") == 1, cap.err
     assert "Traceback" not in cap.err
     return cap.err
+
+
+def _results(path, cells):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "results.json").write_text(json.dumps({"version": 1, "cells": cells, "notes": []}))
+    return str(path)
+
+
+def _cell(task, n, acc, plang="go"):
+    return {"task": task, "lang": "en", "plang": plang, "n": n, "metrics": {"exact_match": acc}}
+
+
+def test_compare_says_what_it_compares(tmp_path, capsys):
+    a = _results(tmp_path / "a", [_cell("code_search.cloze_test", 4, 50.0), _cell("code_search.cloze_test", 4, 25.0, "java")])
+    b = _results(tmp_path / "b", [_cell("code_search.cloze_test", 2, 100.0), _cell("code_search.cloze_test", 4, 50.0, "java")])
+    capsys.readouterr()
+    assert main(["compare", a, b]) == 0
+    out = capsys.readouterr().out
+    # a row whose record counts differ is marked, and said why below the table
+    assert "| go | exact_match | 4≠2 | 50.00 | 100.00 | +50.00 * |" in out
+    assert "| java | exact_match | 4/4 | 25.00 | 50.00 | +25.00 |" in out
+    assert "1 cell(s) scored a different number of records in a and b" in out
+    # nothing in common: one line, not a table of dashes
+    c = _results(tmp_path / "c", [_cell("code_summarization", 4, 10.0)])
+    err = _one_line_error(capsys, ["compare", a, c])
+    assert "no task x lang x plang in common" in err and "code_search.cloze_test.en" in err
+    # --out a folder or under a missing folder: refused before anything is read
+    assert "is a folder" in _one_line_error(capsys, ["compare", a, b, "--out", str(tmp_path)])
+    assert "does not exist" in _one_line_error(capsys, ["compare", a, b, "--out", str(tmp_path / "no" / "x.md")])
+    assert main(["compare", a, b, "--out", str(tmp_path / "d.md")]) == 0 and "4≠2" in (tmp_path / "d.md").read_text()
+
+
+def test_help_and_flag_typos(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "collama-eval score DIR" in out and "collama-eval compare DIR_A DIR_B" in out and "examples:" in out
+    err = _one_line_error(capsys, ["--modle", "x"])
+    assert "unknown argument --modle (did you mean --model" in err
+    assert "invalid int value" in _one_line_error(capsys, ["--limit", "many"])
 
 
 def test_bad_generations_files(tmp_path, capsys):

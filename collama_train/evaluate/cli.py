@@ -7,6 +7,7 @@ generations, compare two runs.
                  [--endpoint URL [--api-key-env VAR]] [--backend transformers|vllm]
     collama-eval score DIR_OR_GENERATIONS_FILE [--out DIR] [--allow-code-execution]
     collama-eval compare DIR_A DIR_B [--out FILE]
+    -q: no progress bar; a typo in a flag: one line with the closest ones.
 
 Errors are one line on stderr (exit status 2); the results table goes to stdout.
 """
@@ -33,18 +34,62 @@ def _errors():
             mulco.SelectionError)
 
 
+EPILOG = """commands:
+  collama-eval [options]                  generate with a model, score, write DIR (the options above)
+  collama-eval score DIR [--out DIR2]     re-score saved generations (any tool's, same format); no model
+  collama-eval compare DIR_A DIR_B        per task x lang x plang and metric: A, B, B - A
+
+examples:
+  collama-eval --model runs/x --data out/sample --configs code_search.en --limit 50 --out eval/x
+  collama-eval --model base --data collama/mulco --configs code_search.zh --template chat --out eval/base
+  collama-eval score eval/x
+  collama-eval compare eval/base eval/x --out eval/diff.md
+
+See docs/evaluation.md for every metric and how it matches CodeXGLUE's evaluators.
+"""
+
+
+def _raise(message: str):
+    from .runner import EvalError
+
+    raise EvalError(message)
+
+
 def make_parser() -> "argparse.ArgumentParser":
     from transformers import HfArgumentParser
 
     from .runner import EvalArguments
 
-    return HfArgumentParser(EvalArguments, prog=PROG, description="Evaluate a model on MulCo configs and HumanEval/MBPP.")
+    class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+        pass
+
+    parser = HfArgumentParser(EvalArguments, prog=PROG, description="Evaluate a model on MulCo configs and HumanEval/MBPP.",
+                              epilog=EPILOG, formatter_class=_Formatter)
+    parser.error = _raise  # type: ignore[method-assign] - one line, not usage + message
+    return parser
+
+
+def parse_eval_args(argv: list[str]):
+    """``EvalArguments`` from the command line; an unknown flag is one line with the closest ones."""
+    import difflib
+
+    from .runner import EvalError
+
+    parser = make_parser()
+    args, rest = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if rest:
+        opts = [o for a in parser._actions for o in a.option_strings]
+        bad = rest[0]
+        close = difflib.get_close_matches(bad.split("=")[0], opts, n=2)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise EvalError(f"unknown argument {bad}{hint}; see {PROG} --help")
+    return args
 
 
 def cmd_eval(argv: list[str]) -> int:
     from .runner import run
 
-    (args,) = make_parser().parse_args_into_dataclasses(args=argv)
+    args = parse_eval_args(argv)
     results = run(args)
     print((Path(results["out"]) / "results.md").read_text(encoding="utf-8"), end="")
     print(f"{PROG}: wrote {results['out']}/generations.jsonl, results.json, results.md", file=sys.stderr)
@@ -70,7 +115,7 @@ def cmd_score(argv: list[str]) -> int:
         check_platform(a.memory_mb)
     results = report.score(rows, allow_code_execution=a.allow_code_execution,
                            limits=Limits(timeout=a.timeout, memory_mb=a.memory_mb))
-    results["run"] = {"generations": str(gen.resolve())}
+    results["run"] = report.rescored_run(gen)
     _, md = report.write_results(results, a.out or gen.parent)
     print(md.read_text(encoding="utf-8"), end="")
     return 0
@@ -84,6 +129,8 @@ def cmd_compare(argv: list[str]) -> int:
     p.add_argument("b", help="evaluation folder (or results.json) B, e.g. the fine-tuned model")
     p.add_argument("--out", help="also write the table to this Markdown file")
     a = p.parse_args(argv)
+    if a.out:
+        report.check_table_out(a.out)
     table = report.compare(report.load_results(a.a), report.load_results(a.b), Path(a.a).name or "A", Path(a.b).name or "B")
     if a.out:
         Path(a.out).write_text(table, encoding="utf-8")

@@ -200,6 +200,10 @@ def markdown(results: dict) -> str:
 def run_line(run: dict) -> str:
     """One line saying what was evaluated how (empty for re-scored files without that)."""
     parts = [f"{k} `{run[k]}`" for k in ("model", "data", "configs", "split", "template", "backend") if run.get(k)]
+    if run.get("limit"):
+        parts.append(f"limit `{run['limit']}` per {run.get('limit_per') or 'config'}")
+    if run.get("rescored"):
+        parts.append(f"re-scored from `{run.get('generations')}`")
     sp = run.get("speed") or {}
     if sp.get("generated_tokens"):
         parts.append(f"{sp['generated_tokens']} tokens generated in {sp['seconds']:.1f} s ({sp['tokens_per_second']} tokens/s)")
@@ -231,19 +235,60 @@ def load_results(path: str | Path) -> dict:
     return data
 
 
+def rescored_run(generations: Path) -> dict:
+    """The run metadata for re-scored generations: the evaluation's own (model, data, split, template,
+    generation settings, limit), kept from the ``results.json`` beside the file when there is one,
+    plus where the generations came from."""
+    run: dict = {}
+    beside = generations.parent / "results.json"
+    if beside.is_file():
+        try:
+            run = dict(json.loads(beside.read_text(encoding="utf-8")).get("run") or {})
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            run = {}
+    run["generations"] = str(generations.resolve())
+    run["rescored"] = True
+    return run
+
+
+def check_table_out(path: str | Path) -> None:
+    """``compare --out``: a Markdown file to write; a folder or a missing parent is refused at once."""
+    p = Path(path)
+    if p.is_dir():
+        raise GenerationsError(f"--out {p}: is a folder; give a file name, e.g. {p / 'compare.md'}")
+    if not p.parent.is_dir():
+        raise GenerationsError(f"--out {p}: folder {p.parent} does not exist; create it or pick another path")
+
+
 def compare(a: dict, b: dict, name_a: str = "A", name_b: str = "B") -> str:
-    """Per-cell, per-metric table: A, B and B - A (cells present in only one side show '–')."""
+    """Per-cell, per-metric table: A, B and B - A (cells present in only one side show '–'). Rows whose
+    record counts differ are marked (``n`` "4≠2", the difference starred and explained below);
+    two results with no cell in common are refused."""
     ca = {(c["task"], c["lang"], c["plang"]): c for c in a["cells"]}
     cb = {(c["task"], c["lang"], c["plang"]): c for c in b["cells"]}
+    if not set(ca) & set(cb):
+        raise GenerationsError(f"{name_a} and {name_b} have no task x lang x plang in common "
+                               f"({name_a}: {_tasks(ca)}; {name_b}: {_tasks(cb)}): nothing to compare")
     lines = [f"| task | lang | plang | metric | n | {name_a} | {name_b} | Δ |", "|---|---|---|---|---|---|---|---|"]
+    uneven = 0
     for key in sorted(set(ca) | set(cb)):
         x, y = ca.get(key), cb.get(key)
-        metrics = metric_names([c for c in (x, y) if c])
-        for m in metrics:
+        differ = bool(x and y and x["n"] != y["n"])
+        uneven += differ
+        n = f"{x['n']}≠{y['n']}" if differ else "/".join(str(c["n"]) if c else "–" for c in (x, y))
+        for m in metric_names([c for c in (x, y) if c]):
             va = x["metrics"].get(m) if x else None
             vb = y["metrics"].get(m) if y else None
             delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
-            d = "–" if delta is None else f"{delta:+.2f}"
-            n = "/".join(str(c["n"]) if c else "–" for c in (x, y))
+            d = "–" if delta is None else f"{delta:+.2f}" + (" *" if differ else "")
             lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {m} | {n} | {_fmt(va)} | {_fmt(vb)} | {d} |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if uneven:
+        text += (f"\n* {uneven} cell(s) scored a different number of records in {name_a} and {name_b} "
+                 "(another --limit or split?): their difference is not like for like.\n")
+    return text
+
+
+def _tasks(cells: dict) -> str:
+    names = sorted({f"{k[0]}.{k[1]}" for k in cells})
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "") if names else "no cells"

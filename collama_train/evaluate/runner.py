@@ -27,7 +27,8 @@ class EvalArguments:
     configs: str = field(default="code_search.en", metadata={
         "help": "Comma-separated MulCo config names (e.g. code_search.en,code_summarization.zh), plus 'humaneval' and 'mbpp'."})
     split: str = field(default="test", metadata={"help": "Split to evaluate."})
-    limit: int | None = field(default=None, metadata={"help": "At most this many records per config (the first ones)."})
+    limit: int | None = field(default=None, metadata={
+        "help": "At most this many records per leaf (task x subtask x lang x plang) of each config: the first ones."})
     licenses: str | None = field(default=None, metadata={"help": "Only records under these licenses (comma-separated)."})
     template: str = field(default="alpaca", metadata={"help": "Prompt template, as in training: alpaca | chat."})
     batch_size: int = field(default=8, metadata={"help": "Prompts per generation batch."})
@@ -48,6 +49,7 @@ class EvalArguments:
     mbpp_dir: str | None = field(default=None, metadata={"help": "MBPP folder (mbpp.jsonl), or a raw folder with mbpp/."})
     dtype: str = field(default="auto", metadata={"help": "Model dtype for transformers: auto | float32 | bfloat16 | float16."})
     device: str | None = field(default=None, metadata={"help": "Device for transformers (default: cuda when available)."})
+    quiet: bool = field(default=False, metadata={"aliases": ["-q"], "help": "No progress bar while generating."})
 
 
 def config_names(spec: str) -> list[str]:
@@ -84,8 +86,27 @@ def _licenses(args) -> list[str] | None:
     return [x.strip() for x in args.licenses.split(",") if x.strip()] if args.licenses else None
 
 
+#: what --limit is applied to (as lm-eval applies it per subtask)
+LIMIT_PER = "task x subtask x lang x plang"
+
+
+def per_leaf(records: list[dict], limit: int | None) -> list[dict]:
+    """The first ``limit`` records of every leaf (task, subtask, lang, plang), in their order."""
+    if not limit:
+        return records
+    counts: dict[tuple, int] = {}
+    out = []
+    for r in records:
+        key = (r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang"))
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= limit:
+            out.append(r)
+    return out
+
+
 def load_records(args: EvalArguments) -> list[dict]:
-    """The records of every config (first ``limit`` of each), without duplicates, in config order.
+    """The records of every config (the first ``limit`` of each leaf, :func:`per_leaf`), without
+    duplicates, in config order.
     MulCo configs come through ``mulco.resolve``/``mulco.read_table`` (a config without records in
     the split fails here, before any model is loaded); the licence filter applies to them only."""
     import mulco
@@ -103,9 +124,7 @@ def load_records(args: EvalArguments) -> list[dict]:
                 recs = mulco.read_table(sel, licenses=licenses).to_pylist()
         except (mulco.UnknownConfigError, mulco.SelectionError, execution.BenchmarkError) as e:
             raise EvalError(str(e)) from None
-        if args.limit:
-            recs = recs[:args.limit]
-        for r in recs:
+        for r in per_leaf(recs, args.limit):
             if r["id"] not in seen:
                 seen.add(r["id"])
                 records.append(r)
@@ -182,6 +201,7 @@ def _finish(args: EvalArguments, records, reqs, answers, backend) -> dict:
     gen_path = write_generations(rows, out)
     results = report.score(rows, allow_code_execution=args.allow_code_execution, limits=limits(args))
     results["run"] = {"model": args.model, "data": args.data, "configs": args.configs, "split": args.split,
+                      "limit": args.limit, "limit_per": LIMIT_PER if args.limit else None,
                       "template": args.template, "backend": backend.name, "generation": asdict(generation_config(args)),
                       "speed": backend.stats.as_dict(), "generations": str(gen_path)}
     report.write_results(results, out)
@@ -198,7 +218,8 @@ def evaluate_model(model, tokenizer, args: EvalArguments) -> dict:
 
     records = prepare(args)
     reqs = requests_for(records, args.template, tokenizer)
-    backend = TransformersBackend(model, tokenizer, add_special_tokens=from_name(args.template).kind == "text")
+    backend = TransformersBackend(model, tokenizer, add_special_tokens=from_name(args.template).kind == "text",
+                                  progress=not args.quiet)
     answers = backend.generate(reqs, generation_config(args))
     return _finish(args, records, reqs, answers, backend)
 
@@ -231,7 +252,8 @@ def run(args: EvalArguments) -> dict:
             tokenizer = backend.llm.get_tokenizer() if template.kind == "chat" else None
         else:
             model, tokenizer = backends.load_transformers(args.model, args.dtype, args.device)
-            backend = backends.TransformersBackend(model, tokenizer, add_special_tokens=template.kind == "text")
+            backend = backends.TransformersBackend(model, tokenizer, add_special_tokens=template.kind == "text",
+                                                   progress=not args.quiet)
         reqs = requests_for(records, args.template, tokenizer)
     answers = backend.generate(reqs, generation_config(args))
     return _finish(args, records, reqs, answers, backend)
