@@ -48,7 +48,8 @@ demo-data: $(BUILD_STAMP)
 	$(OFFLINE) $(VENV)/bin/mulco show $(SAMPLE) code_search.en -n 3
 
 # A tiny random Llama (tokenizer trained on the sample's texts), fine-tuned on every config of the
-# sample with packing (the loss falls), then evaluated on one config: nothing is downloaded.
+# sample with packing (the loss falls), then evaluated on one config: nothing is downloaded. Last,
+# the plan and model card of `collama-train publish --dry-run` (offline: the Hub is not read).
 demo: demo-data $(TRAIN_STAMP)
 	$(OFFLINE) $(VENV)/bin/collama-train tiny-model --out $(OUT)/tiny --data $(SAMPLE)
 	$(OFFLINE) $(VENV)/bin/collama-train --model $(OUT)/tiny --data $(SAMPLE) --configs all \
@@ -56,7 +57,10 @@ demo: demo-data $(TRAIN_STAMP)
 	  --learning_rate 3e-3 --lr_scheduler_type cosine --warmup_steps 2 --num_train_epochs 4 \
 	  --logging_steps 4 --save_strategy no --seed 0 --tokenized_cache_dir $(OUT)/tokenized
 	$(OFFLINE) $(VENV)/bin/collama-eval --model $(OUT)/run --data $(SAMPLE) --configs code_search.en \
-	  --max-new-tokens 32 --out $(OUT)/eval
+	  --max-new-tokens 32 --out $(OUT)/run/eval
+	$(OFFLINE) $(VENV)/bin/collama-train publish $(OUT)/run --repo-id you/collama-demo --base-model none \
+	  --license cc-by-nc-4.0 --dry-run > $(OUT)/publish-dry-run.txt
+	head -n 60 $(OUT)/publish-dry-run.txt
 
 test: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q

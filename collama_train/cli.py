@@ -1,4 +1,4 @@
-"""``collama-train``: train (the default), preview, merge, tiny-model.
+"""``collama-train``: train (the default), preview, merge, publish, tiny-model.
 
 ``collama-train --model M --data OUT --output-dir RUN ...`` trains (the ``train`` subcommand is
 implied when the first argument is a flag), so the same command line works under
@@ -12,15 +12,17 @@ import sys
 from pathlib import Path
 
 PROG = "collama-train"
-COMMANDS = ("train", "preview", "merge", "tiny-model")
+COMMANDS = ("train", "preview", "merge", "publish", "tiny-model")
 USAGE = f"""usage: {PROG} [train] --model PATH --data FOLDER_OR_REPO --output-dir RUN [flags]
        {PROG} preview --model PATH --data FOLDER_OR_REPO [flags]
        {PROG} merge RUN_OR_ADAPTER --out DIR
+       {PROG} publish RUN --repo-id NS/NAME [--merge] [--license ID] [--base-model ID] [--dry-run]
        {PROG} tiny-model --out DIR [--data FOLDER]
 
   train       fine-tune (every transformers TrainingArguments flag; `{PROG} train --help` lists them)
   preview     what the model will see: mixture, token counts, packing, masked examples; no training
   merge       fold a LoRA adapter into its base model
+  publish     upload a run's model to the Hugging Face Hub in one commit, with a model card from the run
   tiny-model  write a tiny random Llama + a tokenizer trained on a MulCo folder's texts (demos, tests)
 """
 
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (did you mean {close[0]}?)" if close else ""
         print(f"{PROG}: error: unknown command {argv[0]!r}{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    if cmd in ("tiny-model", "merge"):
+    if cmd in ("tiny-model", "merge", "publish"):
         from .args import cpu_deepspeed_quiet
 
         cpu_deepspeed_quiet()
@@ -138,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         return preview(rest)
     if cmd == "merge":
         return merge(rest)
+    if cmd == "publish":
+        from .publish import main as publish_main
+
+        return publish_main(rest)
     from .train import main as train_main
 
     launched = launched_by_a_launcher()  # before the run: a lone process sets LOCAL_RANK for DeepSpeed itself

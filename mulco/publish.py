@@ -335,8 +335,8 @@ def with_hub(repo_id: str, revision: str, work: Callable, *, dry_run: bool = Fal
     redact = _redactor(token)
     try:
         return work(HfApi(endpoint=endpoint, token=token or False))
-    except PublishError as e:
-        raise PublishError(redact(str(e))) from None
+    except PublishError as e:  # its class kept: a caller may tell bad input from a failed upload
+        raise type(e)(redact(str(e))) from None
     except Exception as e:  # one line that says what to do; never the token
         raise PublishError(redact(explain(e, repo_id, revision, endpoint or constants.ENDPOINT, repo_type, command))) from None
 

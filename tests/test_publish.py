@@ -117,7 +117,7 @@ class FakeHub:
                         return self._err(409, "You already created this dataset repo")
                     hub.create(repo_id, private=bool(req.get("private")) or req.get("visibility") == "private")
                     return self.send_json(200, {"url": f"http://{self.headers['Host']}/datasets/{repo_id}", "name": repo_id})
-                if len(parts) >= 4 and parts[:2] == ["api", "datasets"]:
+                if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("datasets", "models"):  # models: collama-train publish
                     repo_id = "/".join(parts[2:4])
                     rest = parts[4:]
                     repo = hub.repos.get(repo_id)
