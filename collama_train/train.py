@@ -70,6 +70,11 @@ def check(parsed: Parsed) -> Plan:
     model = _model_path(m)
     config, tokenizer = _load_config_and_tokenizer(model)
     _check_model_fits(m, d, model, config, tokenizer, template)
+    # 7. --packing keeps records apart only where the family's attention reads restarting position ids
+    if d.get("packing"):
+        from .data import check_packing
+
+        check_packing(config, m.get("attn_implementation") or "sdpa")
     return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
                 resume_from=resume_from)
 

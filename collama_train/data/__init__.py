@@ -2,7 +2,8 @@
 
 One module per job: :mod:`.arguments` (the flags and their cheap checks), :mod:`.sources` (reading
 records, the mixture), :mod:`.tokenizing` (templates, batched tokenizing, masking),
-:mod:`.packing` (best-fit-decreasing rows), :mod:`.cache` (the on-disk cache), :mod:`.pipeline`
+:mod:`.packing` (best-fit-decreasing rows), :mod:`.guard` (is packing exact for
+this model family?), :mod:`.cache` (the on-disk cache), :mod:`.pipeline`
 (``prepare()``, which runs them) and :mod:`.collator` (batches for the trainer). Every public name
 is importable from ``collama_train.data``.
 
@@ -41,6 +42,7 @@ from __future__ import annotations
 from .arguments import DataArguments, DataError, check_tokenizer, parse_licenses, parse_mixture, validate_data_args
 from .cache import FORMAT_VERSION, cache_root, tokenizer_fingerprint
 from .collator import Collator
+from .guard import PACKING_EXACT, PACKING_LEAKS, check_packing, packing_leak
 from .packing import pack_bfd, pack_examples, packing_efficiency, padding_efficiency
 from .pipeline import Prepared, log_report, prepare
 from .sources import SEED_COMPAT_NAME, mixture_counts, sample_indices
@@ -48,9 +50,10 @@ from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, batc
                          encode_prompts, prompt_ids, render_all, tokenize_records)
 
 __all__ = [
-    "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "SEED_COMPAT_NAME", "TOKENIZE_BATCH", "Collator",
-    "DataArguments", "DataError", "Prepared", "batch_tokenize", "build_example", "cache_root", "check_tokenizer",
-    "encode_chat", "encode_prompts", "log_report", "mixture_counts", "pack_bfd", "pack_examples",
-    "packing_efficiency", "padding_efficiency", "parse_licenses", "parse_mixture", "prepare", "prompt_ids",
-    "render_all", "sample_indices", "tokenize_records", "tokenizer_fingerprint", "validate_data_args",
+    "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "PACKING_EXACT", "PACKING_LEAKS", "SEED_COMPAT_NAME",
+    "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError", "Prepared", "batch_tokenize", "build_example",
+    "cache_root", "check_packing", "check_tokenizer", "encode_chat", "encode_prompts", "log_report", "mixture_counts",
+    "pack_bfd", "pack_examples", "packing_efficiency", "packing_leak", "padding_efficiency", "parse_licenses",
+    "parse_mixture", "prepare", "prompt_ids", "render_all", "sample_indices", "tokenize_records",
+    "tokenizer_fingerprint", "validate_data_args",
 ]
