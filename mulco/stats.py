@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -76,7 +77,8 @@ def load_tokenizer(path) -> "callable":
             tok = Tokenizer.from_file(str(tj))
         except Exception as e:  # a corrupt file: tokenizers raises its own Exception type
             raise StatsError(f"--tokenizer {path}: cannot read {tj.name} ({' '.join(str(e).split())[:160]})") from None
-        return lambda texts: _batched(texts, lambda b: [len(e.ids) for e in tok.encode_batch(b, add_special_tokens=False)])
+        return lambda texts, done=None: _batched(
+            texts, lambda b: [len(e.ids) for e in tok.encode_batch(b, add_special_tokens=False)], done=done)
     if path.is_file():
         raise StatsError(f"--tokenizer {path}: a file that is not a tokenizer.json; give the tokenizer's folder")
     try:
@@ -88,16 +90,29 @@ def load_tokenizer(path) -> "callable":
         tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as e:
         raise StatsError(f"--tokenizer {path}: not a tokenizer folder ({' '.join(str(e).split())[:160]})") from None
-    return lambda texts: _batched(texts, lambda b: [len(ids) for ids in tok(b, add_special_tokens=False)["input_ids"]])
+    return lambda texts, done=None: _batched(
+        texts, lambda b: [len(ids) for ids in tok(b, add_special_tokens=False)["input_ids"]], done=done)
 
 
-def _batched(texts, count, size: int = 4096) -> list[int]:
-    """``count`` over ``texts`` in batches (the encodings of one batch are held, not all)."""
+def _batched(texts, count, size: int = 4096, done=None) -> list[int]:
+    """``count`` over ``texts`` in batches (the encodings of one batch are held, not all);
+    ``done(n)`` after each batch (a progress bar)."""
     texts = list(texts)
     out: list[int] = []
     for i in range(0, len(texts), size):
         out += count(texts[i:i + size])
+        if done is not None:
+            done(len(texts[i:i + size]))
     return out
+
+
+def _token_phase(total: int, progress: bool):
+    """A tqdm bar on stderr while counting tokens (on a terminal, unless quiet)."""
+    from .progress import Phase, on_terminal
+
+    show = progress and on_terminal()
+    return Phase("tokens", total=total, unit="texts", enabled=show,
+                 log=(lambda m: print(m, file=sys.stderr)) if show else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,8 +141,9 @@ class StatsResult:
 
 
 def compute(data, config: str, *, splits: Sequence[str] | None = None, licenses: Sequence[str] | None = None,
-            tokenizer=None, revision: str | None = None) -> StatsResult:
-    """Length distributions of ``config`` in ``splits`` (default: every split it has) of ``data``."""
+            tokenizer=None, revision: str | None = None, progress: bool = True) -> StatsResult:
+    """Length distributions of ``config`` in ``splits`` (default: every split it has) of ``data``;
+    ``progress``: a bar on stderr while tokens are counted (a terminal only)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -161,11 +177,15 @@ def compute(data, config: str, *, splits: Sequence[str] | None = None, licenses:
         raise StatsError(f"config {config!r} has no {'/'.join(s.split for s in sels)} record under --licenses "
                          f"{','.join(licenses or [])}")
     lengths: dict[str, dict[str, list[int]]] = {"chars": {}, "tokens": {}}
+    phase = _token_phase(table.num_rows * len(FIELDS), progress) if count_tokens is not None else None
     for f in FIELDS:
         lengths["chars"][f] = pc.utf8_length(table.column(f)).to_pylist()
         if count_tokens is not None:
             texts = table.column(f).to_pylist()
-            lengths["tokens"][f] = [n if t else 0 for n, t in zip(count_tokens([t or "" for t in texts]), texts)]
+            counts = count_tokens([t or "" for t in texts], done=phase.update)
+            lengths["tokens"][f] = [n if t else 0 for n, t in zip(counts, texts)]
+    if phase is not None:
+        phase.close()
     return StatsResult(source=sels[0].source, config=config, splits=tuple(s.split for s in sels), licenses=spelled,
                        records=table.num_rows, chars={f: describe(lengths["chars"][f]) for f in FIELDS},
                        tokens=None if count_tokens is None else {f: describe(lengths["tokens"][f]) for f in FIELDS},

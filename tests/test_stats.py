@@ -71,6 +71,26 @@ def test_token_lengths_with_a_local_tokenizer(built_sample, tmp_path):
     assert res.tokens["output"].max > 0
 
 
+def test_token_counting_shows_a_progress_bar(built_sample, tmp_path, monkeypatch, capsys):
+    """On a terminal, counting tokens draws a bar on stderr (issue 18: 20 s silent); quiet: nothing."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from mulco import progress
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(["def f(x): return x"], trainers.BpeTrainer(vocab_size=260, special_tokens=["<unk>"],
+                                                                        show_progress=False))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    monkeypatch.setattr(progress, "on_terminal", lambda stream=None: True)
+    capsys.readouterr()
+    res = compute(built_sample, "en", splits=["train"], tokenizer=tmp_path)
+    err = capsys.readouterr().err
+    assert "tokens" in err and f"{res.records * len(FIELDS)}/{res.records * len(FIELDS)}" in err
+    compute(built_sample, "en", splits=["train"], tokenizer=tmp_path, progress=False)
+    assert capsys.readouterr().err == ""
+
+
 def test_licences_filter_the_stats(built_sample):
     res = compute(built_sample, "all", licenses=["mit", "Apache-2.0"])
     recs = _records(built_sample, "all", licenses=["MIT", "Apache-2.0"])

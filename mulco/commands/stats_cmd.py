@@ -32,6 +32,12 @@ def make_parser(subparsers=None):
     return p
 
 
+def _loud(args) -> bool:
+    from ..cli import QUIET
+
+    return getattr(args, "verbosity", None) != QUIET
+
+
 def main(args) -> int:
     import json
 
@@ -41,7 +47,7 @@ def main(args) -> int:
     plot_path = check_plot_path(args.plot, args.data) if args.plot else None  # before the work
     result = compute(args.data, args.config, splits=split_list(args.split) or None,
                      licenses=None if args.licenses is None else split_list(args.licenses),
-                     tokenizer=args.tokenizer, revision=args.revision)
+                     tokenizer=args.tokenizer, revision=args.revision, progress=_loud(args))
     if plot_path is not None:
         plot(result, plot_path)
     if args.json:
