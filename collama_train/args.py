@@ -66,7 +66,8 @@ class RunArguments:
         "help": "Resume from the last checkpoint in --output-dir (same as --resume_from_checkpoint LAST)."})
     eval_configs: str | None = field(default=None, metadata={
         "help": "After training, evaluate on these MulCo configs (collama_train.evaluate); results in RUN/eval/."})
-    eval_limit: int | None = field(default=None, metadata={"help": "Records per evaluated config (default: all)."})
+    eval_limit: int | None = field(default=None, metadata={
+        "help": "Records per leaf (task x subtask x lang x plang) of each evaluated config (default: all)."})
     eval_max_new_tokens: int = field(default=256, metadata={"help": "Generation length for --eval-configs."})
 
 
