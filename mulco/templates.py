@@ -12,8 +12,11 @@ import yaml
 
 from .taxonomy import KINDS, LANGS, PLANG_NAMES
 
-#: Keys that must have templates: tasks without subtasks, and every subtask.
-TEMPLATE_KEYS = (*(k.subtask or k.task for k in KINDS), "code_completion_line")
+#: Keys of instructions for a kind of answer within a task: an input that stops mid-line (the
+#: answer finishes it), a summary of one sentence.
+VARIANT_KEYS = ("code_completion_line", "code_summarization_sentence")
+#: Keys that must have templates: tasks without subtasks, every subtask, and the variants.
+TEMPLATE_KEYS = (*(k.subtask or k.task for k in KINDS), *VARIANT_KEYS)
 MIN_TEMPLATES = 8
 
 
@@ -31,6 +34,12 @@ def instruction(key: str, lang: str, rid: str, **fmt: str | None) -> str:
     template = options[int(rid, 16) % len(options)]
     values = {k: (PLANG_NAMES.get(v, v) if k in ("plang", "target_plang") and v else v) for k, v in fmt.items()}
     return template.format(**values)
+
+
+def note(key: str, lang: str) -> str:
+    """A sentence appended to some instructions (``notes`` in the YAML), e.g. what tokenised code
+    looks like; a converter adds it with a space (EN) or directly (ZH)."""
+    return load(lang)["notes"][key]
 
 
 def label(key: str, value: bool | int | str, lang: str) -> str:

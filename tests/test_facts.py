@@ -41,7 +41,7 @@ def test_tasks_subtasks_and_plangs_derive_from_the_taxonomy_tables():
     kinds = [k.subtask or k.task for k in taxonomy.KINDS]
     assert list(taxonomy.TASKS) == list(dict.fromkeys(k.task for k in taxonomy.KINDS))
     assert [s for t in taxonomy.TASKS for s in taxonomy.SUBTASKS[t]] == list(taxonomy.ALL_SUBTASKS)
-    assert list(text.CODE_FIELDS) == kinds and set(templates.TEMPLATE_KEYS) == set(kinds) | {"code_completion_line"}
+    assert list(text.CODE_FIELDS) == kinds and set(templates.TEMPLATE_KEYS) == set(kinds) | set(templates.VARIANT_KEYS)
     assert set(dedup.ANSWER_KEYED) == {k.subtask for k in taxonomy.KINDS if k.short_answer}
     assert set(card.HUB_TASKS) == set(card.CODE_FIELDS) == {(k.task, k.subtask) for k in taxonomy.KINDS}
     assert set(card.SUBTASK_DESCRIPTIONS) == set(taxonomy.ALL_SUBTASKS) and set(card.TASK_DESCRIPTIONS) == set(taxonomy.TASKS)

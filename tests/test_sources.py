@@ -530,17 +530,59 @@ def test_codesearchnet_python_summary_input_has_no_docstring():
 
 def test_codesearchnet_nasty_reasons():
     res = nasty("codesearchnet")
-    assert res.units_read == res.units_kept + res.units_quarantined == 11
+    assert res.units_read == res.units_kept + res.units_quarantined == 13
     assert res.units_kept == 4
     reasons = {(q["line"], q["reason"].split(":")[0]) for q in res.quarantine}
     assert reasons == {
         (2, "bad JSON"), (3, "invalid UTF-8"), (4, "missing field 'docstring'"),
         (5, "field 'code' is empty"), (7, "unknown language"), (8, "empty docstring"), ("eof", "unreadable file"),
+        (11, "docstring is code, not a summary"), (12, "docstring is RDoc/markup, not a summary"),
     }
     # the one-line function makes no completion record; the one without vocabulary words no cloze record
     made = collections.Counter((r["source_id"].rsplit(":", 1)[1], r["subtask"]) for _, r in res.records)
     assert ("9", "code_completion") not in made and ("9", "cloze_test") in made
     assert ("10", "code_completion") in made and ("10", "cloze_test") not in made
+
+
+@pytest.mark.parametrize("summary,problem", [
+    ("def reload_pages_if_needed if @pages_by_path.nil? @pages_by_path = {} end", "code"),
+    ("@pages ||= load_pages(path)", "code"),
+    ("class Foo < Bar; end", "code"),
+    ("== Parameters", "RDoc/markup"),
+    ("call-seq: obj.fetch(key) -> value", "RDoc/markup"),
+    ("<tt>reload</tt> pages", "RDoc/markup"),
+    # summaries that mention code are summaries
+    ("Outputs the summary saved via @logger.summary.add_action and @logger.summary.add_paragraph", None),
+    ("return the merged global and the custom spell configs", None),
+    ("Copy the +source+ file to the +destination+.", None),
+    ("Returns x + y element-wise.", None),
+    ("The Format at _idx_, or - if _idx_ is a String - the Format with name == _idx_", None),
+])
+def test_codesearchnet_a_docstring_that_is_code_or_markup_is_not_a_summary(summary, problem):
+    got = codesearchnet.summary_problem(summary)
+    assert (got is None) if problem is None else (got == f"docstring is {problem}, not a summary")
+
+
+def test_codesearchnet_one_sentence_templates_only_for_one_sentence_summaries():
+    from mulco import templates
+
+    sc = codesearchnet.sentence_count
+    assert [sc(t) for t in ("Returns x. Raises y.", "Uses e.g. foo. Bar", "Version 1.2 is used.", "Create J. Smith.",
+                            "Gets a bot. if none, makes one", "Derivative w.r.t. x.", "Stops! now")] == [2, 2, 1, 1, 2, 1, 2]
+    one = {t.format(plang="Ruby") for t in templates.load("en")["instructions"]["code_summarization_sentence"]}
+    assert all("sentence" in t or "one-line" in t for t in one)
+    assert not any("sentence" in t or "one-line" in t for t in templates.load("en")["instructions"]["code_summarization"])
+
+    def summary_instructions(doc):
+        rows = [Row("codesearchnet/ruby/test.jsonl", i, {"language": "ruby", "code": "def f\n  g\nend", "docstring": doc})
+                for i in range(60)]
+        return [r["instruction"] for row in rows for r in codesearchnet.to_records(row)
+                if r["task"] == "code_summarization" and r["lang"] == "en"]
+
+    several = summary_instructions("Reloads the pages. Keeps the cache.")
+    assert not set(several) & one
+    single = summary_instructions("Reloads the pages.")
+    assert 15 < sum(t in one for t in single) < 45  # about half: both kinds of wording
 
 
 def test_codesearchnet_first_paragraph():
@@ -570,11 +612,53 @@ def test_codesearchnet_cut_line_and_mask_word():
     src = codesearchnet
     assert src.cut_line("a\nb", 0) is None
     assert src.cut_line("a\nb\nc", 7) == ("a\nb", "c")
-    assert src.cut_line("a\nb\n\n   d  ", 0) == ("a\nb\n", "d")
+    assert src.cut_line("a\nb\n\n   d  ", 0) == ("a\nb\n", "   d")  # the line keeps its indentation
     assert src.mask_word('x = "max" # min\nlen', "python", 0) == ('x = "max" # min\n<mask>', "len")
     assert src.mask_word("// max\nreturn `len`", "go", 0) == ("// max\n<mask> `len`", "return")
     assert src.mask_word("$maximum = 1e5;", "php", 0) is None
     assert src.mask_word("nothing here", "ruby", 3) is None
+
+
+def test_codesearchnet_completion_cuts_only_at_lines_worth_predicting_and_keeps_their_indentation():
+    src = codesearchnet
+    code = "def f(x)\n  if x\n    y = 1\n  else\n    z(2)\n  end\n  # done\n  return\n  }\nend"
+    targets = {src.cut_line(code, pick)[1] for pick in range(40)}
+    assert targets == {"    y = 1", "    z(2)"}  # not else, end, a comment, a bare return or a brace
+    assert all(src.cut_line(code, p)[0] + "\n" + src.cut_line(code, p)[1] in code for p in range(40))
+    assert src.cut_line("def f\n  x\nend\n}", 0) is None  # nothing worth predicting after line 2
+    for line in ("end", "  end)", "} else {", "else:", "  });", "begin", "  return", "# note", "  ensure"):
+        assert not src.worth_predicting(line), line
+    for line in ("  return x", "end.map(&:to_s)", "rescue => e", "x = 1 # note", "  if block_given?"):
+        assert src.worth_predicting(line), line
+
+
+@pytest.mark.parametrize("code,expected", [
+    # a Ruby method of a class: CodeSearchNet cut the first line's indentation only
+    ("def f(x)\n      if x\n        y\n      end\n\n    end", "def f(x)\n  if x\n    y\n  end\n\nend"),
+    ("public int f() {\n        return 1;\n    }", "public int f() {\n    return 1;\n}"),
+    # a Python method: its body less one indentation step
+    ("def f(self):\n        if x:\n            y\n        return 1", "def f(self):\n    if x:\n        y\n    return 1"),
+    ("def f(self):\n        return 1", "def f(self):\n    return 1"),
+    # already right, or not safely fixable: unchanged
+    ("def f():\n    return 1", "def f():\n    return 1"),
+    ("func f() {\n\tx()\n}", "func f() {\n\tx()\n}"),
+    ("def f\n    x = <<~EOS\nraw\nEOS\n  end", "def f\n    x = <<~EOS\nraw\nEOS\n  end"),
+    ("    def f\n      x\n    end", "    def f\n      x\n    end"),
+    ("def f\n\t\tx\n    end", "def f\n\t\tx\n    end"),  # mixed tabs and spaces: no common prefix
+])
+def test_codesearchnet_reindent_shifts_a_function_cut_out_of_a_class_as_a_whole(code, expected):
+    assert codesearchnet.reindent(code) == expected
+
+
+def test_codesearchnet_records_use_the_reindented_function():
+    code = "def reload(x)\n      @pages = nil\n      load_pages(x)\n    end"
+    row = Row("codesearchnet/ruby/test.jsonl", 1, {"language": "ruby", "code": code, "docstring": "Reloads the pages."})
+    recs = {(r["task"], r["subtask"], r["lang"]): r for r in codesearchnet.to_records(row)}
+    fixed = "def reload(x)\n  @pages = nil\n  load_pages(x)\nend"
+    assert recs[("code_summarization", None, "en")]["input"] == fixed
+    assert recs[("code_generation", None, "en")]["output"] == fixed
+    completion = recs[("code_search", "code_completion", "en")]
+    assert (completion["input"], completion["output"]) == ("def reload(x)\n  @pages = nil", "  load_pages(x)")
 
 
 def test_codesearchnet_conversion_is_deterministic():
@@ -842,7 +926,10 @@ def test_codexglue_line_completion_an_input_ending_mid_line_asks_to_complete_the
         for r in recs:
             opts = {k: [t.replace("{plang}", "Python" if r["plang"] == "python" else "Java") for t in v]
                     for k, v in templates.load(r["lang"])["instructions"].items()}
-            out.append([k for k in ("code_completion", "code_completion_line") if r["instruction"] in opts[k]])
+            note = templates.note(f"tokenised_{r['plang']}", r["lang"])
+            assert r["instruction"].endswith(note)  # says what the tokenised code (and so the answer) looks like
+            template = r["instruction"][:-len(note)].rstrip()
+            out.append([k for k in ("code_completion", "code_completion_line") if template in opts[k]])
         return out
 
     mid = lc.to_records(_lc_row("py150", "<s> import os <EOL> x = os . path . join (", "a , b )"))
@@ -852,6 +939,19 @@ def test_codexglue_line_completion_an_input_ending_mid_line_asks_to_complete_the
     java_mid = lc.to_records(_lc_row("javaCorpus", "<s> int x = 1 ; String s = foo .", "bar ( ) ;"))
     java_next = lc.to_records(_lc_row("javaCorpus", "<s> int x = 1 ; if ( x > 0 ) {", "return x ;"))
     assert keys(java_mid)[0] == ["code_completion_line"] and keys(java_next)[0] == ["code_completion"]
+
+
+def test_codexglue_line_completion_instruction_says_the_code_is_tokenised_with_placeholders():
+    lc = codexglue_line_completion
+    py_en, py_zh = lc.to_records(_lc_row("py150", "<s> x = \"<STR_LIT>\" <EOL>", "y = <NUM_LIT:0>"))
+    assert "<STR_LIT>" in py_en["instruction"] and "<NUM_LIT>" in py_en["instruction"]
+    assert "no indentation" in py_en["instruction"] and "没有缩进" in py_zh["instruction"]
+    java_en, _ = lc.to_records(_lc_row("javaCorpus", "<s> int x = 1 ;", "return x ;"))
+    assert "no line breaks" in java_en["instruction"] and "<STR_LIT>" in java_en["instruction"]
+    from mulco.steps import text
+
+    # the note is part of the template: dedup and decontamination still compare only the code
+    assert text.strip_template(py_en["instruction"], "en") == "" and text.strip_template(py_zh["instruction"], "zh") == ""
 
 
 # --------------------------------------------------------------------------------------------

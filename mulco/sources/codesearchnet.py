@@ -9,14 +9,22 @@ https://github.com/github/CodeSearchNet):
   license MIT (the CodeSearchNet repository; functions keep their repositories' licenses).
 
 Each line is one function: ``{repo, path, func_name, original_string, language, code, code_tokens,
-docstring, docstring_tokens, url, partition, ...}``. Per row, in English and in Chinese:
+docstring, docstring_tokens, url, partition, ...}``. The code is first shifted left as a whole
+when CodeSearchNet cut the indentation of its first line only (a method of a class:
+:func:`reindent`). A docstring whose first paragraph is code or opens with RDoc/YARD markup is
+not a summary (:func:`summary_problem`): the row is quarantined. Per row, in English and in
+Chinese:
 
 * ``code_summarization``: code -> the docstring's first paragraph (Python code loses its
   docstring literal so the answer is not in the input); the Chinese record's answer is the
-  English text, marked for translation (``_translate = ("output",)``);
+  English text, marked for translation (``_translate = ("output",)``). Templates that ask for
+  one sentence (``code_summarization_sentence``) are used only when the summary has one
+  (:func:`sentence_count`), for half of those rows; the others get wordings without a length;
 * ``code_generation``: docstring paragraph -> code (Chinese: ``_translate = ("input",)``);
-* ``code_search/code_completion``: the lines before a cut -> the next line, stripped; the cut is
-  chosen from the English record's id, so both languages share it (none under 3 lines);
+* ``code_search/code_completion``: the lines before a cut -> the next line, with its
+  indentation; the cut is only before a line worth predicting (not a bare ``end``, brace,
+  ``else``, ``return``, comment: :func:`worth_predicting`) and chosen from the English record's
+  id, so both languages share it (none under 3 lines or without such a line);
 * ``code_search/cloze_test``: one occurrence of a vocabulary word, found as a whole token outside
   strings and comments, becomes ``<mask>``; the answer is the word (none when no vocabulary word
   occurs). The vocabulary is CodeXGLUE ClozeTesting-all's own word list,
@@ -42,7 +50,7 @@ from typing import Iterator
 from ..record import Record, make_id
 from ..taxonomy import LANGS
 from ..textio import json_lines
-from .base import (CODEXGLUE_CITATION, TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec, blank,
+from .base import (CODEXGLUE_CITATION, TRANSLATE_KEY, BadRow, JsonLines, Rejected, Row, SourceSpec,
     glob_files, need_str, norm_split, templated_record)
 
 SPEC = SourceSpec(
@@ -73,7 +81,7 @@ MIN_LINES = 3
 
 # A line that starts the tags/sections after a docstring's summary (@param, :returns:, Args:, ----).
 _TAG_LINE = re.compile(
-    r"\s*(?:@\w|:\w[^:\n]*:|(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Notes?)\s*:?\s*$|[-=]{3,}\s*$)"
+    r"\s*(?:@!?\w|:\w[^:\n]*:|(?:Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Notes?)\s*:?\s*$|[-=]{3,}\s*$)"
 )
 _PY_HEADER = re.compile(
     r"\A(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?def\b.*?\)[ \t]*(?:->[^\n]*?)?:[ \t]*(?:#[^\n]*)?\n", re.S
@@ -152,6 +160,44 @@ def first_paragraph(docstring: str) -> str:
     return " ".join(" ".join(lines).split())
 
 
+#: a summary that opens like a definition or a statement of code, not a sentence
+_CODE_OPENING = re.compile(r"(?:def|class|module|function|func|fn|public|private|protected|static|var|let|const|"
+                           r"import|require|include|package|unless|elsif|lambda)\s+[\w@$:.!?]+")
+#: a token of code in a summary: @ivar/$var, a call, a brace or semicolon, an operator alone,
+#: a method chain (a.b, a.b?), a Ruby symbol, a bare ``end``
+_CODE_TOKEN = re.compile(r"^[@$]\w|\w\(|[{};]|^(?:[-+*/|&]?=|\|\|=|==|===|=>|->|\|\||&&|!=|<<|\|\w+\|)$|"
+                         r"^[A-Za-z_]\w*(?:\.[a-z_]\w+)+[?!(]?|^:\w+$|^end$")
+#: RDoc / YARD / HTML markup that opens a docstring instead of a summary
+_MARKUP_OPENING = re.compile(r"(?:=+\s|call-seq:|:[\w-]+:|#--|--\s|\+\+\s|\{include:|@!\w|<(?:tt|pre|code)>)", re.I)
+
+
+def summary_problem(summary: str) -> str | None:
+    """Why a docstring's first paragraph is not a summary, or None: it is code (it opens like a
+    definition with at least 2 code tokens, or at least 40 % of its 3+ tokens are code: ``def
+    reload_pages_if_needed if @pages_by_path.nil? …``), or it opens with markup (an RDoc heading
+    ``== Examples``, ``call-seq:``, a directive, ``<tt>``)."""
+    if _MARKUP_OPENING.match(summary):
+        return "docstring is RDoc/markup, not a summary"
+    tokens = summary.split()
+    code = sum(bool(_CODE_TOKEN.search(t)) for t in tokens)
+    if (_CODE_OPENING.match(summary) and code >= 2) or (len(tokens) >= 3 and code >= 0.4 * len(tokens)):
+        return "docstring is code, not a summary"
+    return None
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Za-z0-9@`\"'(\[+_:])")
+_ABBREVIATION = re.compile(r"(?:\b(?i:e\.g|i\.e|w\.r\.t|etc|vs|cf|approx|incl|resp|mrs?|dr|st|no|fig)\.|"
+                           r"(?<![\w.])[A-Z]\.)$")
+
+
+def sentence_count(text: str) -> int:
+    """Sentences of an English summary: breaks after ``.``/``!``/``?`` and white space before a
+    word, digit, quote, bracket or markup (the docstrings often start a sentence in lower case),
+    except after an abbreviation (e.g., i.e., w.r.t., etc., an initial)."""
+    parts = _SENTENCE_BREAK.split(text.strip())
+    return 1 + sum(not _ABBREVIATION.search(p) for p in parts[:-1])
+
+
 def strip_py_docstring(code: str, expect: str = "") -> str:
     """Python ``code`` without the docstring literal that opens the function body; with
     ``expect`` (the summary), only a literal whose text contains its first words is removed."""
@@ -162,15 +208,65 @@ def strip_py_docstring(code: str, expect: str = "") -> str:
     return code[: head.end()] + code[doc.end():]
 
 
-def cut_line(code: str, pick: int) -> tuple[str, str] | None:
-    """(lines before the cut, next line stripped); the cut among lines 2..n-1 with a non-blank
-    next line, chosen by ``pick``; None when the code has fewer than 3 lines."""
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _unit(widths: list[int], body: int) -> int:
+    """The indentation step of code whose lines are indented by ``widths``: the smallest gap
+    between two levels; with one level, 4 when the body's indentation is a multiple of 4, else 2."""
+    levels = sorted(set(widths))
+    gaps = [b - a for a, b in zip(levels, levels[1:])]
+    return min(gaps) if gaps else (4 if body % 4 == 0 else 2)
+
+
+def reindent(code: str) -> str:
+    """The function as it was indented, shifted left as a whole: CodeSearchNet cuts the leading
+    white space of the first line only, so a method keeps its body at the class's depth under a
+    first line at column 0 (``def f\n      x\n    end``). When the first line is not indented and
+    every other non-blank line is, the original indentation of the first line is the one of the
+    closing line (``end``, ``}``) when the function has one, else the body's less one step; that
+    much is removed from every line (only when all of them start with that same white space)."""
     lines = code.split("\n")
-    cuts = [k for k in range(2, len(lines)) if not blank(lines[k])]
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    if not rest or _indent(lines[0]) or not all(_indent(ln) for ln in rest):
+        return code
+    widths = [len(_indent(ln)) for ln in rest]
+    body = min(widths)
+    width = len(_indent(rest[-1])) if _CLOSER.match(rest[-1]) else body - _unit(widths, body)
+    prefix = _indent(rest[widths.index(body)])[:max(0, width)]
+    if not prefix or not all(ln.startswith(prefix) for ln in rest):
+        return code
+    return "\n".join([lines[0], *(ln[len(prefix):] if ln.strip() else "" for ln in lines[1:])])
+
+
+#: the closing line of a function (Ruby ``end``, a brace): it sits at the function's own indentation
+_CLOSER = re.compile(r"[ \t]*(?:end\b|\})")
+#: words that alone (with brackets, punctuation and a comment) make a line not worth predicting
+_TRIVIAL_WORDS = frozenset({"end", "else", "begin", "ensure", "rescue", "try", "finally", "except", "do", "then",
+                            "pass", "break", "continue", "return", "default"})
+_LINE_COMMENT = re.compile(r"\s(?:#|//).*$|^\s*(?:#|//).*$")
+
+
+def worth_predicting(line: str) -> bool:
+    """A line whose completion teaches something: not blank, not only brackets and punctuation,
+    not a bare ``end``/``else``/``begin``/``return``... (the block words above, with brackets or a
+    comment), and not only a comment."""
+    code = _LINE_COMMENT.sub("", line)
+    words = re.findall(r"[A-Za-z_]\w*|\d+", code)
+    return bool(words) and not set(words) <= _TRIVIAL_WORDS
+
+
+def cut_line(code: str, pick: int) -> tuple[str, str] | None:
+    """(lines before the cut, the next line with its indentation); the cut among lines 2..n-1
+    whose next line is worth predicting (:func:`worth_predicting`), chosen by ``pick``; None when
+    the code has fewer than 3 lines or no such line."""
+    lines = code.split("\n")
+    cuts = [k for k in range(2, len(lines)) if worth_predicting(lines[k])]
     if len(lines) < MIN_LINES or not cuts:
         return None
     k = cuts[pick % len(cuts)]
-    return "\n".join(lines[:k]), lines[k].strip()
+    return "\n".join(lines[:k]), lines[k].rstrip()
 
 
 @functools.lru_cache(maxsize=1)
@@ -222,18 +318,30 @@ def _pick(row: Row, subtask: str) -> int:
     return int(make_id(SPEC.name, row.source_id, "code_search", subtask, "en"), 16)
 
 
+def summary_key(row: Row, summary: str) -> str:
+    """The templates of a summary: "in one sentence" wordings (``code_summarization_sentence``)
+    only for a summary of one sentence, and then for half of them (by the row), so both kinds of
+    wording come with one-sentence answers; the general ones for the rest."""
+    if sentence_count(summary) == 1 and _pick(row, "code_summarization") % 2:
+        return "code_summarization_sentence"
+    return "code_summarization"
+
+
 def to_records(row: Row) -> list[Record]:
     plang = need_str(row.data, "language").strip().lower()
     if plang not in PLANGS:
         raise BadRow(f"unknown language: {plang!r} (expected one of {', '.join(PLANGS)})", "language")
-    code = need_str(row.data, "code").replace("\r\n", "\n").strip("\n")
+    code = reindent(need_str(row.data, "code").replace("\r\n", "\n").strip("\n"))
     summary = first_paragraph(need_str(row.data, "docstring", allow_empty=True))
     if not summary:
         raise BadRow("empty docstring: no summary paragraph", "docstring")
+    problem = summary_problem(summary)
+    if problem:
+        raise BadRow(problem, "docstring")
     body = strip_py_docstring(code, summary) if plang == "python" else code
     if not body.strip():
         raise BadRow("empty code", "code")
-    made = _pair(row, plang, "code_summarization", None, "code_summarization", body, summary, ("output",))
+    made = _pair(row, plang, "code_summarization", None, summary_key(row, summary), body, summary, ("output",))
     made += _pair(row, plang, "code_generation", None, "code_generation", summary, code, ("input",))
     cut = cut_line(body, _pick(row, "code_completion"))
     if cut:

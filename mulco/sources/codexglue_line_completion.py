@@ -16,7 +16,10 @@ line" (template key ``code_completion_line``); otherwise it asks for the next li
 py150's ``<EOL>`` into line breaks and keeps the placeholders as they are. Inputs run to tens of
 kilobytes, so only the tail of the context is kept: the last 30 lines for py150 (the current,
 possibly empty, line included), and for javaCorpus, which has no line breaks, the last 1500
-characters, starting at a token boundary. Data license C-UDA-1.0. Citation: Lu et al. 2021
+characters, starting at a token boundary. The answer has the same tokenised form as the
+context, so the instruction says what that form is (template note ``tokenised_python`` /
+``tokenised_java``: tokens separated by spaces, ``<STR_LIT>``/``<NUM_LIT>`` placeholders, and for
+py150 no indentation, for javaCorpus no line breaks; issue 23). Data license C-UDA-1.0. Citation: Lu et al. 2021
 (CodeXGLUE); Raychev et al. 2016 (py150); Allamanis and Sutton 2013 (javaCorpus).
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from .. import templates
 from ..record import Record
 from ..taxonomy import LANGS
 from .base import (CODEXGLUE_CITATION, BadRow, JsonLines, Rejected, Row, SourceSpec, glob_files, need_str,
@@ -118,4 +122,9 @@ def to_records(row: Row) -> list[Record]:
         raise BadRow("empty context: no code before the line to complete", "input")
     key = "code_completion_line" if mid_line(raw, plang) else "code_completion"
     return [templated_record(SPEC, row.source_id, lang, task="code_search", subtask="code_completion", plang=plang,
-                             input=inp, output=gt, key=key) for lang in LANGS]
+                             input=inp, output=gt, key=key, suffix=_note(plang, lang)) for lang in LANGS]
+
+
+def _note(plang: str, lang: str) -> str:
+    """What the tokenised code looks like, appended to the instruction (a space before it in EN)."""
+    return ("" if lang == "zh" else " ") + templates.note(f"tokenised_{plang}", lang)

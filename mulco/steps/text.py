@@ -111,12 +111,15 @@ def _template_re(lang: str) -> re.Pattern:
     from .. import templates
 
     pats = []
-    for options in templates.load(lang)["instructions"].values():
+    data = templates.load(lang)
+    for options in data["instructions"].values():
         for t in options:
             parts = re.split(r"\{[a-z_]+\}", t)
             pats.append(r".{1,40}?".join(re.escape(p) for p in parts))
     pats.sort(key=len, reverse=True)
-    return re.compile("(?:" + "|".join(pats) + ")", re.S)
+    notes = sorted((re.escape(n) for n in data.get("notes", {}).values()), key=len, reverse=True)
+    tail = r"(?:\s*(?:" + "|".join(notes) + "))?" if notes else ""  # a template's appended note is template too
+    return re.compile("(?:" + "|".join(pats) + ")" + tail, re.S)
 
 
 @functools.lru_cache(maxsize=1 << 16)
