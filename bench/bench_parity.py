@@ -107,6 +107,23 @@ def code_tasks(data, n):
                   f"{codebleu_score.codebleu(sp, sr, plang):.2f} | – |")
 
 
+def summaries(data, n):
+    import codexglue_reference as ref
+
+    from collama_train.evaluate import registry
+    from collama_train.evaluate.postprocess import one_sentence
+
+    recs = records(data, "code_summarization.en", n)
+    if not recs:
+        return
+    rng = random.Random(6)
+    refs = [r["output"] for r in recs]
+    preds = [perturb_code(x, i, rng).replace("\n", " ") for i, x in enumerate(refs)]
+    got = registry.get("code_summarization", None).score(preds, refs, "en")
+    official = ref.smoothed_bleu([one_sentence(p) for p in preds], [one_sentence(r) for r in refs])
+    _row(f"code_summarization (n={len(recs)})", "smoothed_bleu4", official, got["smoothed_bleu4"])
+
+
 def completion(data, n):
     import codexglue_reference as ref
 
@@ -218,6 +235,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     print("| task | metric | official rule | collama-eval | difference |\n|---|---|---|---|---|")
     code_tasks(a.data, a.n)
+    summaries(a.data, a.n)
     completion(a.data, a.n)
     cloze(a.data, a.n)
     yes_no(a.n)

@@ -113,3 +113,51 @@ def raw_labels(answers, gold_labels):
 
 def cloze_accuracy(words, gold_words):
     return 100 * sum(w == g for w, g in zip(words, gold_words)) / len(gold_words)
+
+
+# code-to-text evaluator/bleu.py (per-sentence smoothed BLEU-4 after NIST normalization, averaged)
+
+_PUNCT_SPLITS = (
+    (r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", r" \1 "),
+    (r"([^0-9])([\.,])", r"\1 \2 "),
+    (r"([\.,])([^0-9])", r" \1 \2"),
+    (r"([0-9])(-)", r"\1 \2 "),
+)
+
+
+def _nist(text):
+    import re
+    import xml.sax.saxutils
+
+    text = text.replace("<skipped>", "")
+    text = re.sub(r"-\n", "", text).replace("\n", " ")
+    text = xml.sax.saxutils.unescape(text, {"&quot;": '"'})
+    text = (" " + text + " ").lower()
+    for pattern, repl in _PUNCT_SPLITS:
+        text = re.sub(pattern, repl, text)
+    return text.split()
+
+
+def _sentence_bleu(ref, hyp, n=4):
+    import sys
+
+    tiny = sys.float_info.min
+    r, h = _nist(ref), _nist(hyp)
+    rc, hc = _grams(r, n), _grams(h, n)
+    log_sum = 0.0
+    for k in range(1, n + 1):
+        correct = sum(min(c, rc.get(g, 0)) for g, c in hc.items() if len(g) == k)
+        guess = max(len(h) - k + 1, 0)
+        add = 0 if k == 1 else 1
+        log_sum += math.log(correct + add + tiny) - math.log(guess + add + tiny)
+    return math.exp(log_sum / n + min(0.0, 1 - (len(r) + 1) / (len(h) + 1)))
+
+
+def smoothed_bleu(predictions, references):
+    """The code-to-text figure: mean over items of the sentence BLEU of the lowercased, split texts, x 100."""
+    import re
+
+    def split(s):
+        return " ".join(re.findall(r"[\w]+|[^\s\w]", s.strip().lower()))
+
+    return 100 * sum(_sentence_bleu(split(r), split(p)) for p, r in zip(predictions, references)) / len(references)

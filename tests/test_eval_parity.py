@@ -256,6 +256,16 @@ def test_code_generation_and_completion_equal_the_official_rule():
     assert s["edit_sim"] == (12 + 67) / 2
 
 
+def test_summaries_smoothed_bleu_equals_the_official_rule():
+    refs = ["Returns the maximum of two integers.", "Parses a JSON string into a map (keys: strings).",
+            "Closes the connection, if it is open.", "Computes 3.5% interest on 1,000 dollars."] * 3
+    preds = [refs[0], "Returns the max of 2 ints", "", "Closes the connection if open.",
+             "returns THE MAXIMUM of two integers", "Parses JSON.", "Opens a file.", "Computes 3.5 % interest on 1000 dollars",
+             "x", refs[9].upper(), "Parses a JSON string into a map (keys: strings).", "Closes the connection, if it is open"]
+    got = registry.get("code_summarization", None).score(preds, refs, "en")["smoothed_bleu4"]
+    assert got == pytest.approx(ref.smoothed_bleu(preds, refs), abs=1e-9)
+
+
 def test_summaries_smoothed_bleu_by_hand():
     # hand computation in test_eval_metrics (32.50 and 17.86); the corpus figure is their mean
     s = registry.get("code_summarization", None).score(
