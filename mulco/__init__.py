@@ -9,14 +9,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # The public API (what collama_train may use; a test checks it uses nothing else). Light imports only.
-from .select import (SPLITS, Leaf, Selection, SelectionError, check_licenses, check_source,  # noqa: E402
-                     count_licenses, read_table, resolve)
+from .select import (SPLITS, Leaf, LicenceNote, Selection, SelectionError, check_licenses,  # noqa: E402
+                     check_source, count_licenses, read_table, resolve)
 from .taxonomy import (LANGS, PLANGS, SUBTASKS, TASKS, Selector, UnknownConfigError, all_names,  # noqa: E402
                        check_available, config_names, format_name, parse, suggest)
 
 __all__ = [
     "load", "resolve", "read_table", "count_licenses", "check_licenses", "check_source", "Selection", "Leaf",
-    "SelectionError", "SPLITS",
+    "SelectionError", "LicenceNote", "SPLITS",
     "parse", "format_name", "Selector", "UnknownConfigError", "all_names", "config_names", "check_available",
     "suggest", "TASKS", "SUBTASKS", "LANGS", "PLANGS", "answer_labels", "__version__",
 ]
@@ -36,8 +36,9 @@ def load(name: str = "all", data_dir=None, split: str | None = None, streaming: 
 
     ``data_dir`` defaults to the Hub repo ``collama/mulco``. An unknown name raises
     :class:`mulco.taxonomy.UnknownConfigError` listing close valid names. ``licenses`` (e.g.
-    ``["MIT", "Apache-2.0"]``) keeps only records under those licences; an unknown one raises
-    :class:`SelectionError` listing those present.
+    ``["MIT", "Apache-2.0"]``) is an allow-list: it keeps only records under those licences; one the
+    config does not have is a note (a :class:`LicenceNote` warning), and only when none of them is
+    there does it raise :class:`SelectionError` listing those present.
     """
     from pathlib import Path
 

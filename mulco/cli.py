@@ -64,7 +64,29 @@ def add_verbosity(parser: argparse.ArgumentParser, default) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     args = make_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _note_printer(args.command, warnings.showwarning)
+        return _run(args)
+
+
+def _note_printer(command: str, show):
+    """``warnings.showwarning`` that prints mulco's notes (:class:`mulco.select.LicenceNote`) as one
+    line, ``mulco COMMAND: note: ...``, and leaves every other warning to ``show``."""
+    from .select import LicenceNote
+
+    def note(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, LicenceNote):
+            print(f"mulco {command}: note: {message}", file=sys.stderr, flush=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return note
+
+
+def _run(args) -> int:
     verbosity = getattr(args, "verbosity", NORMAL)
     try:
         return args.func(args) or 0

@@ -71,6 +71,9 @@ class ExportResult:
     splits: tuple[str, ...]
     licenses: list[str] | None
     files: list[WrittenFile] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (config, split, why) not exported
+    notes: list[str] = field(default_factory=list)      # e.g. a licence of the allow-list that selects nothing
+    warnings: list[str] = field(default_factory=list)   # e.g. two configs sharing records
 
     @property
     def records(self) -> int:
@@ -83,7 +86,9 @@ class ExportResult:
     def to_json(self) -> dict:
         return {"dest": self.dest, "format": self.format, "source": self.source, "revision": self.revision,
                 "splits": list(self.splits), "licenses": self.licenses, "records": self.records, "bytes": self.bytes,
-                "files": [f.__dict__ for f in self.files]}
+                "files": [f.__dict__ for f in self.files],
+                "skipped": [{"config": c, "split": s, "why": w} for c, s, w in self.skipped],
+                "notes": self.notes, "warnings": self.warnings}
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,15 +206,18 @@ def _stream(sel, leaves, licenses, fmt: str, counter: list) -> Iterable[dict]:
         yield from _rows(table, fmt)
 
 
-def _dataset_info(entries: list[tuple[str, str, str]]) -> dict:
+def _dataset_info(entries: list[tuple[str, str, str]], root: Path | None = None) -> dict:
     """LLaMA-Factory's dataset_info.json (its data/README.md; read by ``llamafactory.data.parser``):
     a file dataset is loaded with ``load_dataset("json", data_files=[file])``, whose only split is
     ``train`` whichever MulCo split the file holds; so ``split`` is ``train`` and the MulCo split is
-    in the entry name and the file name."""
+    in the entry name and the file name. ``file_name`` is relative to the export (``dataset_dir:
+    DEST``), or absolute under ``root`` (LLaMA-Factory joins it to its ``dataset_dir`` with
+    ``os.path.join``, which keeps an absolute path: the entries can be merged into its own
+    ``data/dataset_info.json``)."""
     info = {}
     for config, split, rel in entries:
         info[entry_name(config, split)] = {
-            "file_name": rel,
+            "file_name": str(root / rel) if root is not None else rel,
             "formatting": "alpaca",
             "columns": {"prompt": "instruction", "query": "input", "response": "output"},
             "split": "train",
@@ -287,57 +295,111 @@ def _load_order(sel, config: str) -> list:
 # The export
 
 
-def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence[str] | None,
-         revision: str | None = None, endpoint: str | None = None):
-    """Resolve every (config, split) and check the licences, reading only the licence column:
-    ``(selections {(config, split): Selection}, licences as spelled in the data or None)``."""
+@dataclass
+class Plan:
+    """What an export will write: the selection of each (config, split) that has records, the
+    licences as spelled in the data (None: all), and what is left out and why."""
+
+    sels: dict
+    spelled: list[str] | None
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _check_names(data, configs: Sequence[str]) -> None:
+    """Unknown config names fail before anything is read; for a local folder the close names
+    suggested are names the folder has."""
     from . import select, taxonomy
+
+    for c in configs:
+        try:
+            taxonomy.parse(c)
+        except taxonomy.UnknownConfigError:
+            if not select.is_local(data):
+                raise
+            have = taxonomy.config_names(lf.keys for lf in select.group_leaves(select.list_local(data)))
+            close = taxonomy.suggest(c, have)
+            raise taxonomy.UnknownConfigError(
+                f"unknown config {c!r}" + (f"; close names {data} has: {', '.join(close)}" if close else "")
+                + f" (`mulco configs {data}` lists them all)") from None
+
+
+def plan(data, configs: Sequence[str], splits: Sequence[str], licenses: Sequence[str] | None,
+         revision: str | None = None, endpoint: str | None = None) -> Plan:
+    """Resolve every (config, split) and check the licences, reading only the licence column. A
+    (config, split) without records (no such split, or none under ``licenses``) is skipped and
+    listed; a config with records in none of ``splits``, and an export left with nothing, are errors.
+    ``licenses`` is an allow-list: a licence that selects nothing is a note."""
+    from . import select
 
     if not configs:
         raise ExportError("no config given (--configs NAME[,NAME…]; `mulco configs OUT` lists them)")
-    for c in configs:
-        taxonomy.parse(c)  # an unknown name fails here, before anything is read
+    _check_names(data, configs)
     select.check_source(data)
-    sels = {}
+    out = Plan({}, None)
     for c in configs:
-        for s in splits:
-            sels[(c, s)] = select.resolve(c, data, s, revision=revision, endpoint=endpoint)
-    if licenses is None:
-        return sels, None
-    return sels, _check_plan_licenses(data, configs, sels, licenses, revision, endpoint)
+        found = {s: select.resolve(c, data, s, revision=revision, missing="skip", endpoint=endpoint) for s in splits}
+        if not any(sel.leaves for sel in found.values()):
+            select.resolve(c, data, splits[0], revision=revision, endpoint=endpoint)  # raises, saying which splits it has
+        for s, sel in found.items():
+            if sel.leaves:
+                out.sels[(c, s)] = sel
+            else:
+                out.skipped.append((c, s, f"no {s} split"))
+    if licenses is not None:
+        _plan_licenses(out, licenses)
+    return out
 
 
-def _check_plan_licenses(data, configs: Sequence[str], sels: dict, licenses: Sequence[str],
-                         revision: str | None, endpoint: str | None) -> list[str]:
-    """``licenses`` as spelled in the data; every exported (config, split) must keep a record under them."""
+def _plan_licenses(out: Plan, licenses: Sequence[str]) -> None:
+    """Keep in ``out`` only the (config, split) with records under ``licenses`` (the others are skipped);
+    a licence that selects nothing is a note; nothing left is an error."""
     from . import select
 
-    per = {k: select.count_licenses(sel) for k, sel in sels.items()}
-    present = {lic for cnt in per.values() for lic in cnt}
-    for c in configs:  # a licence is known when the configs have it in any split, not only those exported
-        for s in SPLITS:
-            if (c, s) not in sels:
-                present.update(select.count_licenses(
-                    select.resolve(c, data, s, revision=revision, missing="skip", endpoint=endpoint)))
+    per = {k: select.count_licenses(sel) for k, sel in out.sels.items()}
+    present = sorted({lic for cnt in per.values() for lic in cnt})
+    configs = list(dict.fromkeys(c for c, _ in out.sels))
     try:
-        spelled = select.check_licenses(licenses, sorted(present))
+        out.spelled = select.check_licenses(licenses, present, notes=out.notes)
     except SelectionError as e:
         raise SelectionError(f"--licenses, {', '.join(configs)}: {e}") from None
-    if not spelled:
-        raise ExportError("--licenses is empty; give licences like 'MIT,Apache-2.0' or leave it out")
     for (c, s), cnt in per.items():
-        if not any(cnt.get(x) for x in spelled):
-            raise ExportError(f"config {c!r} has no {s!r} record under --licenses {','.join(licenses)} "
-                              f"(its records there are under: {', '.join(sorted(cnt))}); drop it or add a licence")
-    return spelled
+        if not any(cnt.get(x) for x in out.spelled):
+            del out.sels[(c, s)]
+            out.skipped.append((c, s, f"no record under --licenses {','.join(licenses)} "
+                                      f"(its records are under: {', '.join(sorted(cnt))})"))
+    if not out.sels:
+        raise ExportError(f"nothing to export: no record of {', '.join(configs)} is under --licenses "
+                          f"{','.join(licenses)} in the splits asked for (present: {', '.join(present)})")
+
+
+def overlaps(sels: dict) -> list[str]:
+    """A warning per two exported configs that share records (one contains the other, or they
+    intersect), with the count per split: the files hold those records twice."""
+    import pyarrow.parquet as pq
+
+    shared: dict[tuple[str, str], dict[str, int]] = {}
+    keys = list(sels)
+    for i, (a, split) in enumerate(keys):
+        for b, split_b in keys[i + 1:]:
+            common = set(sels[(a, split)].leaves) & set(sels[(b, split_b)].leaves) if split == split_b and a != b else set()
+            if common:
+                n = sum(pq.ParquetFile(sels[(a, split)].local_path(f)).metadata.num_rows for lf in common for f in lf.files)
+                shared.setdefault((a, b), {})[split] = n
+    return [f"configs {a} and {b} share records ({', '.join(f'{n:,} {s}' for s, n in per.items())}): the export holds "
+            f"them twice, and a tool reading both files trains on them twice; export only one of them, or configs that "
+            f"do not overlap (`collama-train --configs {a},{b}` uses each record once)" for (a, b), per in shared.items()]
 
 
 def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str] = ("train",),
            licenses: Sequence[str] | None = None, force: bool = False, revision: str | None = None,
            repo_id: str | None = None, endpoint: str | None = None,
-           log: Callable[[str], None] | None = None) -> ExportResult:
-    """Export ``configs`` (each with every split in ``splits``) of ``data`` (a built folder or a Hub
-    repo id) as ``fmt`` into the folder ``dest``, atomically. Raises :class:`ExportError`,
+           log: Callable[[str], None] | None = None, absolute_paths: bool = False) -> ExportResult:
+    """Export ``configs`` (each with every split in ``splits`` it has) of ``data`` (a built folder or a Hub
+    repo id) as ``fmt`` into the folder ``dest``, atomically; the result lists what was skipped (a split
+    a config lacks, none of its records under ``licenses``), notes and warnings (configs that share
+    records). ``absolute_paths``: llamafactory's ``dataset_info.json`` names the files by absolute path.
+    Raises :class:`ExportError`,
     :class:`mulco.select.SelectionError`, :class:`mulco.taxonomy.UnknownConfigError` or
     :class:`mulco.safeout.UnsafeOutputError` (one line each) before anything is written."""
     from . import select
@@ -354,19 +416,21 @@ def export(data, fmt: str, configs: Sequence[str], dest, *, splits: Sequence[str
     local = select.is_local(data)
     forbidden = [("the data folder", Path(data).expanduser())] if local else []
     prepare_output(dest, marker=MARKER, force=force, forbidden=forbidden, flag="--dest", command="export")
-    sels, spelled = plan(data, configs, splits, licenses, revision, endpoint)
+    p = plan(data, configs, splits, licenses, revision, endpoint)
+    sels, spelled = p.sels, p.spelled
     first = next(iter(sels.values()))
     if repo_id is None:
         repo_id = first.source if first.is_hub else (repo_id_of(Path(data).expanduser()) or DEFAULT_REPO_ID)
     result = ExportResult(dest=str(dest), format=fmt, source=first.source, revision=first.revision,
-                          splits=splits, licenses=spelled)
+                          splits=splits, licenses=spelled, skipped=p.skipped, notes=p.notes, warnings=overlaps(sels))
 
     tmp = _fresh_tmp(dest)
     try:
         entries = _write_files(tmp, sels, fmt, spelled, result, log)
         extra: dict[str, str] = {}
         if fmt == "llamafactory":
-            extra[DATASET_INFO] = json.dumps(_dataset_info(entries), ensure_ascii=False, indent=2) + "\n"
+            root = dest.resolve() if absolute_paths else None
+            extra[DATASET_INFO] = json.dumps(_dataset_info(entries, root), ensure_ascii=False, indent=2) + "\n"
         elif fmt == "axolotl":
             extra[AXOLOTL_LOCAL] = _axolotl_local(dest.resolve(), entries)
             extra[AXOLOTL_HUB] = _axolotl_hub(repo_id, first.revision, entries)
@@ -437,8 +501,11 @@ def summary_table(result: ExportResult) -> str:
     rows.append(("total", "", f"{len(result.files)} files", f"{result.records:,}", f"{result.bytes:,}"))
     lic = f"; licences: {', '.join(result.licenses)}" if result.licenses else ""
     title = f"{result.format} export of {result.source} into {result.dest}{lic}"
-    return render(["config", "split", "file", "records", "bytes"], rows, title=title)
+    text = render(["config", "split", "file", "records", "bytes"], rows, title=title)
+    if result.skipped:
+        text += "\n\n" + render(["config", "split", "skipped because"], result.skipped, title="Not exported")
+    return text
 
 
-__all__ = ["FORMATS", "MARKER", "ExportError", "ExportResult", "WrittenFile", "alpaca_prompt", "alpaca_prompts",
+__all__ = ["FORMATS", "MARKER", "ExportError", "ExportResult", "Plan", "WrittenFile", "alpaca_prompt", "alpaca_prompts",
            "export", "summary_table", "SelectionError"]

@@ -30,7 +30,12 @@ UNSPECIFIED = "unspecified"
 
 
 class SelectionError(ValueError):
-    """A data source that is not a MulCo folder, a name that selects nothing, an unknown licence."""
+    """A data source that is not a MulCo folder, a name that selects nothing, licences that select nothing."""
+
+
+class LicenceNote(UserWarning):
+    """Some of the licences asked for select no record (the others do): a note, not an error
+    (``--licenses`` is an allow-list). The ``mulco`` commands print it as a one-line note."""
 
 
 @dataclass(frozen=True)
@@ -211,20 +216,26 @@ def _list_source(data: str | os.PathLike, revision: str | None, endpoint: str | 
 
 
 def _select_leaves(selectors: dict, leaves: list[Leaf], missing: str, split: str, source: str) -> dict[str, tuple[Leaf, ...]]:
-    """The leaves each name selects; a name selecting none raises (listing close names that do), or is
-    left out under ``missing="skip"``."""
-    available = taxonomy.config_names(lf.keys for lf in leaves)
+    """The leaves of ``split`` each name selects (``leaves``: those of every split); a name selecting
+    none raises (saying which splits it has records in, else listing close names that do), or is left
+    out under ``missing="skip"``."""
+    here = [lf for lf in leaves if lf.split == split]
+    available = taxonomy.config_names(lf.keys for lf in here)
     by_name: dict[str, tuple[Leaf, ...]] = {}
     for n, sel in selectors.items():
-        chosen = tuple(lf for lf in leaves if sel.matches(*lf.keys))
+        chosen = tuple(lf for lf in here if sel.matches(*lf.keys))
         if chosen:
             by_name[n] = chosen
         elif missing != "skip":
+            elsewhere = [s for s in SPLITS if any(lf.split == s and sel.matches(*lf.keys) for lf in leaves)]
             close = taxonomy.suggest(n, available)
-            raise UnknownConfigError(
-                f"config {n!r} selects no record in the {split!r} split of {source}"
-                + (f"; close names that do: {', '.join(close)}" if close else
-                   (f"; names with records there include: {', '.join(available[:6])}" if available else "")))
+            if elsewhere:
+                hint = f"; it has records only in the {', '.join(elsewhere)} split{'s' if len(elsewhere) > 1 else ''}"
+            elif close:
+                hint = f"; close names that do: {', '.join(close)}"
+            else:
+                hint = f"; names with records there include: {', '.join(available[:6])}" if available else ""
+            raise UnknownConfigError(f"config {n!r} selects no record in the {split!r} split of {source}{hint}")
     return by_name
 
 
@@ -268,7 +279,7 @@ def resolve(names: str | Sequence[str], data: str | os.PathLike | None = None, s
         raise SelectionError("no config name given")
     selectors = {n: taxonomy.parse(n) for n in names}  # unknown names fail here, at once
     source, sha, rels = _list_source("collama/mulco" if data is None else data, revision, endpoint, token)
-    by_name = _select_leaves(selectors, [lf for lf in group_leaves(rels) if lf.split == split], missing, split, source)
+    by_name = _select_leaves(selectors, group_leaves(rels), missing, split, source)
     owned = _owned(by_name, names)
     return Selection(source=source, revision=sha, split=split, names=tuple(by_name), by_name=by_name, owned=owned,
                      endpoint=endpoint, token=token)
@@ -289,16 +300,27 @@ def count_licenses(selection: Selection, leaves: Iterable[Leaf] | None = None) -
     return out
 
 
-def check_licenses(requested: Iterable[str], present: Iterable[str]) -> list[str]:
-    """The requested licences as spelled in the data (case-insensitive match); SelectionError
-    naming the unknown ones and listing those present."""
+def check_licenses(requested: Iterable[str], present: Iterable[str], notes: list[str] | None = None) -> list[str]:
+    """The requested licences (an allow-list) that the data has, as spelled there (case-insensitive
+    match). Those it lacks are a note (appended to ``notes``, else a :class:`LicenceNote` warning);
+    none present is a SelectionError listing the licences present."""
     by_norm = {_norm(p): p for p in present}
     req = [r for r in (x.strip() for x in requested) if r]
     unknown = [r for r in req if _norm(r) not in by_norm]
+    shown = ", ".join(sorted(by_norm.values())) or "none"
+    if unknown and len(unknown) == len(req):
+        raise SelectionError(f"licence(s) {', '.join(unknown)} not in the selected records; present: {shown}")
+    spelled = sorted({by_norm[_norm(r)] for r in req if _norm(r) in by_norm})
     if unknown:
-        raise SelectionError(f"licence(s) {', '.join(unknown)} not in the selected records; present: "
-                             f"{', '.join(sorted(by_norm.values())) or 'none'}")
-    return sorted({by_norm[_norm(r)] for r in req})
+        note = (f"licence(s) {', '.join(unknown)} select no record here (present: {shown}); "
+                f"keeping the records under {', '.join(spelled)}")
+        if notes is not None:
+            notes.append(note)
+        else:
+            import warnings
+
+            warnings.warn(note, LicenceNote, stacklevel=2)
+    return spelled
 
 
 def read_table(selection: Selection, leaves: Iterable[Leaf] | None = None, licenses: Iterable[str] | None = None,
@@ -329,6 +351,6 @@ def read_table(selection: Selection, leaves: Iterable[Leaf] | None = None, licen
 
 
 __all__ = [
-    "Leaf", "SPLITS", "Selection", "SelectionError", "check_licenses", "check_source", "count_licenses", "group_leaves",
+    "Leaf", "LicenceNote", "SPLITS", "Selection", "SelectionError", "check_licenses", "check_source", "count_licenses", "group_leaves",
     "list_hub", "list_local", "parse_leaf_path", "read_table", "resolve",
 ]

@@ -213,10 +213,10 @@ def test_bad_requests_are_one_line_and_write_nothing(built_sample, tmp_path, cap
     _fails(_argv(built_sample, dest, configs="code_search.defect_detection.zh.go"), capsys,
            "code_search.defect_detection.zh.go")
     _fails(_argv(built_sample, dest, "--split", "dev"), capsys, "unknown split 'dev'")
-    _fails(_argv(built_sample, dest, "--licenses", "GPL-3.0,MIT", "--split", "test"), capsys,
-           "GPL-3.0", "present:", "MIT")  # the unknown one is named, those present are listed
-    _fails(_argv(built_sample, dest, "--licenses", "MIT"), capsys, "no 'train' record under --licenses MIT",
-           "its records there are under")  # a known licence, but none in en/train: an empty file is refused
+    _fails(_argv(built_sample, dest, "--licenses", "GPL-3.0,WTFPL", "--split", "test"), capsys,
+           "GPL-3.0", "WTFPL", "present:", "MIT")  # none selects a record: named, with those present
+    _fails(_argv(built_sample, dest, "--licenses", "Apache-2.0"), capsys, "Apache-2.0", "present:",
+           "C-UDA-1.0")  # a licence of the build, but none in en/train: an empty export is refused
     _fails(_argv(tmp_path / "missing", dest), capsys, "missing")
     assert not dest.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
 
@@ -342,3 +342,89 @@ def test_mulco_load_keeps_only_the_licences_asked_for(built_sample):
     assert [r["id"] for r in stream] == [r["id"] for r in full["test"] if r["lang"] == "en" and r["license"] == "MIT"]
     with pytest.raises(mulco.SelectionError, match=r"GPL-3.0.*present: .*C-UDA-1.0.*MIT"):
         mulco.load("all", data_dir=built_sample, licenses=["GPL-3.0"])
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 20: licences as an allow-list, missing splits skipped, names the folder has, overlapping
+# configs, absolute paths for LLaMA-Factory
+
+
+def test_licenses_are_an_allow_list_a_licence_selecting_nothing_is_a_note(built_sample, tmp_path, capsys):
+    from mulco.commands.export_cmd import EPILOG
+
+    # the example of `mulco export --help`, on the local build, where some of its licences select nothing
+    example = next(line.split() for line in EPILOG.splitlines() if "--licenses" in line)
+    asked = example[example.index("--licenses") + 1].split(",")
+    present = mulco.count_licenses(mulco.resolve("en", built_sample, "train"))
+    here, absent = [x for x in asked if x in present], [x for x in asked if x not in present]
+    assert here and absent
+    argv = [str(built_sample) if a == "collama/mulco" else str(tmp_path / "trl") if a == "exports/trl" else a
+            for a in example[1:]]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert f"mulco export: note: licence(s) {', '.join(absent)} select no record here" in cap.err
+    got = _read_back(tmp_path / "trl" / "en" / "train.jsonl")
+    assert len(got) == len(_load(built_sample, "en", "train", licenses=here)) > 0
+    # the README's one-liner: cc-by-4.0 is in code_search.en, apache-2.0 is not -> a LicenceNote, and the records
+    with pytest.warns(mulco.LicenceNote, match="apache-2.0"):
+        ds = mulco.load("code_search.en", data_dir=built_sample, licenses=["cc-by-4.0", "apache-2.0"])
+    rows = [r for split in ds for r in ds[split].to_list()]
+    assert rows and {r["license"] for r in rows} == {"CC-BY-4.0"}
+    res = export(built_sample, "jsonl", ["en"], tmp_path / "api", licenses=[here[0].lower(), "GPL-3.0"])
+    assert res.licenses == [here[0]] and len(res.notes) == 1 and "GPL-3.0" in res.notes[0]
+
+
+def test_missing_splits_are_skipped_and_listed_and_the_error_names_the_splits_a_config_has(built_sample, tmp_path, capsys):
+    only_train = "code_search.query_to_code"  # the sample has it in train only
+    dest = tmp_path / "all"
+    assert main(["export", str(built_sample), "--format", "jsonl", "--configs", f"code_search.en,{only_train}",
+                 "--split", "train,validation,test", "--dest", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert "Not exported" in out and f"{only_train}/train.jsonl" in out
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.jsonl")) == [
+        "code_search.en/test.jsonl", "code_search.en/train.jsonl", "code_search.en/validation.jsonl",
+        f"{only_train}/train.jsonl"]
+    res = export(built_sample, "jsonl", [only_train], tmp_path / "api", splits=["train", "test"])
+    assert res.skipped == [(only_train, "test", "no test split")]
+    assert res.to_json()["skipped"] == [{"config": only_train, "split": "test", "why": "no test split"}]
+    err = _fails(_argv(built_sample, tmp_path / "x", "--split", "validation,test", configs=only_train), capsys,
+                 f"config {only_train!r} selects no record in the 'validation' split")
+    assert "it has records only in the train split" in err
+
+
+def test_suggestions_name_only_configs_the_folder_has(built_sample, tmp_path, capsys):
+    have = set(mulco.config_names(lf.keys for lf in mulco.select.group_leaves(mulco.select.list_local(built_sample))))
+    assert "code_search.en.cpp" not in have  # the taxonomy's closest name to the typo below: not in this build
+    err = _fails(_argv(built_sample, tmp_path / "x", configs="code_search.en.cs"), capsys, "code_search.en.cs")
+    close = err.split(" has: ")[1].split(" (`mulco configs")[0].split(", ")
+    assert close and set(close) <= have and "code_search.en.cpp" not in err
+
+
+def test_overlapping_configs_are_exported_with_a_warning_saying_how_to_avoid_it(built_sample, tmp_path, capsys):
+    res = export(built_sample, "jsonl", ["en", "code_search.en"], tmp_path / "api")
+    n = len(_load(built_sample, "code_search.en", "train"))
+    assert res.warnings == [
+        f"configs en and code_search.en share records ({n:,} train): the export holds them twice, and a tool reading "
+        f"both files trains on them twice; export only one of them, or configs that do not overlap "
+        f"(`collama-train --configs en,code_search.en` uses each record once)"]
+    assert export(built_sample, "jsonl", ["code_search.en", "zh"], tmp_path / "disjoint").warnings == []
+    assert main(["export", str(built_sample), "--format", "jsonl", "--configs", "en,code_search.en", "--dest",
+                 str(tmp_path / "cli"), "-q"]) == 0
+    assert "WARNING: configs en and code_search.en share records" in capsys.readouterr().err
+
+
+def test_llamafactory_absolute_paths_can_be_merged_into_another_dataset_info(built_sample, tmp_path, capsys):
+    dest = tmp_path / "lf"
+    assert main(["export", str(built_sample), "--format", "llamafactory", "--configs", "code_search.en", "--dest",
+                 str(dest)]) == 0
+    assert "--absolute-paths" in capsys.readouterr().err  # the note says how to get mergeable entries
+    info = json.loads((dest / "dataset_info.json").read_text(encoding="utf-8"))
+    assert info["code_search.en.train"]["file_name"] == "code_search.en/train.json"
+    assert main(["export", str(built_sample), "--format", "llamafactory", "--configs", "code_search.en", "--dest",
+                 str(dest), "--absolute-paths"]) == 0
+    merged = json.loads((dest / "dataset_info.json").read_text(encoding="utf-8"))
+    their_dir = tmp_path / "LLaMA-Factory" / "data"  # their own dataset_dir, elsewhere
+    for name, entry in merged.items():
+        assert Path(entry["file_name"]).is_absolute() and entry == {**info[name], "file_name": entry["file_name"]}
+        path = os.path.join(str(their_dir), entry["file_name"])  # what llamafactory.data.loader does
+        assert _read_back(Path(path)) == [{k: r[k] for k in ALPACA_FIELDS} for r in _load(built_sample, "code_search.en", "train")]

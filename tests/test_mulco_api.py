@@ -62,8 +62,13 @@ def test_licence_filter_keeps_only_listed_licences_case_insensitive(sample):
     assert table.num_rows == present[lic] and set(table.column("license").to_pylist()) == {lic}
     assert mulco.read_table(sel, licenses=[lic.lower()], columns=["id"]).column_names == ["id"]
     assert mulco.check_licenses([lic.lower()], present) == [lic]
+    # an allow-list: a licence that selects nothing is a note (a warning, or a line in notes); none left is an error
+    with pytest.warns(mulco.LicenceNote, match="wtfpl"):
+        assert mulco.check_licenses(["wtfpl", lic], present) == [lic]
+    notes: list[str] = []
+    assert mulco.check_licenses(["wtfpl", lic], present, notes=notes) == [lic] and len(notes) == 1 and "wtfpl" in notes[0]
     with pytest.raises(mulco.SelectionError) as e:
-        mulco.check_licenses(["wtfpl", lic], present)
+        mulco.check_licenses(["wtfpl", "gpl-3.0"], present)
     msg = str(e.value)
     assert "wtfpl" in msg and all(p in msg for p in present) and "\n" not in msg
 
