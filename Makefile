@@ -60,7 +60,8 @@ demo: demo-data $(TRAIN_STAMP)
 	  --max-new-tokens 32 --out $(OUT)/run/eval
 	$(OFFLINE) $(VENV)/bin/collama-train publish $(OUT)/run --repo-id you/collama-demo --base-model none \
 	  --license cc-by-nc-4.0 --dry-run > $(OUT)/publish-dry-run.txt
-	head -n 60 $(OUT)/publish-dry-run.txt
+	@head -n 28 $(OUT)/publish-dry-run.txt; echo "  [... the model-index: every score of $(OUT)/run/eval/results.json ...]"
+	@sed -n '/^# collama-demo$$/,/^## Training procedure/p' $(OUT)/publish-dry-run.txt; echo "[... the whole plan and card: $(OUT)/publish-dry-run.txt]"
 
 test: $(DEV_STAMP) $(TRAIN_STAMP)
 	$(PY) -m pytest -q

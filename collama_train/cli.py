@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (did you mean {close[0]}?)" if close else ""
         print(f"{PROG}: error: unknown command {argv[0]!r}{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    if cmd in ("tiny-model", "merge", "publish"):
+    if cmd in ("tiny-model", "merge"):
         from .args import cpu_deepspeed_quiet
 
         cpu_deepspeed_quiet()

@@ -139,7 +139,10 @@ def dataset_id(report: dict) -> str | None:
 
 def _merged(run: Run, base: str | None, out: Path, log) -> dict[str, Path]:
     """Merge the run's adapter into its base (the local folder it names, else the Hub id) in ``out``."""
+    from ..args import cpu_deepspeed_quiet
     from ..merge import merge
+
+    cpu_deepspeed_quiet()
 
     recorded = run.recorded_base
     source = recorded if recorded and Path(recorded).is_dir() else base

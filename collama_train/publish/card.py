@@ -16,6 +16,7 @@ TEMPLATE = "model_card.md.jinja"
 PIPELINE_TAG = "text-generation"
 #: The Hub's dataset ids of the code benchmarks ``collama-eval`` runs.
 BENCHMARK_DATASETS = {"humaneval": ("openai/openai_humaneval", "HumanEval"), "mbpp": ("google-research-datasets/mbpp", "MBPP")}
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese"}
 #: The instruction shown in the card's usage snippet, per language the model was trained on.
 EXAMPLE_INSTRUCTION = {"en": "Write a Python function that checks whether a number is prime.",
                        "zh": "写一个 Python 函数，判断一个数是否为质数。"}
@@ -196,6 +197,7 @@ def render(run, inputs: CardInputs, *, scrubbed_report: dict, scrubbed_results: 
         effective_batch=_effective_batch(training), seed=training.get("seed", (report.get("data") or {}).get("seed")),
         results=rows_of(report.get("results")),
         environment=rows_of(report.get("environment")), languages=languages(run.report),
+        language_names=[LANGUAGE_NAMES.get(x, x) for x in languages(run.report) if x != "code"],
         template=template_context(report, tokenizer_has_chat), example=_example(languages(run.report)),
         evaluation=eval_context(scrubbed_results), scores=len(results),
         command=" ".join(report.get("command") or []), citation=SEED_CITATION, paper=PAPER, urls=project_urls(),
