@@ -168,7 +168,8 @@ def list_local(folder: str | os.PathLike) -> list[str]:
     """Relative paths of the leaf Parquet files under ``folder/data``; SelectionError if not a MulCo folder."""
     root = Path(folder).expanduser()
     if not root.exists():
-        raise SelectionError(f"{folder}: no such MulCo folder (build one with `mulco build --out {folder}`)")
+        raise SelectionError(f"{folder}: no such MulCo folder (build one with `mulco build --raw-dir RAW --out {folder}`, "
+                             f"or --sample for the bundled sample)")
     if not root.is_dir() or not (root / "data").is_dir():
         raise SelectionError(f"{folder}: not a MulCo folder (no data/ with Parquet leaves; build one with `mulco build`)")
     rels = [str(p.relative_to(root)).replace(os.sep, "/") for p in (root / "data").rglob("*.parquet")]
