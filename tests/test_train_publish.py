@@ -215,9 +215,10 @@ def test_dry_run_uploads_nothing(online, runs, monkeypatch, capsys):
     # offline: the plan without reading the repo, and no request at all
     n = len(online.requests)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    assert publish(runs["full"], "--repo-id", "bob/x", "--base-model", "none", "--dry-run") == 0
+    assert publish(runs["full"], "--repo-id", "bob/x", "--base-model", "none", "--dry-run", "-q") == 0
     assert len(online.requests) == n and "bob/x" not in online.repos
-    assert "the repo was not read" in capsys.readouterr().out
+    cap = capsys.readouterr()
+    assert "the repo was not read" in cap.out and "model-index:" in cap.out and "note:" not in cap.err  # -q: no notes
 
 
 def test_bad_runs_and_missing_token_are_one_line(runs, tmp_path, monkeypatch, capsys):

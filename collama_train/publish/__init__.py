@@ -74,6 +74,8 @@ def make_parser(subparsers=None) -> argparse.ArgumentParser:
     p.add_argument("--no-delete", dest="delete", action="store_false",
                    help="keep remote files that are not in the upload (default: delete them, except .gitattributes)")
     p.add_argument("--message", default=None, help="commit message (default: what was published)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines or upload bars (warnings, errors, "
+                                                                "the dry run's plan and card and the summary still print)")
     return p
 
 
@@ -213,8 +215,9 @@ def _warn_licence(license: str | None, licences: dict[str, int] | None, log) -> 
 def publish_run(run_dir: str | Path, repo_id: str, *, private: bool = False, revision: str | None = None,
                 merge: bool = False, license: str | None = None, base_model: str | None = None,
                 dry_run: bool = False, delete: bool = True, message: str | None = None, endpoint: str | None = None,
-                token: str | None = None, log: Callable[[str], None] = print) -> Result:
-    """Publish the run in ``run_dir`` to the model repo ``repo_id`` (see the module docstring).
+                token: str | None = None, log: Callable[[str], None] = print, show: Callable[[str], None] = print) -> Result:
+    """Publish the run in ``run_dir`` to the model repo ``repo_id`` (see the module docstring);
+    ``log`` gets progress, notes and warnings, ``show`` the dry run's plan and card.
     Raises :class:`RunError` for a run that cannot be published, :class:`PublishError` (one
     line, never the token) when the Hub fails."""
     from huggingface_hub import constants
@@ -238,34 +241,34 @@ def publish_run(run_dir: str | Path, repo_id: str, *, private: bool = False, rev
         up = build_upload(run, repo_id, base=base, merge=merge, license=license, tmp=Path(tmp),
                           token=token if token is not None else _find_token(), log=log)
         if dry_run and offline:
-            return _offline_plan(repo_id, revision, up, log)
+            return _offline_plan(repo_id, revision, up, show)
         return with_hub(repo_id, revision, lambda api: _send(api, run, repo_id, revision, up, private, dry_run, delete,
-                                                             merge, message, log), dry_run=dry_run, **hub)
+                                                             merge, message, log, show), dry_run=dry_run, **hub)
 
 
-def _offline_plan(repo_id: str, revision: str, up: Upload, log) -> Result:
+def _offline_plan(repo_id: str, revision: str, up: Upload, show) -> Result:
     plan = Plan(repo_id, revision, True, True, None, repo_type=REPO_TYPE,
                 items=[PlanItem("add", p, lf.size) for p, lf in up.files.items()])
-    log(plan.render())
-    log("offline (HF_HUB_OFFLINE is set): the repo was not read, so every file is listed as added")
-    _show_card(up, log)
+    show(plan.render())
+    show("offline (HF_HUB_OFFLINE is set): the repo was not read, so every file is listed as added")
+    _show_card(up, show)
     return Result(plan, up)
 
 
-def _show_card(up: Upload, log) -> None:
-    log("dry run: nothing was uploaded; the card (README.md) would be:")
-    log("-" * 72)
-    log(up.card.rstrip("\n"))
-    log("-" * 72)
+def _show_card(up: Upload, show) -> None:
+    show("dry run: nothing was uploaded; the card (README.md) would be:")
+    show("-" * 72)
+    show(up.card.rstrip("\n"))
+    show("-" * 72)
 
 
-def _send(api, run: Run, repo_id, revision, up: Upload, private, dry_run, delete, merge, message, log) -> Result:
+def _send(api, run: Run, repo_id, revision, up: Upload, private, dry_run, delete, merge, message, log, show) -> Result:
     from mulco.publish import commit_files, plan_files
 
     if dry_run:
         plan = plan_files(api, up.files, repo_id, revision, delete=delete, repo_type=REPO_TYPE)
-        log(plan.render())
-        _show_card(up, log)
+        show(plan.render())
+        _show_card(up, show)
         return Result(plan, up)
     if api.token:
         api.whoami()  # a bad token fails here, before anything is written
@@ -287,20 +290,27 @@ def summary(result: Result, dry_run: bool) -> str:
     return "\n".join(f"{k.ljust(w)}  {v}" for k, v in pairs)
 
 
-def _log(line: str) -> None:
-    """Progress and the plan to stdout; notes and warnings to stderr, named."""
-    if line.startswith(("warning:", "note:")):
-        print(f"{PROG}: {line}", file=sys.stderr)
-    else:
-        print(line)
+def _logger(quiet: bool) -> Callable[[str], None]:
+    """Progress to stdout (none when ``quiet``); notes and warnings to stderr, named (notes: not when quiet)."""
+    def log(line: str) -> None:
+        if line.startswith("warning:") or line.startswith("note:") and not quiet:
+            print(f"{PROG}: {line}", file=sys.stderr)
+        elif not quiet and not line.startswith("note:"):
+            print(line)
+
+    return log
 
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    if args.quiet:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
     try:
         result = publish_run(args.run, args.repo_id, private=args.private, revision=args.revision, merge=args.merge,
                              license=args.license, base_model=args.base_model, dry_run=args.dry_run,
-                             delete=args.delete, message=args.message, log=_log)
+                             delete=args.delete, message=args.message, log=_logger(args.quiet))
     except RunError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
