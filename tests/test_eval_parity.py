@@ -36,6 +36,7 @@ CLONE_FORMS = [
     ("不是，它们的功能不同。", False), ("答案：是", True), ("答案：否", False), ("**是**", True), ("它们是克隆。", True),
     ("它们不是克隆。", False), ("这两个函数功能相同。", True), ("这两段代码功能不同。", False), ("两者等价，所以是。", True),
     ("对", True), ("不对", False), ("否。第二个函数提前返回。", False), ("毫无疑问，它们做的是同一件事。", True),
+    ("没有区别，它们等价。", True), ("There is no functional difference.", True), ("没有任何不同。", True),
     ("不确定", None), ("无法判断", None), ("不好说，取决于输入。", None),
 ]
 DEFECT_FORMS = [

@@ -102,8 +102,11 @@ _MARKUP = re.compile(r"[*_`#>|\"“”「」『』【】\[\]]+")
 # colloquial and label words at the start of an answer (longest first when tried)
 _LEAD_YES_EN = ("yes", "yeah", "yep", "yup", "true", "correct", "affirmative", "y")
 _LEAD_NO_EN = ("no", "nope", "nah", "false", "incorrect", "negative", "n")
-_LEAD_YES_ZH = ("是的", "是", "对的", "对", "正确", "有")
-_LEAD_NO_ZH = ("不是", "否", "不对", "不", "没有", "无", "错误")
+# ZH answer words: these open an answer whatever follows ("是克隆", "不是，…", "否。…")
+_LEAD_ZH = (("是的", True), ("不是", False), ("不对", False), ("否", False), ("是", True))
+# these only on their own (before punctuation or the end): "不同", "无法", "有漏洞", "没有区别" are not answers
+_ALONE_ZH = {"对的": True, "对": True, "正确": True, "有": True, "不": False, "没有": False, "无": False, "错误": False}
+_ZH_END = re.compile(r"[\s。，,.！!；;]|$")
 # idioms read before the lead word ("No doubt, ..." is a yes)
 _IDIOMS = (
     (re.compile(r"^(?:absolutely|definitely|certainly|of course|clearly|surely) not\b|^not at all\b|^by no means\b"), False),
@@ -121,6 +124,7 @@ _FINAL_WORD = re.compile(r"(?:^|[\s,，.。:：;；(（])(yes|no|是|否)[\s.!�
 
 # declarative answers without a label, per task; tried in order (negations first), first sentence first
 _CLONE = (
+    (r"\bnot (?:\w+ )?different\b|\bno (?:\w+ )?differences?\b|没有(?:任何)?(?:区别|差别|差异|不同)|无(?:区别|差别|差异)", True),
     (r"\b(?:are|is)(?:n't| not)\s+(?:\w+\s+)?(?:clones?|equivalent|the same|identical|duplicates?)\b"
      r"|\bnot\s+(?:\w+\s+)?(?:clones?|equivalent|identical|the same)\b|\bdifferent\b|\bdiffer\b"
      r"|\b(?:do|does)(?:n't| not) (?:\w+ ){0,2}(?:the same|equivalent)"
@@ -163,21 +167,13 @@ def _lead_word(s: str) -> bool | None:
         return None
     if s.startswith("是否"):
         return None
-    for words, value in ((_LEAD_NO_ZH, False), (_LEAD_YES_ZH, True)):
-        if any(s.startswith(w) for w in sorted(words, key=len, reverse=True)):
-            # a "no" word that opens a longer phrase ("不同", "无法") is not the answer word
-            return value if _zh_lead_ok(s, value) else None
+    for word, value in _LEAD_ZH:
+        if s.startswith(word):
+            return value
+    for word, value in sorted(_ALONE_ZH.items(), key=lambda kv: -len(kv[0])):
+        if s.startswith(word) and _ZH_END.match(s, len(word)):
+            return value
     return None
-
-
-def _zh_lead_ok(s: str, value: bool) -> bool:
-    if value is False and s.startswith("不") and not s.startswith(("不是", "不对")) and s[1:2] not in ("", "。", "，", ",", "."):
-        return False
-    if value is False and s.startswith("无") and s[1:2] not in ("", "。", "，", ",", "."):
-        return False
-    if value is True and s.startswith("有") and s[1:2] in ("", "。", "，", ",", "."):
-        return True
-    return not (value is True and s.startswith("有"))
 
 
 def _declarative(s: str, task: str | None) -> bool | None:
