@@ -618,7 +618,24 @@ def limitations(report: dict, specs: list[dict], figures: Figures, leaves: Mappi
             "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
             "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
             "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang,
-            "zh_origins": figures.origins.get("zh", {})}
+            "zh_origins": figures.origins.get("zh", {}), "zh_shares": zh_shares(figures, sum(leaves.values()))}
+
+
+#: how a ZH record's text came to be (``text_origin``), as the card words it
+ORIGIN_WORDS = (("native", "native (written in Chinese by the source)"),
+                ("template", "template (a Chinese instruction over an EN record's content)"),
+                ("machine_translation", "machine-translated"))
+
+
+def zh_shares(figures: Figures, n_build: int) -> list[dict]:
+    """Each ``text_origin`` of the ZH records: its count and its share of the ZH records and of the build
+    (every origin, zeros included; empty for a build without ZH records or without ``text_origin``)."""
+    zh = figures.origins.get("zh", {})
+    n_zh = sum(zh.values())
+    if not n_zh:
+        return []
+    return [{"origin": o, "words": w, "n": zh.get(o, 0), "of_zh": f"{100.0 * zh.get(o, 0) / n_zh:.1f}%",
+             "of_build": f"{100.0 * zh.get(o, 0) / max(n_build, 1):.1f}%"} for o, w in ORIGIN_WORDS]
 
 
 def _env():

@@ -120,8 +120,11 @@ def _shared_build(tmp_path_factory, name: str, **cfg):
 
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory):
-    """``mulco build`` of the bundled sample (~190 records), the BuildResult; read-only."""
-    yield from _shared_build(tmp_path_factory, "sample")
+    """``mulco build`` of the bundled sample (~190 records) with every ZH template twin
+    (``--zh-twins all``: every config shape of the bilingual design, ZH labels and licences
+    included, for the tests of loading, exporting and evaluating), the BuildResult; read-only. The
+    default twins policy (``paper``) is tested in test_steps_filters.py and test_card.py."""
+    yield from _shared_build(tmp_path_factory, "sample", zh_twins="all")
 
 
 @pytest.fixture(scope="session")

@@ -134,8 +134,7 @@ def test_python_lines_run_together_are_broken():
 def test_zh_template_twins_can_be_left_out_all_or_by_fraction():
     import pytest
 
-    from mulco.steps.filters import twins_fraction
-    from mulco.steps.pipeline import RecordStep
+    from mulco.steps.twins import ZhTwins, policy
 
     twins = [rec(source="codepro", source_id=f"q:{i}", lang="zh", task="code_search", subtask="query_to_code",
                  instruction="选出能回答下面问题的代码片段。", output="1", text_origin="template") for i in range(200)]
@@ -145,8 +144,7 @@ def test_zh_template_twins_can_be_left_out_all_or_by_fraction():
 
     def kept(value):
         corpus = Corpus(records, ["train"] * len(records), [r["source"] for r in records], threads=1)
-        steps = [RecordStep(n, f) for n, f in record_filters(FilterConfig(zh_twins=value))]
-        _, dropped = run_steps(corpus, steps)
+        _, dropped = run_steps(corpus, [ZhTwins(FilterConfig(zh_twins=value).zh_twins)])
         return [r for i, r in enumerate(records) if i not in dropped]
 
     assert len(kept("all")) == len(records)
@@ -154,8 +152,46 @@ def test_zh_template_twins_can_be_left_out_all_or_by_fraction():
     quarter = kept("0.25")
     assert native in quarter and en in quarter and 30 <= len(quarter) - 2 <= 70
     assert kept("0.25") == quarter  # deterministic
-    with pytest.raises(ValueError, match="zh-twins"):
-        twins_fraction("half")
+    with pytest.raises(ValueError, match="zh-twins must be paper, all, none or a fraction"):
+        policy("half")
+
+
+def test_zh_twins_follow_the_paper_by_default():
+    """Issue 23: the paper's table has Chinese rows only for summaries, generation and query to code
+    (ZH:EN 5k:10k for CodePro); code-to-code tasks and line completion are EN only. The default keeps
+    ZH query-to-code twins at half of every twin, and no ZH twin of repair, translation, cloze,
+    completion; native ZH is never touched; --zh-twins all keeps the old build."""
+    from mulco.steps.registry import make_steps
+    from mulco.steps.spec import Inputs
+    from mulco.steps.twins import paper_shares
+
+    assert FilterConfig().zh_twins == "paper"
+    assert paper_shares()[("code_search", "query_to_code", "codepro")] == 0.5
+    assert paper_shares()[("code_summarization", None, "codesearchnet")] == 1.0
+    assert ("code_search", "code_repair", "codexglue_refinement") not in paper_shares()
+
+    def twins(subtask, source, n):
+        return [rec(source=source, source_id=f"{subtask}:{i}", lang="zh", task="code_search", subtask=subtask,
+                    instruction="选出能回答下面问题的代码片段。", output="1", text_origin="template") for i in range(n)]
+    q2c = twins("query_to_code", "codepro", 400)
+    code_to_code = [*twins("code_repair", "codexglue_refinement", 50), *twins("code_translation", "codexglue_translation", 50),
+                    *twins("cloze_test", "codesearchnet", 50), *twins("code_completion", "codexglue_line_completion", 50)]
+    native = rec(source="codegpt_cn", lang="zh", instruction="用python3读取文件", text_origin="native")
+    en = rec(text_origin="template", source="codexglue_refinement", task="code_search", subtask="code_repair", output="x")
+    records = [*q2c, *code_to_code, native, en]
+    corpus = Corpus(records, ["train"] * len(records), [r["source"] for r in records], threads=1)
+    from mulco.build import BuildConfig
+
+    steps = [s for s in make_steps(BuildConfig(), Inputs()) if s.name == "zh_twins"]  # on by default
+    results, dropped = run_steps(corpus, steps)
+    kept = [r for i, r in enumerate(records) if i not in dropped]
+    assert results[0].stats["by_task"]["code_search.query_to_code"] == {"twins": 400, "kept": len(kept) - 2}
+    kept_q2c = [r for r in kept if r["subtask"] == "query_to_code"]
+    assert 160 <= len(kept_q2c) <= 240 and native in kept and en in kept
+    assert not [r for r in kept if r in code_to_code]
+    reasons = {d.reason for d in dropped.values()}
+    assert "ZH template twin not kept (--zh-twins paper): the paper has no Chinese code_search.code_repair" in reasons
+    assert "ZH template twin not kept (--zh-twins paper): Chinese code_search.query_to_code at 0.5 of English" in reasons
 
 
 def test_text_origin_says_how_the_text_came_to_be():

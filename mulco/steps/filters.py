@@ -31,44 +31,19 @@ class FilterConfig:
         "help": "Drop EN records whose instruction has more than this share of CJK characters "
                 "among its non-space characters."})
 
-    zh_twins: str = field(default="all", metadata={
+    zh_twins: str = field(default="paper", metadata={
         "help": "ZH records that are a Chinese template over the content of an EN record (text_origin "
-                "'template'): 'all' (default: the paper's bilingual design), 'none', or a fraction such as 0.25 "
-                "kept (picked by record id)."})
+                "'template'): 'paper' (default: only where the paper's table has Chinese rows, at its ZH:EN ratio: "
+                "query to code, summaries, generation), 'all', 'none', or a fraction such as 0.25 of every twin kept "
+                "(picked by record id; docs/quality.md)."})
 
     def __post_init__(self):
-        twins_fraction(self.zh_twins)  # a bad value is an error now, not mid-build
+        from .twins import policy
+
+        policy(self.zh_twins)  # a bad value is an error now, not mid-build
 
     def filter_settings(self) -> dict:
         return {k: getattr(self, k) for k in FilterConfig.__dataclass_fields__}
-
-
-def twins_fraction(value: str) -> float:
-    """The share of ZH template twins kept: 'all' -> 1, 'none' -> 0, '0.25' -> 0.25."""
-    v = str(value).strip().lower()
-    if v == "all":
-        return 1.0
-    if v == "none":
-        return 0.0
-    try:
-        f = float(v)
-    except ValueError:
-        f = -1.0
-    if not 0.0 <= f <= 1.0:
-        raise ValueError(f"zh-twins must be all, none or a fraction in [0, 1], got {value!r}")
-    return f
-
-
-def zh_twins(fraction: float) -> Callable[[Record], Optional[str]]:
-    """Drop ZH template twins beyond ``fraction``: a record is kept when the first 8 hex digits of
-    its id, as a share of 16**8, are below ``fraction`` (deterministic, spread over tasks)."""
-    def check(record: Record) -> Optional[str]:
-        if record.get("lang") != "zh" or record.get("text_origin") != "template":
-            return None
-        if int(str(record.get("id", "0"))[:8] or "0", 16) / 16**8 < fraction:
-            return None
-        return f"ZH template twin not kept (--zh-twins {fraction:g})"
-    return check
 
 
 def _s(v) -> str:
@@ -279,10 +254,8 @@ def _spec(name: str, check: Callable[[FilterConfig], Callable[[Record], Optional
 
 
 #: the filters in the order the build applies them (entries of mulco.steps.registry.STEPS);
-#: ``zh_twins`` only when some twins are left out
+#: (``zh_twins``, which reads FilterConfig too, is a corpus step of its own: mulco.steps.twins)
 STEPS = (
-    _spec("zh_twins", lambda cfg: zh_twins(twins_fraction(cfg.zh_twins)),
-          enabled=lambda cfg: twins_fraction(cfg.zh_twins) < 1.0),
     _spec("empty_output", lambda cfg: empty_output),
     _spec("broken_output", lambda cfg: broken_output),
     _spec("length", length_bounds),

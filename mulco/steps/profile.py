@@ -37,7 +37,7 @@ class Cell:
     size: int
     task: str
     subtask: Optional[str]
-    lang: Optional[str]  # None: both languages
+    lang: Optional[str]  # "en" or "zh" (the paper's Lang column); None: both
     sources: tuple[str, ...]
     plangs: Optional[tuple[str, ...]] = None  # None: any
     translator: bool = False  # the ZH text is machine-translated from the source's English
@@ -56,15 +56,15 @@ SEED_CELLS = (
     Cell("code_generation.zh (CodeGPT-CN)", 20_000, "code_generation", None, "zh", ("codegpt_cn",)),
     Cell("code_generation.zh (CodeSearchNet)", 5_000, "code_generation", None, "zh", ("codesearchnet",), CSN_PLANGS,
          True),
-    Cell("code_search.clone_detection (BigCloneBench, Java)", 10_000, "code_search", "clone_detection", None,
+    Cell("code_search.clone_detection.en (BigCloneBench, Java)", 10_000, "code_search", "clone_detection", "en",
          ("bigclonebench",), ("java",)),
-    Cell("code_search.defect_detection (Devign, C)", 5_000, "code_search", "defect_detection", None, ("devign",),
+    Cell("code_search.defect_detection.en (Devign, C)", 5_000, "code_search", "defect_detection", "en", ("devign",),
          ("c",)),
-    Cell("code_search.cloze_test (CT-all, 6 PLs)", 5_000, "code_search", "cloze_test", None,
+    Cell("code_search.cloze_test.en (CT-all, 6 PLs)", 5_000, "code_search", "cloze_test", "en",
          ("codesearchnet", "codexglue_cloze"), CSN_PLANGS),
-    Cell("code_search.code_repair (Bug2Fix, Java)", 5_000, "code_search", "code_repair", None,
+    Cell("code_search.code_repair.en (Bug2Fix, Java)", 5_000, "code_search", "code_repair", "en",
          ("codexglue_refinement",), ("java",)),
-    Cell("code_search.code_translation (Java<->C#)", 5_000, "code_search", "code_translation", None,
+    Cell("code_search.code_translation.en (Java<->C#)", 5_000, "code_search", "code_translation", "en",
          ("codexglue_translation",), ("java", "csharp")),
     Cell("code_search.query_to_code.en (CodePro, Python/SQL)", 10_000, "code_search", "query_to_code", "en",
          ("codepro",), ("python", "sql")),
@@ -116,8 +116,15 @@ class Profile:
                     break
             else:
                 loose.append(i)
+        outside = collections.Counter()
         for i in loose:
-            out.drops.append((i, "profile seed: not in a cell of the paper's MulCo", None))
+            en_only = self._en_only(recs[i], sources[i])
+            if en_only:
+                outside[en_only.name] += 1
+                out.drops.append((i, f"profile seed: ZH twin of an EN-only cell ({en_only.name}; the paper has no "
+                                     f"Chinese row for it)", None))
+            else:
+                out.drops.append((i, "profile seed: not in a cell of the paper's MulCo", None))
         table = []
         for c, cell in enumerate(self.cells):
             idx = members.get(c, [])
@@ -140,8 +147,15 @@ class Profile:
                 row["shortfall"] = self._why(cell, by_plang)
             table.append(row)
         out.drops.sort()
-        out.stats.update(profile="seed", cells=table, not_in_a_cell=len(loose))
+        out.stats.update(profile="seed", cells=table, not_in_a_cell=len(loose),
+                         zh_twins_outside=dict(sorted(outside.items())))
         return out
+
+    def _en_only(self, r: dict, source: str) -> Optional[Cell]:
+        """The EN cell a ZH record would belong to if the paper had Chinese for it (None: none)."""
+        if r.get("lang") != "zh":
+            return None
+        return next((c for c in self.cells if c.lang == "en" and c.matches(dict(r, lang="en"), source)), None)
 
     def _why(self, cell: Cell, by_plang: collections.Counter) -> str:
         """What a cell lacks: a source's raw file, some programming languages, the translator."""
@@ -166,13 +180,21 @@ def _section(results: list) -> dict | None:
     return ran_stats(results, Profile.name)
 
 
+def _outside(zh: dict) -> str:
+    if not zh:
+        return ""
+    return (f", of which {sum(zh.values()):,} ZH twins of EN-only cells, outside the profile as in the paper's "
+            f"Lang column ({', '.join(f'{k} {v:,}' for k, v in zh.items())})")
+
+
 def _markdown(report) -> list[str]:
     pf = report.get("profile")
     if not (pf and pf.get("cells")):
         return []
     out = ["## Profile: seed", "",
            "Each cell of the paper's MulCo sampled to its size after the quality steps, stratified by "
-           f"programming language and split; {pf.get('not_in_a_cell', 0):,} records were in no cell.", "",
+           f"programming language and split; {pf.get('not_in_a_cell', 0):,} records were in no cell"
+           + _outside(pf.get("zh_twins_outside") or {}) + ".", "",
            "| cell | requested | available | delivered | by plang | by split | shortfall |",
            "|---|---:|---:|---:|---|---|---|"]
     for c in pf["cells"]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from . import answers, decontaminate, dedup, filters, parse, profile, schema
+from . import answers, decontaminate, dedup, filters, parse, profile, schema, twins
 from .spec import Inputs, Section, StepSpec
 
 #: the steps in the order they run; a record dropped by one is not seen by the later ones
 STEPS: list[StepSpec] = [
-    *filters.STEPS,  # zh_twins, empty_output, broken_output, length, zh_without_cjk, en_mostly_cjk
+    twins.STEP,  # zh_twins: the ZH template twins --zh-twins leaves out
+    *filters.STEPS,  # empty_output, broken_output, length, zh_without_cjk, en_mostly_cjk
     schema.STEP,
     parse.STEP,
     dedup.EXACT,
