@@ -13,8 +13,8 @@ import yaml
 from .taxonomy import KINDS, LANGS, PLANG_NAMES
 
 #: Keys of instructions for a kind of answer within a task: an input that stops mid-line (the
-#: answer finishes it), a summary of one sentence.
-VARIANT_KEYS = ("code_completion_line", "code_summarization_sentence")
+#: answer finishes it), a summary of one sentence, a repair over abstracted identifiers.
+VARIANT_KEYS = ("code_completion_line", "code_summarization_sentence", "code_repair_abstracted")
 #: Keys that must have templates: tasks without subtasks, every subtask, and the variants.
 TEMPLATE_KEYS = (*(k.subtask or k.task for k in KINDS), *VARIANT_KEYS)
 MIN_TEMPLATES = 8

@@ -977,7 +977,8 @@ def test_codexglue_refinement_fixture_pair_records_validate(raw_dir, stem):
 def test_codexglue_refinement_zh_record_follows_the_first():
     res = sample("codexglue_refinement")
     first, zh = res.records[0][1], res.records[1][1]
-    assert zh["lang"] == "zh" and zh["instruction"] == "修复这个 Java 函数。"
+    assert zh["lang"] == "zh"
+    assert zh["instruction"] == "按照开发者实际的修复，修复这个 Java 方法。名称已抽象化（VAR_n、METHOD_n、TYPE_n），答案中也保持如此。"
     assert (zh["input"], zh["output"], zh["source_id"]) == (first["input"], first["output"], first["source_id"])
 
 
@@ -990,13 +991,14 @@ def test_codexglue_refinement_sample_counts_and_splits():
 
 def test_codexglue_refinement_nasty_reasons():
     res = nasty("codexglue_refinement")
-    assert res.units_read == res.units_kept + res.units_quarantined == 5
-    assert res.units_kept == 2
-    got = sorted((q["file"].rsplit(".", 1)[1], q["line"], q["stage"], q["reason"]) for q in res.quarantine)
+    assert res.units_read == res.units_kept + res.units_quarantined == 8
+    assert res.units_kept == 4
+    got = sorted((q["file"].split("/")[-1], q["line"], q["stage"], q["reason"]) for q in res.quarantine)
     assert got == [
-        ("buggy", 2, "convert", "no change: the buggy and fixed methods are the same"),
-        ("buggy", 3, "convert", "field 'buggy' is empty"),
-        ("fixed", 5, "read", f"misaligned: no counterpart line in {REF_DATA}/small/test.buggy-fixed.buggy"),
+        ("test.buggy-fixed.buggy", 2, "convert", "no change: the buggy and fixed methods are the same"),
+        ("test.buggy-fixed.buggy", 3, "convert", "field 'buggy' is empty"),
+        ("test.buggy-fixed.fixed", 5, "read", f"misaligned: no counterpart line in {REF_DATA}/small/test.buggy-fixed.buggy"),
+        ("valid.buggy-fixed.buggy", 1, "convert", "no-op: the fix only adds or removes redundant parentheses"),
     ]
 
 
@@ -1005,6 +1007,33 @@ def test_codexglue_refinement_to_records_rejects_unusable_pairs():
         codexglue_refinement.to_records(Row("x.buggy", 1, {"buggy": "a ( ) ;", "fixed": "a  ( ) ; "}))
     with pytest.raises(BadRow, match="'fixed' is empty"):
         codexglue_refinement.to_records(Row("x.buggy", 1, {"buggy": "a ( ) ;", "fixed": ""}))
+
+
+def test_codexglue_refinement_no_op_and_print_only_edits():
+    ref = codexglue_refinement
+    assert ref.noop_edit("if ( VAR_4 != null ) { x ( ) ; }", "if ( ( VAR_4 ) != null ) { x ( ) ; }")
+    assert ref.noop_edit("a = ( ( b ) ) ;", "a = b ;") and ref.noop_edit('f ( ( "a" ) ) ;', 'f ( "a" ) ;')
+    # a call's or a cast's parentheses, and grouping that changes precedence, are real edits
+    assert not ref.noop_edit("a = f ( x ) ;", "a = f x ;")
+    assert not ref.noop_edit("return ( TYPE_1 ) x ;", "return x ;")
+    assert not ref.noop_edit("a = ( b + c ) * d ;", "a = b + c * d ;")
+    assert not ref.noop_edit("a ( ) ;", "a ( ) ;")  # equal: "no change", another reason
+    p = "java.lang.System.out.println ( ( STRING_1 + ( VAR_2 ) ) ) ;"
+    assert ref.print_only_edit(f"{{ a ( ) ; {p} }}", "{ a ( ) ; }") == "removes"
+    assert ref.print_only_edit("{ a ( ) ; }", "{ a ( ) ; VAR_1 . printStackTrace ( ) ; }") == "adds"
+    assert ref.print_only_edit("{ a ( ) ; }", "{ Log . d ( TAG , STRING_1 ) ; a ( ) ; }") == "adds"
+    assert ref.print_only_edit(f"{{ a ( ) ; {p} }}", "{ b ( ) ; }") is None  # the fix changes code too
+    assert ref.print_only_edit("{ a ( ) ; }", "{ b ( ) ; }") is None
+
+
+def test_codexglue_refinement_instruction_says_the_fix_is_the_developers_and_names_are_abstracted():
+    en, zh = codexglue_refinement.to_records(Row("x.buggy", 1, {"buggy": "int METHOD_1 ( ) { return VAR_1 ; }",
+                                                                "fixed": "int METHOD_1 ( ) { return VAR_2 ; }"}))
+    assert "abstract" in en["instruction"] and "VAR_" in en["instruction"] and "developer" in en["instruction"]
+    assert "抽象" in zh["instruction"] and "开发者" in zh["instruction"]
+    plain, _ = codexglue_refinement.to_records(Row("x.buggy", 2, {"buggy": "int size ( ) { return n ; }",
+                                                                  "fixed": "int size ( ) { return n + 1 ; }"}))
+    assert "developer" in plain["instruction"] and "abstract" not in plain["instruction"]
 
 
 def test_codexglue_refinement_missing_counterpart_file(tmp_path):
