@@ -3,6 +3,9 @@
 Runs, in one process and on the same tokenized records (``collama_train.data.prepare``):
   1. collama-train, padded    (the real entry point, ``transformers.Trainer`` + our Collator)
   2. collama-train, packed    (same, ``--packing``: BFD rows, the packed rows as the batch)
+  2b. the same with a tokenizer WITHOUT a pad token (pad = EOS, as Llama-2/3, Mistral, Qwen2.5 base):
+      the packed rows as the batch (the default since issue 17.9) and flattened into one row (what
+      collama-train did before for such tokenizers, and does for flash-attention)
   3. TRL SFTTrainer, padded   (fed the same pre-tokenized records; its own collator)
   4. TRL SFTTrainer, packed   (``packing=True``, its own BFD + padding-free collator)
 and prints, per way: step time, useful tokens/s (tokens of real records; padding excluded), the
@@ -51,17 +54,37 @@ def _timer():
     return StepTimer()
 
 
-def run_collama(model, data, work, args, packed: bool):
+def run_collama(model, data, work, args, packed: bool, flatten: bool | None = None, tag: str = ""):
+    """One collama-train run; ``flatten`` forces the packed layout (None: collama-train's own choice)."""
+    import collama_train.data as data_pkg
     from collama_train.train import main
 
     timer = _timer()
-    argv = ["--model", str(model), "--data", str(data), "--output-dir", str(work / ("packed" if packed else "padded")),
+    argv = ["--model", str(model), "--data", str(data), "--output-dir", str(work / f"{'packed' if packed else 'padded'}{tag}"),
             "--tokenized_cache_dir", str(work / "cache"), "--max-length", str(args.max_length),
             "--max_steps", str(args.steps), "--per_device_train_batch_size", str(args.batch), "--save_strategy", "no",
             "--disable_tqdm", "true", "--logging_steps", "1", "--learning_rate", "1e-3", "--seed", "0",
             "--dataloader_pin_memory", "false", "--report_to", "none"] + (["--packing"] if packed else [])
-    assert main(argv, callbacks=[timer]) == 0
+    real = data_pkg.Collator
+    if flatten is not None:
+        data_pkg.Collator = lambda tok, packed=False, flatten_=flatten, **kw: real(tok, packed=packed, **{**kw, "flatten": flatten_})
+    try:
+        assert main(argv, callbacks=[timer]) == 0
+    finally:
+        data_pkg.Collator = real
     return timer.figures()
+
+
+def no_pad_copy(model: Path, dest: Path) -> Path:
+    """The tiny model with a tokenizer that has no pad token (collama-train then pads with EOS)."""
+    import json
+    import shutil
+
+    shutil.copytree(model, dest)
+    cfg = json.loads((dest / "tokenizer_config.json").read_text())
+    cfg.pop("pad_token", None)
+    (dest / "tokenizer_config.json").write_text(json.dumps(cfg))
+    return dest
 
 
 def run_trl(model_path, data, work, args, packed: bool):
@@ -116,8 +139,11 @@ def main(argv=None) -> int:
 
     model = save_tiny(work / "tiny", [*folder_texts(data), *template_texts()], vocab_size=1024,
                       hidden_size=args.hidden, layers=args.layers, max_positions=max(2048, args.max_length))
+    nopad = no_pad_copy(model, work / "tiny_nopad")
     ways = [("collama-train padded", lambda: run_collama(model, data, work, args, False)),
-            ("collama-train packed", lambda: run_collama(model, data, work, args, True))]
+            ("collama-train packed", lambda: run_collama(model, data, work, args, True)),
+            ("  no pad token, rows", lambda: run_collama(nopad, data, work, args, True, tag="_nopad")),
+            ("  no pad token, 1 row", lambda: run_collama(nopad, data, work, args, True, flatten=True, tag="_nopad1"))]
     if not args.no_trl:
         ways += [("TRL SFTTrainer padded", lambda: run_trl(model, data, work, args, False)),
                  ("TRL SFTTrainer packed", lambda: run_trl(model, data, work, args, True))]

@@ -328,10 +328,10 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     model_args, data_args, run_args, training_args = build(plan.parsed)
     tokenizer = plan.tokenizer
 
-    from transformers import Trainer
     from transformers.trainer_callback import ProgressCallback
 
     from .data import Collator, prepare
+    from .trainer import CollamaTrainer as Trainer  # counts real tokens from the labels (issue 17.9)
 
     try:
         prepared = prepare(data_args, tokenizer, seed=training_args.seed,
@@ -340,14 +340,10 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     model = _load_model(plan, model_args)
-    # Packed rows stay the batch (right-padded) on sdpa/eager; flash-attention reads one flattened row.
-    # So does a tokenizer whose pad token is its EOS: padding could not be told from EOS when counting.
+    # Packed rows stay the batch (right-padded) on sdpa/eager for every tokenizer, pad == EOS included
+    # (real tokens are counted from the labels, not by pad id); flash-attention reads one flattened row.
     attn = str(getattr(model.config, "_attn_implementation", "") or "")
-    pad = tokenizer.pad_token_id
-    flatten = attn.startswith("flash") or pad is None or pad == tokenizer.eos_token_id
-    collator = Collator(tokenizer, packed=bool(data_args.packing), flatten=flatten)
-    if data_args.packing and flatten and training_args.include_num_input_tokens_seen == "non_padding":
-        training_args.include_num_input_tokens_seen = "all"  # one flattened row holds no padding
+    collator = Collator(tokenizer, packed=bool(data_args.packing), flatten=attn.startswith("flash"))
     tokens_cb, progress_cb = make_callbacks()
     trainer = Trainer(model=model, args=training_args, train_dataset=prepared.train, eval_dataset=prepared.eval,
                       data_collator=collator, processing_class=tokenizer, callbacks=[tokens_cb, *callbacks])

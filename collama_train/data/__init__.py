@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from .arguments import DataArguments, DataError, check_tokenizer, parse_licenses, parse_mixture, validate_data_args
 from .cache import FORMAT_VERSION, cache_root, tokenizer_fingerprint
-from .collator import Collator
+from .collator import Collator, real_tokens
 from .guard import PACKING_EXACT, PACKING_LEAKS, check_packing, packing_leak
 from .packing import pack_bfd, pack_examples, packing_efficiency, padding_efficiency
 from .pipeline import Prepared, log_report, prepare
@@ -54,6 +54,6 @@ __all__ = [
     "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError", "Prepared", "batch_tokenize", "build_example",
     "cache_root", "check_packing", "check_tokenizer", "encode_chat", "encode_prompts", "log_report", "mixture_counts",
     "pack_bfd", "pack_examples", "packing_efficiency", "packing_leak", "padding_efficiency", "parse_licenses",
-    "parse_mixture", "prepare", "prompt_ids", "render_all", "sample_indices", "tokenize_records",
+    "parse_mixture", "prepare", "prompt_ids", "real_tokens", "render_all", "sample_indices", "tokenize_records",
     "tokenizer_fingerprint", "validate_data_args",
 ]

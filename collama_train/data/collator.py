@@ -1,7 +1,24 @@
-"""The collator: tokenized rows -> a batch of torch tensors, padded or packed."""
+"""The collator: tokenized rows -> a batch of torch tensors, padded or packed; and the count of
+the real tokens in such a batch."""
 from __future__ import annotations
 
 from .tokenizing import IGNORE_INDEX
+
+
+def real_tokens(batch: dict):
+    """The number of real (non-padding) tokens in a batch from :class:`Collator`, as a 0-d tensor.
+
+    Counted from the labels, never by comparing ids with the pad id (a tokenizer without a pad
+    token pads with EOS, and EOS ends every record): every record ends with a trained token (its
+    EOS, or the last kept token of a cut response), and padding is only ever at the end of a row
+    with labels -100, so a row's real tokens run up to its last label that is not -100. Right for
+    padded rows, packed rows kept as the batch and one flattened row alike."""
+    import torch
+
+    trained = batch["labels"] != IGNORE_INDEX
+    n = trained.shape[-1]
+    last = n - torch.flip(trained.to(torch.int8), dims=[-1]).argmax(dim=-1)  # index after the last trained token
+    return torch.where(trained.any(dim=-1), last, torch.zeros_like(last)).sum()
 
 
 class Collator:
@@ -19,7 +36,8 @@ class Collator:
       one long row, whose mask grows with the square of the whole batch (docs/training.md).
       ``flatten=True`` concatenates the batch into ONE row instead, the layout flash-attention's
       variable-length kernels read from position ids (``collama-train`` chooses it for
-      ``--attn_implementation flash_attention_*``).
+      ``--attn_implementation flash_attention_*`` only, whatever the tokenizer's pad token:
+      :func:`real_tokens` counts real tokens without telling padding from EOS).
     """
 
     def __init__(self, tokenizer, packed: bool = False, pad_to_multiple_of: int | None = None, flatten: bool = False):
