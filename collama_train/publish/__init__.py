@@ -152,7 +152,7 @@ def _merged(run: Run, base: str | None, out: Path, log) -> dict[str, Path]:
         raise RunError(f"the base model {recorded} is not on this machine any more: restore it, or pass "
                        "--base-model ID to merge with the Hub's copy")
     dtype = (run.report.get("model") or {}).get("dtype")
-    log(f"merging the LoRA adapter into its base model ({base or 'local'}) ...")
+    log(f"merging the LoRA adapter into its base model ({source}) ...")
     merge(run.folder, out, base=source, dtype=dtype if dtype in ("float32", "bfloat16", "float16") else "float32")
     return {n: out / n for n in matching(out, (*MODEL_CONFIGS, *WEIGHTS, *TOKENIZER))}
 

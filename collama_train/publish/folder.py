@@ -156,6 +156,7 @@ class Scrubber:
     def __init__(self, local: dict[str, str]):
         pairs = {form: public for path, public in local.items() if path for form in _forms(str(path))}
         self.pairs = sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)
+        self.exact = {str(path): public for path, public in local.items() if path}  # as recorded, relative too
         self.hosts = hostnames()
 
     def text(self, s: str, any_path: bool = True) -> str:
@@ -169,7 +170,7 @@ class Scrubber:
 
     def json(self, value, any_path: bool = True):
         if isinstance(value, str):
-            return self.text(value, any_path)
+            return self.exact.get(value) or self.text(value, any_path)
         if isinstance(value, list):
             return [self.json(v, any_path) for v in value]
         if isinstance(value, dict):
