@@ -240,6 +240,7 @@ def test_bad_runs_and_missing_token_are_one_line(runs, tmp_path, monkeypatch, ca
     (crashed / "checkpoint-2").mkdir()
     assert "checkpoint-2" in refused(crashed, "--repo-id", "a/b", "--dry-run")
     assert "local folder" in refused(runs["full"], "--repo-id", "a/b", "--dry-run")
+    assert "not a Hub model id" in refused(runs["full"], "--repo-id", "a/b", "--base-model", str(tmp_path), "--dry-run")
     assert "holds a full model" in refused(runs["full"], "--repo-id", "a/b", "--merge", "--dry-run")
     assert "<namespace>/<name>" in refused(runs["full"], "--repo-id", "nope", "--dry-run")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

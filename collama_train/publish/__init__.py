@@ -93,23 +93,27 @@ def _is_hub_id(s: str) -> bool:
     return True
 
 
+def _is_local(s: str) -> bool:
+    """A model named by a local path (existing, absolute, relative with ./ or more than one /),
+    not by a Hub id (``gpt2``, ``Qwen/Qwen2.5-0.5B``)."""
+    return Path(s).expanduser().exists() or s.startswith((".", "/", "~")) or s.count("/") > 1 or not _is_hub_id(s)
+
+
 def resolve_base(run: Run, base_model: str | None, merge: bool) -> str | None:
     """The base model's Hub id (None: no base on the Hub); RunError for a local base without --base-model."""
-    from mulco.select import is_local
-
     if base_model is not None:
         if base_model.lower() == "none":
             if run.kind == "lora" and not merge:
                 raise RunError("a LoRA adapter needs its base model on the Hub: pass --base-model ID (or --merge "
                                "to upload the merged model)")
             return None
-        if not _is_hub_id(base_model) or is_local(base_model) and Path(base_model).exists():
-            raise RunError(f"--base-model {base_model}: not a Hub model id (<namespace>/<name>)")
+        if _is_local(base_model):
+            raise RunError(f"--base-model {base_model}: not a Hub model id (<namespace>/<name>; a local folder is not one)")
         return base_model
     recorded = run.recorded_base
     if not recorded:
         raise RunError(f"{run.folder / REPORT} names no base model: pass --base-model ID")
-    if is_local(recorded) or not _is_hub_id(recorded):
+    if _is_local(recorded):
         raise RunError(f"the base model is the local folder {recorded}: pass --base-model ID, its id on the Hub "
                        "(or --base-model none for a model trained from a random init)")
     return recorded
