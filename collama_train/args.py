@@ -32,7 +32,10 @@ DEEPSPEED_NAMES = ("zero2", "zero3", "zero3_offload")
 #: Old spellings still found in scripts written for transformers 4.x or Stanford-Alpaca's train.py
 #: -> current field names.
 RENAMED = {"evaluation_strategy": "eval_strategy", "model_name_or_path": "model", "model_max_length": "max_length",
-           "warmup_ratio": "warmup_steps"}  # transformers 5: warmup_steps < 1 is a ratio of the total steps
+           "warmup_ratio": "warmup_steps",  # transformers 5: warmup_steps < 1 is a ratio of the total steps
+           # transformers 5.25 deprecates these for activation_checkpointing* (a FutureWarning each run)
+           "gradient_checkpointing": "activation_checkpointing",
+           "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
 
 
 class ArgsError(ValueError):
@@ -148,6 +151,8 @@ class Parsed:
     run: dict
     training: dict
     argv: list[str]
+    #: the fields the user set (command line or --config file); the others hold their defaults
+    given: frozenset = frozenset()
 
 
 def parse(argv: list[str] | None = None) -> Parsed:
@@ -164,8 +169,10 @@ def parse(argv: list[str] | None = None) -> Parsed:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
     pre.error = _raise  # type: ignore[method-assign]
+    from_file: dict = {}
     if pre.parse_known_args(argv)[0].config:
-        parser.set_defaults(**_yaml_defaults(pre.parse_known_args(argv)[0].config, known))
+        from_file = _yaml_defaults(pre.parse_known_args(argv)[0].config, known)
+        parser.set_defaults(**from_file)
 
     parser.error = _raise  # type: ignore[method-assign]
     namespace, rest = parser.parse_known_args(args=argv)
@@ -181,7 +188,30 @@ def parse(argv: list[str] | None = None) -> Parsed:
     dicts = []
     for g in groups:
         dicts.append({f.name: values[f.name] for f in dataclasses.fields(g) if f.init and f.name in values})
-    return Parsed(model=dicts[0], data=dicts[1], run=dicts[2], training=dicts[3], argv=argv)
+    return Parsed(model=dicts[0], data=dicts[1], run=dicts[2], training=dicts[3], argv=argv,
+                  given=frozenset(from_file) | _given_on_command_line(parser, argv))
+
+
+def _given_on_command_line(parser, argv: list[str]) -> frozenset:
+    """The destinations of the options present in ``argv`` (``--x``, ``--x=v``, any alias)."""
+    by_option = {o: a.dest for a in parser._actions for o in a.option_strings}
+    return frozenset(by_option[a.split("=", 1)[0]] for a in argv if a.split("=", 1)[0] in by_option)
+
+
+#: The longest rows trained when --max-length is not given (shorter when the model takes fewer positions).
+DEFAULT_MAX_LENGTH = 2048
+
+
+def settle_max_length(parsed: Parsed, config) -> str | None:
+    """``--max-length`` not given: the smaller of 2048 and the model's ``max_position_embeddings``; returns
+    the line to log. A length the user gave is kept (``check`` refuses it when too long)."""
+    if "max_length" in parsed.given:
+        return None
+    max_pos = getattr(config, "max_position_embeddings", None)
+    length = min(DEFAULT_MAX_LENGTH, max_pos) if isinstance(max_pos, int) and max_pos > 1 else DEFAULT_MAX_LENGTH
+    parsed.data["max_length"] = length
+    limit = f"the model's max_position_embeddings is {max_pos}" if max_pos else "the model names no position limit"
+    return f"max length {length} tokens (--max-length not given: the smaller of {DEFAULT_MAX_LENGTH} and the model's limit; {limit})"
 
 
 def resolve_deepspeed(value: str | dict | None) -> str | dict | None:
@@ -202,6 +232,25 @@ def resolve_deepspeed(value: str | dict | None) -> str | dict | None:
     if not isinstance(data, dict):
         raise ArgsError(f"--deepspeed {value}: expected a JSON object, got {type(data).__name__}")
     return str(p.resolve())
+
+
+def deepspeed_for_this_machine(value: str | dict | None) -> str | dict | None:
+    """The DeepSpeed config to hand to ``TrainingArguments`` on this machine: unchanged with a GPU.
+
+    Without one, a config that brings its own ``optimizer`` block (the shipped ones do not: Trainer
+    builds the optimizer and its parameter groups) gets ``"torch_adam": true``, so DeepSpeed runs
+    ``torch.optim.AdamW`` instead of compiling its fused Adam op on the CPU (minutes). A CPU-only
+    choice, made here and never written into a shipped file."""
+    if value is None or has_gpu():
+        return value
+    config = value if isinstance(value, dict) else json.loads(Path(value).read_text(encoding="utf-8"))
+    opt = config.get("optimizer")
+    if not isinstance(opt, dict) or str(opt.get("type", "")).lower() not in ("adam", "adamw"):
+        return value
+    params = opt.get("params") or {}
+    if "torch_adam" in params:
+        return value
+    return {**config, "optimizer": {**opt, "params": {**params, "torch_adam": True}}}
 
 
 def has_gpu() -> bool:

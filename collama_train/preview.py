@@ -71,11 +71,26 @@ def _parse_argv(argv: list[str]):
         run_args = None
     if run_args is not None and hasattr(run_args, "parse"):
         parsed = run_args.parse(rest)
+        _settle_max_length(run_args, parsed)
         p = PreviewArguments(model=parsed.model.get("model"), seed=parsed.training.get("seed", 42) or 42,
                              examples=own.examples, marks=own.marks)
         return p, DataArguments(**parsed.data)
     ns = make_parser().parse_args(argv)
     return _from_namespace(ns)
+
+
+def _settle_max_length(run_args, parsed) -> None:
+    """No --max-length: the same default as training (min(2048, the model's positions)), when the model's
+    config can be read; otherwise the tokenizer's loading says what is wrong."""
+    if "max_length" in parsed.given or not parsed.model.get("model") or not hasattr(run_args, "settle_max_length"):
+        return
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(parsed.model["model"])
+    except Exception:  # noqa: BLE001 - reported by load_tokenizer with the model's path
+        return
+    run_args.settle_max_length(parsed, config)
 
 
 def main(args=None) -> int:

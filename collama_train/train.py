@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .args import ArgsError, Parsed, build, parse, resolve_deepspeed, settle_precision, launched_distributed
+from .args import (ArgsError, Parsed, build, deepspeed_for_this_machine, launched_distributed, parse,
+                   resolve_deepspeed, settle_max_length, settle_precision)
 
 PROG = "collama-train"
 
@@ -69,6 +70,9 @@ def check(parsed: Parsed) -> Plan:
     # 6. the model: exists, has a config, a tokenizer with eos, long enough for --max-length
     model = _model_path(m)
     config, tokenizer = _load_config_and_tokenizer(model)
+    note = settle_max_length(parsed, config)
+    if note:
+        _log(f"{PROG}: {note}")
     _check_model_fits(m, d, model, config, tokenizer, template)
     # 7. --packing keeps records apart only where the family's attention reads restarting position ids
     if d.get("packing"):
@@ -167,7 +171,8 @@ def _check_model_fits(m: dict, d: dict, model: str, config, tokenizer, template)
     max_pos = getattr(config, "max_position_embeddings", None)
     max_length = d.get("max_length")
     if max_pos and max_length and max_length > max_pos:
-        raise ArgsError(f"--max-length {max_length} is longer than the model's max_position_embeddings ({max_pos})")
+        raise ArgsError(f"--max-length {max_length} is longer than the model's max_position_embeddings ({max_pos}); "
+                        f"give at most {max_pos}, or leave the flag out to train at min(2048, {max_pos})")
     if template.needs_tokenizer and not getattr(tokenizer, "chat_template", None):
         raise ArgsError(f"--template {template.name}: the tokenizer of {model} has no chat template; use --template alpaca")
     if m.get("lora"):
@@ -240,6 +245,27 @@ def _load_model(plan: Plan, model_args):
                                                  lora_dropout=model_args.lora_dropout, target_modules=targets,
                                                  task_type="CAUSAL_LM"))
     return model
+
+
+def offload_optimizer(training_args):
+    """``(DeepSpeedCPUAdam, kwargs)`` when DeepSpeed offloads optimizer states to the CPU of a GPU
+    machine and ``--optim`` is the default AdamW: Trainer still builds the parameter groups (no decay on
+    norms and biases), and the step on the offloaded states runs DeepSpeed's CPU Adam, several times
+    faster there than ``torch.optim.AdamW``. None otherwise (Trainer's own choice from ``--optim``)."""
+    import torch
+
+    ds = getattr(training_args, "hf_deepspeed_config", None)
+    if ds is None or not torch.cuda.is_available() or not ds.is_offload():
+        return None
+    device = ((ds.config.get("zero_optimization") or {}).get("offload_optimizer") or {}).get("device")
+    if device != "cpu" or getattr(training_args.optim, "value", training_args.optim) not in ("adamw_torch",
+                                                                                            "adamw_torch_fused"):
+        return None
+    from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+    return DeepSpeedCPUAdam, {"lr": training_args.learning_rate, "betas": (training_args.adam_beta1, training_args.adam_beta2),
+                              "eps": training_args.adam_epsilon, "weight_decay": training_args.weight_decay,
+                              "adamw_mode": True}
 
 
 def make_callbacks():
@@ -324,6 +350,7 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     settle_precision(plan.parsed.training, warn=lambda msg: _log(msg))
     if not torch.cuda.is_available():
         plan.parsed.training["dataloader_pin_memory"] = False  # pinning needs an accelerator
+    plan.parsed.training["deepspeed"] = deepspeed_for_this_machine(plan.deepspeed)
     _setup_distributed(plan)
     model_args, data_args, run_args, training_args = build(plan.parsed)
     tokenizer = plan.tokenizer
@@ -346,7 +373,8 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     collator = Collator(tokenizer, packed=bool(data_args.packing), flatten=attn.startswith("flash"))
     tokens_cb, progress_cb = make_callbacks()
     trainer = Trainer(model=model, args=training_args, train_dataset=prepared.train, eval_dataset=prepared.eval,
-                      data_collator=collator, processing_class=tokenizer, callbacks=[tokens_cb, *callbacks])
+                      data_collator=collator, processing_class=tokenizer, callbacks=[tokens_cb, *callbacks],
+                      optimizer_cls_and_kwargs=offload_optimizer(training_args))
     if not training_args.disable_tqdm:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(progress_cb)

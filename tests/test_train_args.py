@@ -63,7 +63,7 @@ def test_shipped_deepspeed_configs_resolve_with_hf_integration(name, tiny_model)
 
     path = A.resolve_deepspeed(name)
     raw = json.loads(Path(path).read_text())
-    assert raw["optimizer"]["params"]["torch_adam"] is True  # no op compiling on a CPU
+    assert "optimizer" not in raw  # Trainer builds the optimizer and its parameter groups (--optim honoured)
     if name.startswith("zero3"):
         assert raw["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
     assert "auto" in json.dumps(raw)
@@ -78,7 +78,7 @@ def test_shipped_deepspeed_configs_resolve_with_hf_integration(name, tiny_model)
     finally:
         unset_hf_deepspeed_config()
     assert "auto" not in json.dumps(filled)
-    assert filled["optimizer"]["params"]["lr"] == 3e-4
+    assert "optimizer" not in filled
     assert filled["train_micro_batch_size_per_gpu"] == 2 and filled["gradient_accumulation_steps"] == 3
 
 
@@ -190,3 +190,37 @@ def test_empty_selection_fails_before_the_model_loads(extra, words, tmp_path, ti
     msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, *extra), capsys)
     assert words in msg
     assert not out.exists()
+
+
+def test_cpu_only_torch_adam_is_added_by_code_not_shipped(tmp_path, monkeypatch):
+    """A user's config with its own Adam block gets torch_adam only on a machine without a GPU (no
+    fused-Adam op compiled on a CPU); with a GPU, and for the shipped files, the config is untouched."""
+    own = tmp_path / "ds.json"
+    own.write_text(json.dumps({"optimizer": {"type": "AdamW", "params": {"lr": "auto"}}, "zero_optimization": {"stage": 2}}))
+    monkeypatch.setattr(A, "has_gpu", lambda: False)
+    got = A.deepspeed_for_this_machine(str(own))
+    assert got["optimizer"]["params"] == {"lr": "auto", "torch_adam": True} and got["zero_optimization"] == {"stage": 2}
+    shipped = A.resolve_deepspeed("zero3_offload")
+    assert A.deepspeed_for_this_machine(shipped) == shipped
+    assert A.deepspeed_for_this_machine({"optimizer": {"type": "AdamW", "params": {"torch_adam": False}}}) == \
+        {"optimizer": {"type": "AdamW", "params": {"torch_adam": False}}}  # the user's explicit choice stays
+    monkeypatch.setattr(A, "has_gpu", lambda: True)
+    assert A.deepspeed_for_this_machine(str(own)) == str(own)
+
+
+def test_gradient_checkpointing_follows_transformers_rename(tmp_path):
+    """--gradient_checkpointing (the seed's and transformers 4's spelling, deprecated in 5.25) becomes
+    --activation_checkpointing before parsing: the same setting, and no FutureWarning on every run."""
+    import warnings
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("gradient-checkpointing: true\n")
+    for argv in (["--gradient_checkpointing", "--gradient-checkpointing-kwargs", '{"use_reentrant": false}'],
+                 ["--config", str(cfg)]):
+        p = A.parse(["--output-dir", str(tmp_path / "r"), "--model", "m", *argv])
+        assert p.training["activation_checkpointing"] is True and p.training["gradient_checkpointing"] is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            targs = A.build(p)[3]
+        assert targs.activation_checkpointing is True
+    assert A.parse(["--output-dir", "r", "--gradient-checkpointing-kwargs", "{}"]).training["activation_checkpointing_kwargs"] == "{}"

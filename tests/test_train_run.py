@@ -184,7 +184,31 @@ def test_eval_configs_after_training(tmp_path, tiny_model, mulco_sample, cache_d
     assert train_main(base_argv(tiny_model, mulco_sample, out, cache_dir, "--max_steps", "1", "--eval-configs",
                                 "code_generation.en", "--eval-limit", "2", "--eval-max-new-tokens", "4")) == 0
     rows = [json.loads(x) for x in (out / "eval" / "generations.jsonl").read_text().splitlines()]
-    assert len(rows) == 2 and all(r["task"] == "code_generation" and r["lang"] == "en" for r in rows)
+    assert rows and all(r["task"] == "code_generation" and r["lang"] == "en" for r in rows)
     ev = run_report(out)["eval"]
-    assert ev["run"]["configs"] == "code_generation.en" and sum(c["n"] for c in ev["cells"]) == 2
-    assert (out / "eval" / "results.json").is_file()
+    assert ev["run"]["configs"] == "code_generation.en" and ev["cells"]
+    assert json.loads((out / "eval" / "results.json").read_text())["cells"] == ev["cells"]
+
+
+def test_seed_command_line_without_a_length_fits_the_model(tmp_path, tiny_model, capsys):
+    """The seed's flags with no length flag train a model with fewer positions than the 2048 default:
+    the run uses min(2048, max_position_embeddings) and says so; a length the user gives is still checked."""
+    from transformers import AutoConfig
+
+    positions = AutoConfig.from_pretrained(tiny_model).max_position_embeddings
+    assert positions < 2048
+    records = [{"instruction": f"Return {i} plus one.", "input": "", "output": f"def f():\n    return {i} + 1\n"}
+               for i in range(4)]
+    data = tmp_path / "alpaca_data.json"
+    data.write_text(json.dumps(records))
+    out = tmp_path / "seed"
+    argv = ["--model_name_or_path", str(tiny_model), "--data_path", str(data), "--output_dir", str(out),
+            "--max_steps", "1", "--per_device_train_batch_size", "4", "--save_strategy", "no", "--disable_tqdm", "true",
+            "--tokenized_cache_dir", str(tmp_path / "cache")]
+    capsys.readouterr()
+    assert train_main(argv) == 0
+    assert run_report(out)["data_args"]["max_length"] == positions
+    err = capsys.readouterr().err
+    assert f"max length {positions} tokens (--max-length not given" in err
+    assert train_main([*argv, "--output_dir", str(tmp_path / "long"), "--model_max_length", "2048"]) == 2
+    assert "--max-length 2048 is longer than the model's max_position_embeddings" in capsys.readouterr().err
