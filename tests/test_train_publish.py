@@ -116,7 +116,9 @@ def logits(model, tokenizer) -> torch.Tensor:
         return model(ids).logits
 
 
-def test_full_run_is_one_commit_whose_card_and_model_load(online, runs, tmp_path, tmp_path_factory, capsys):
+def test_full_run_is_one_commit_whose_card_and_model_load(online, runs, tmp_path, tmp_path_factory, mulco_sample, capsys):
+    import mulco
+
     run = runs["full"]
     report = json.loads((run / "collama_run.json").read_text())
     report["environment"]["host"] = HOST  # a key another version might add: scrubbed all the same
@@ -145,7 +147,10 @@ def test_full_run_is_one_commit_whose_card_and_model_load(online, runs, tmp_path
     body = card.text
     for config in ("code_search.en", "code_generation.en"):
         assert f"| `{config}` |" in body  # the mixture table
-    assert "CC-BY-NC-4.0" not in body or "Non-commercial data" in body
+    # the licence table: the records of the selected configs, as mulco counts them
+    counts = mulco.count_licenses(mulco.resolve(["code_search.en", "code_generation.en"], mulco_sample, "train"))
+    assert counts and all(f"| {lic} | {n:,} |" in body for lic, n in counts.items())
+    assert ("Non-commercial data" in body) == any("-nc" in lic.lower() for lic in counts)
     assert "@misc{Hu2023CoLLaMA" in body and "## Limitations" in body and "learning_rate" in body
     uploaded_report = json.loads(files["collama_run.json"])
     assert uploaded_report["training"]["output_dir"] == "." and uploaded_report["environment"]["host"] == "<host>"
@@ -212,6 +217,15 @@ def test_dry_run_uploads_nothing(online, runs, monkeypatch, capsys):
     assert json.dumps({k: sorted(v) for k, v in online.repos["alice/tiny-coder"]["commits"].items()}) == state
     assert re.search(r"add .* model\.safetensors", out) and re.search(r"delete .* old-shard\.bin", out)
     assert "dry run: nothing was uploaded" in out and "model-index:" in out and "# tiny-coder" in out
+    # non-commercial and share-alike training data: said on the card, and warned about when --license allows more
+    monkeypatch.setattr("collama_train.publish.card.count_licences",
+                        lambda report, log: {"CC-BY-SA-4.0": 3, "CC-BY-NC-4.0": 1, "MIT": 4})
+    assert publish(runs["full"], "--repo-id", "alice/tiny-coder", "--base-model", "none", "--license", "mit",
+                   "--dry-run") == 0
+    cap = capsys.readouterr()
+    assert "Non-commercial data" in cap.out and "Share-alike data" in cap.out and "| CC-BY-SA-4.0 | 3 | 37.5% |" in cap.out
+    assert "warning: some training records are under a non-commercial licence (CC-BY-NC-4.0)" in cap.err
+    assert "--license mit allows commercial use" in cap.err
     # offline: the plan without reading the repo, and no request at all
     n = len(online.requests)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)

@@ -207,7 +207,7 @@ def _warn_licence(license: str | None, licences: dict[str, int] | None, log) -> 
     nc = sorted(lic for lic in licences or {} if "-nc" in lic.lower())
     if license is None:
         log("note: no --license given: the card says `license: other`; pass --license ID to choose one")
-    if nc and (license is None or "nc" not in license):
+    if nc and (license is None or "-nc" not in license):
         log(f"warning: some training records are under a non-commercial licence ({', '.join(nc)}); "
             "the card says so" + (f", but --license {license} allows commercial use" if license else ""))
 
