@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from . import answers, decontaminate, dedup, filters, parse, profile, schema, twins
+from . import answers, decontaminate, dedup, filters, parse, profile, schema, shapes, twins
 from .spec import Inputs, Section, StepSpec
 
 #: the steps in the order they run; a record dropped by one is not seen by the later ones
@@ -26,6 +26,7 @@ STEPS: list[StepSpec] = [
     answers.STEP,
     decontaminate.STEP,
     dedup.LEAKAGE,
+    shapes.STEP,
     profile.STEP,
 ]
 
