@@ -6,11 +6,14 @@ The input is the bundled sample with a few bad rows added (so the quarantine has
 several sources and steps). Build A: files written in sorted order, 1 worker, 1 thread,
 PYTHONHASHSEED=0, TZ=UTC. Build B: the same files written in reverse order with shuffled
 modification times, 2 workers, 2 threads, PYTHONHASHSEED=4242, TZ=Asia/Shanghai, another
-working directory.
+working directory. The two raw folders are at different paths, so the ``.mulco-build`` markers
+differ in their ``origin`` (the raw folder's name and a hash of its path: a build of another raw
+folder replaces the output only with --force) and in nothing else.
 """
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import random
 import subprocess
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from mulco import sources
+from mulco.safeout import BUILD_MARKER
 from mulco.build import sample_raw_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +86,9 @@ def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
     assert any(n.endswith(".parquet") for n in names)
     assert {"README.md", "build_report.json", "quarantine.jsonl"} <= set(names)
     assert (a / "quarantine.jsonl").read_text(encoding="utf-8").count("\n") >= 6
-    assert differing(a, b) == []
+    assert differing(a, b) == [BUILD_MARKER]  # only the origin: see the module docstring
+    ma, mb = (json.loads((x / BUILD_MARKER).read_text(encoding="utf-8")) for x in (a, b))
+    assert ma.pop("origin") != mb.pop("origin") and ma == mb
 
 
 def test_the_order_sources_are_named_in_does_not_change_the_output(sample_build, tmp_path):
