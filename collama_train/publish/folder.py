@@ -156,7 +156,8 @@ class Scrubber:
     def __init__(self, local: dict[str, str]):
         pairs = {form: public for path, public in local.items() if path for form in _forms(str(path))}
         self.pairs = sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)
-        self.exact = {str(path): public for path, public in local.items() if path}  # as recorded, relative too
+        # as recorded, relative ones too (``--data out/sample``), when they can only be paths
+        self.exact = {str(p): public for p, public in local.items() if p and ("/" in str(p) or os.path.exists(p))}
         self.hosts = hostnames()
 
     def text(self, s: str, any_path: bool = True) -> str:
