@@ -228,8 +228,9 @@ def array_units(name: str, pairs: list, fmt: dict) -> tuple[bytes, dict]:
 # codealpaca: one JSON array of {instruction, input, output}
 
 ALPACA = "codealpaca/code_alpaca_20k.json"
+# a good answer is code: a value or a sentence without a language is quarantined (issue 23)
 alpaca_good = st.fixed_dictionaries({"instruction": good_text, "input": st.one_of(st.just(""), clean_text),
-                                     "output": good_text})
+                                     "output": good_text.map(lambda s: "x = 1  # " + s)})
 alpaca_item = item_or_frag(
     alpaca_good,
     {"instruction": BLANKS + WRONG, "output": BLANKS + WRONG, "input": [w for w in WRONG]},

@@ -210,8 +210,8 @@ def test_codealpaca_shared_slice_reconciles_with_plausible_counts(shared_raw):
     res = convert_source("codealpaca", shared_raw, progress=False)
     assert res.units_read == res.units_kept + res.units_quarantined
     assert res.units_read == 1009  # SOURCES.md: first 1009 array items of code_alpaca_2k.json
-    assert res.units_kept >= 900  # prose answers (~9 %) are quarantined (issue 11)
-    assert set(res.quarantine_reasons) <= {"prose answer, not code", "field 'output' is empty"}
+    assert res.units_kept >= 870  # prose answers (~9 %, issue 11) and values (~3 %, issue 23) are quarantined
+    assert set(res.quarantine_reasons) <= {"prose answer, not code", "value answer, not code", "field 'output' is empty"}
     for _, r in res.records:
         assert list(record.errors(r)) == [], r["source_id"]
 
@@ -240,9 +240,35 @@ def test_codealpaca_prose_answers_are_quarantined_by_the_rule():
              "It relies on classes, inheritance and encapsulation.")
     with pytest.raises(BadRow, match="prose answer"):
         codealpaca.to_records(_alpaca_row("What is OOP?", prose))
-    # a one-line answer with code symbols, and a short answer, are not prose
-    assert codealpaca.to_records(_alpaca_row("What is the output?", "[0, 6, 12, 18]"))
-    assert codealpaca.to_records(_alpaca_row("Is 7 prime?", "Yes."))
+    # a one-line answer with code symbols, and a short answer, are not prose: values (next test)
+    with pytest.raises(BadRow, match="value answer"):
+        codealpaca.to_records(_alpaca_row("What is the output?", "[0, 6, 12, 18]"))
+
+
+@pytest.mark.parametrize("output, kind", [
+    ("19", "value"), ("List", "value"), ("[0, 1, 3, 4, 6, 9]", "value"), ("Max: 20\nMin: 0", "value"),
+    ("dlroW olleH", "value"), ("pet", "value"), ("true", "value"), ('"Let\'s*have***some*fun!"', "value"),
+    ("The complexity of binary search is O(log n).", "prose"),
+    ("1. Initialize an empty string\n2. Iterate through the given string from the end\n3. Return it", "prose"),
+    ("There are 4 functions in the given code: add(), sub(), mul() and div().", "prose"),
+    # code in a language MulCo has no label for stays code generation
+    ("<h1>My Page</h1>", None), ("p {\n  font-weight: bold;\n}", None), ("mkdir test", None),
+    ("^[0-9]{3}$", None), ("#!/bin/bash\necho hi", None), ("my_list.remove(3)", None), ("pos = (3,4)", None),
+    ("//*[@id=\"main\"]", None), ("curl -X POST https://example.com", None),
+    ("The pattern is:\n/^[A-Z0-9._%+-]+@[A-Z0-9.-]+$/", None),
+])
+def test_codealpaca_answers_without_a_language_that_are_values_or_prose_are_not_code_generation(output, kind):
+    from mulco.sources import plangs
+
+    assert plangs.not_code(output) == kind
+    if kind:
+        with pytest.raises(BadRow, match=f"{kind} answer, not code"):
+            codealpaca.to_records(_alpaca_row("Find the sum of the numbers in the given list.", output))
+    else:
+        (r,) = codealpaca.to_records(_alpaca_row("Do it.", output))
+        assert r["output"] == output
+    # with a language, the parse step judges the answer instead
+    assert codealpaca.to_records(_alpaca_row("Compute it in Python.", "19"))[0]["plang"] == "python"
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,6 +361,35 @@ def _gpt_row(user, assistant, member="code-basic/Python3.json"):
 def test_codegpt_cn_markup_residue_in_requests_is_normalised():
     (r,) = codegpt_cn.to_records(_gpt_row("用python3读取文件</br>并打印\n\n\n\n每一行", "```python\nprint(1)\n```"))
     assert r["instruction"] == "用python3读取文件\n并打印\n\n每一行"
+
+
+def test_codegpt_cn_html_leftovers_are_unescaped_where_they_are_residue():
+    (r,) = codegpt_cn.to_records(_gpt_row("读取文件<br>并打印每一行，返回 List&lt;String&gt;", "```python\nprint(1)\n```"))
+    assert r["instruction"] == "读取文件\n并打印每一行，返回 List<String>"
+    # a request about HTML or escaping keeps its tags and entities
+    about = "编写程序，用html.unescape()将\"&lt;p&gt;Hi&lt;/p&gt;\"转换为\"<p>Hi</p>\"，用python"
+    (r,) = codegpt_cn.to_records(_gpt_row(about, "```python\nprint(1)\n```"))
+    assert r["instruction"] == about
+    (r,) = codegpt_cn.to_records(_gpt_row("如何在HTML中用<br>换行？请用PHP回答", "```php\necho 'a<br>';\n```"))
+    assert "<br>" in r["instruction"] and r["output"] == "echo 'a<br>';"  # code keeps its <br> and its "&lt;"
+    java = "```java\nList&lt;Integer&gt; xs = new ArrayList&lt;&gt;();\nString s = \"&lt;b&gt;\";\n```"
+    (r,) = codegpt_cn.to_records(_gpt_row("用java创建列表", java))
+    assert r["output"] == 'List<Integer> xs = new ArrayList<>();\nString s = "&lt;b&gt;";'
+    mixed = "先创建列表&lt;T&gt;：<br>\n```java\nList&lt;T&gt; xs;\n```\n然后使用。"
+    (r,) = codegpt_cn.to_records(_gpt_row("用java创建列表", mixed))
+    assert r["output"] == "先创建列表<T>：\n\n```java\nList<T> xs;\n```\n然后使用。"
+
+
+def test_codegpt_cn_double_spaced_leetcode_answers_are_undoubled():
+    doubled = "class Solution {\n\npublic:\n\n    int f(int n) {\n\n        \n\n        return n;\n\n    }\n\n};"
+    (r,) = codegpt_cn.to_records(_gpt_row("请用cpp完成以下题目：返回 n", doubled, member="code-leetcode/leetcode.json"))
+    assert r["output"] == "class Solution {\npublic:\n    int f(int n) {\n        \n        return n;\n    }\n};"
+    assert codegpt_cn.undouble("a\n\n\n\nb\n\nc\n\nd\n\ne") == "a\n\nb\nc\nd\ne"  # a blank line stays one
+    single = "a\nb\n\nc\nd\ne"
+    assert codegpt_cn.undouble(single) == single  # ordinary spacing
+    # outside LeetCode, blank lines between statements are the author's
+    (r,) = codegpt_cn.to_records(_gpt_row("用C++写", "```cpp\n" + doubled + "\n```"))
+    assert r["output"] == doubled
 
 
 def test_codegpt_cn_an_unclosed_last_fence_is_closed_when_its_code_parses_and_cut_off_otherwise():

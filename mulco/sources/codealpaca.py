@@ -9,7 +9,12 @@ language whose markers show and whose grammar parses it), else null (HTML, CSS, 
 
 An answer in prose (:func:`mulco.sources.plangs.is_prose`: no code fence, at least 6 words,
 under 3 % code symbols, most lines ending like a sentence, no language detected) is not code
-generation: the row is quarantined ("prose answer").
+generation: the row is quarantined ("prose answer"). So is an answer no language was found for
+that is a value or a sentence with nothing of code (:func:`mulco.sources.plangs.not_code`:
+``19`` for "find the sum", ``pet`` for a classification, ``The complexity of binary search is
+O(log n).``; issue 23): the instruction asks to compute or classify, not to write code, and the
+answer teaches no code ("value answer", "prose answer"). Quarantined rather than relabelled:
+MulCo has no task for such question answering, and code generation must stay code.
 Data license CC BY-NC 4.0 (code Apache-2.0).
 """
 from __future__ import annotations
@@ -56,6 +61,9 @@ def to_records(row: Row) -> list[Record]:
     if plangs.is_prose(output):
         raise BadRow("prose answer, not code: outside code generation", "output")
     plang = plangs.mentioned(instruction) or plangs.from_fences(output) or plangs.detect(output)
+    kind = plangs.not_code(output) if plang is None else None
+    if kind:
+        raise BadRow(f"{kind} answer, not code: outside code generation", "output")
     return [
         make_record(
             source=SPEC.name, source_id=row.source_id, license=SPEC.license,

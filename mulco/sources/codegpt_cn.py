@@ -29,11 +29,19 @@ Markup residue is normalised (issue 11): ``</br>`` in a request becomes a line b
 of 3 or more blank lines become one blank line; an answer whose last code fence is never closed
 gets its closing fence when the code in it parses, and is quarantined as cut off otherwise; a
 one-line Python/Ruby answer that does not parse had its lines run together and is quarantined.
+Issue 23: in a request (or the prose of an answer) that is not about HTML (no mention of
+HTML, tags, entities or escaping), ``<br>`` becomes a line break too when no other tag is
+there, and HTML entities (``&lt;``, ``&gt;``, ``&amp;``, ``&quot;``, ``&#39;``, ``&nbsp;``) are
+unescaped; in code only a generic's escaped brackets (``List&lt;T&gt;``) are, since
+``"&lt;"`` is a real string in code that escapes HTML. A LeetCode answer that is only code and
+double-spaced (every line break doubled: at most a fifth of its line-break runs single) gets its
+line breaks halved (:func:`undouble`).
 
 ``source_id`` is ``<zip path>!<member name>:<item index>``.
 """
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 import zlib
@@ -167,9 +175,58 @@ _BR = re.compile(r"</br\s*>", re.I)
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
+_BR_TAG = re.compile(r"<br\s*/?>", re.I)
+_OTHER_TAG = re.compile(r"</?(?!br\b)[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", re.I)
+_ABOUT_HTML = re.compile(r"html|标签|\btags?\b|entit|实体|转义|escap", re.I)
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
+_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)))
+#: a generic's brackets escaped in code: List&lt;Integer&gt;, Map&lt;K, V&gt;
+_ESCAPED_GENERIC = re.compile(r"(?<=[\w\]])&lt;([\w ,.?\[\]<>]*?)&gt;")
+
+
+def unescape_prose(text: str) -> str:
+    """HTML residue in prose that is not about HTML (no mention of HTML, tags, entities or
+    escaping): ``<br>`` -> a line break when no other tag is there, the common entities unescaped."""
+    if _ABOUT_HTML.search(text):
+        return text
+    if _BR_TAG.search(text) and not _OTHER_TAG.search(text):
+        text = _BR_TAG.sub("\n", text)
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group()], text)
+
+
+def unescape_code(code: str) -> str:
+    """``List&lt;T&gt;`` -> ``List<T>`` (only a generic's brackets: other entities in code are real strings)."""
+    return _ESCAPED_GENERIC.sub(r"<\1>", code) if "&lt;" in code else code
+
+
+_FENCED_PART = re.compile(r"(```[^\n]*\n.*?```)", re.S)
+
+
+def unescape_answer(answer: str, code_only: bool) -> str:
+    """:func:`unescape_code` in code (the whole answer when ``code_only``, else its fenced blocks),
+    :func:`unescape_prose` in the prose around them."""
+    if code_only:
+        return unescape_code(answer)
+    parts = _FENCED_PART.split(answer)
+    return "".join(unescape_code(p) if i % 2 else unescape_prose(p) for i, p in enumerate(parts))
+
+
+_NEWLINES = re.compile(r"\n+")
+
+
+def undouble(code: str) -> str:
+    """Code whose every line break was doubled (LeetCode answers: ``line\n\nline\n\n``), with
+    each run of n line breaks made ceil(n / 2); unchanged unless it has 4+ runs and at most a
+    fifth of them are single."""
+    runs = [len(m) for m in _NEWLINES.findall(code)]
+    if len(runs) < 4 or sum(n == 1 for n in runs) * 5 > len(runs):
+        return code
+    return _NEWLINES.sub(lambda m: "\n" * math.ceil(len(m.group()) / 2), code)
+
+
 def normalise_request(user: str) -> str:
-    """``</br>`` residue -> a line break; 3+ blank lines -> one blank line."""
-    return _BLANK_RUN.sub("\n\n", _BR.sub("\n", user))
+    """``</br>`` residue -> a line break, :func:`unescape_prose`; 3+ blank lines -> one blank line."""
+    return _BLANK_RUN.sub("\n\n", unescape_prose(_BR.sub("\n", user)))
 
 
 _ONLY_BLOCK = re.compile(r"\s*```[^\n`]*\n(.*?)\n?[ \t]*```\s*", re.S)
@@ -214,7 +271,11 @@ def to_records(row: Row) -> list[Record]:
 
         if parses(plang, code.strip()) is False:  # Python/Ruby statements need their line breaks
             raise BadRow("code lines run together into one line", "assistant")
-    assistant = code
+    if code != assistant or "```" not in assistant:  # only code
+        code = unescape_answer(code, code_only=True)
+        assistant = undouble(code) if folder_of(member) == "code-leetcode" else code
+    else:
+        assistant = unescape_answer(assistant, code_only=False)
     return [
         make_record(
             source=SPEC.name, source_id=row.source_id, license=SPEC.license,

@@ -127,6 +127,33 @@ def is_prose(text: str) -> bool:
     return detect(text) is None
 
 
+#: a line that has something of code: braces or a semicolon, a call, an assignment, a tag, a
+#: shebang, a regex escape or anchor, a command-line option, a comment, a path or member chain
+_CODE_LINE = re.compile(r"[{};]|\w\s*\(|[\w\])]\s*[-+*/%]?=(?!=)|</?[A-Za-z]|^\s*#!|\\[dwsbDWSB.]|^\s*[\^/]\S|\$\s*$|"
+                        r"(?:^|\s)--?[A-Za-z]|//|/\*|\[@|::|=>|->|\w\.\w+\.|^\s*(?:mkdir|cd|ls|echo|curl|git|npm|pip|"
+                        r"sudo|rm|cp|mv|cat|grep|def|class|function|fun|fn|func|var|let|const|import|return|SELECT|sub)\b", re.M)
+#: a line of English prose: a capitalised word then a lower-case one, or a numbered/bulleted step
+_PROSE_LINE = re.compile(r"\s*(?:\d+[.)]|[-*])?\s*[A-Z][a-z']*,?\s+[a-z]")
+
+
+def not_code(text: str) -> str | None:
+    """Why an answer that no language was found for is not code, or None: a ``"value"`` (at most
+    3 short lines and 80 characters with nothing of code: ``19``, ``List``, ``[0, 1, 3]``,
+    ``Max: 20``, ``dlroW olleH``) or ``"prose"`` (every line English prose with nothing of code,
+    4+ words: ``The complexity of binary search is O(log n).``, numbered steps)."""
+    body = text.strip()
+    if not body or "```" in body:
+        return None
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    if _CODE_LINE.search(body) and not all(_PROSE_LINE.match(ln) for ln in lines):
+        return None
+    if len(lines) <= 3 and len(body) <= 80 and not _CODE_LINE.search(body):
+        return "value"
+    if len(_WORDS.findall(body)) >= 4 and all(_PROSE_LINE.match(ln) for ln in lines):
+        return "prose"
+    return None
+
+
 _BLOCK = re.compile(r"```[ \t]*([^\s`]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 

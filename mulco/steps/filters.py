@@ -171,6 +171,47 @@ def _fence_problem(out: str) -> Optional[str]:
     return None
 
 
+_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
+_HASH_COMMENT = re.compile(r"#.*$")
+_INNERMOST = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
+#: the start of a statement: an assignment, or a print call/command
+_STATEMENT = r"(?:[A-Za-z_][\w.]*(?:\[\])?\s*(?:[-+*/%|&]|\*\*|//)?=(?!=)|print\(|puts\b|pp?\s)"
+#: a statement starting after the end of an expression (a bracket, a string, a number)
+_AFTER_EXPRESSION = re.compile(r"[)\]}\"'\d]\s+" + _STATEMENT)
+#: a line that starts with a statement, and a statement starting after a word later on it
+_OPENS_STATEMENT = re.compile(r"\s*(?:[A-Za-z_][\w.]*(?:\[\])?\s*=(?!=)|(?:puts|print|pp?)\b)")
+_AFTER_WORD = re.compile(r"\b([A-Za-z_]\w*[?!]?)\s+" + _STATEMENT)
+#: words after which a statement may follow on one line (``then x = 1``, ``else y = 2``, ``lambda x=1``)
+_KEYWORDS = frozenset("and as assert async await begin case def del do elif else elsif end ensure except for from "
+                      "global if import in is lambda module nonlocal not or raise rescue return then unless until "
+                      "when while with yield".split())
+
+
+def _flat(line: str) -> str:
+    """A Python/Ruby line without its strings' text, its comment and what its brackets hold."""
+    s = _HASH_COMMENT.sub("", _STRING.sub('""', line))
+    while True:
+        t = _INNERMOST.sub(lambda m: m.group()[0] + m.group()[-1], s)
+        if t == s:
+            return s
+        s = t
+
+
+def run_together(code: str) -> Optional[str]:
+    """The first line of Python/Ruby code holding two statements run together (their line break
+    lost): a statement (an assignment, ``print(``, ``puts``, ``p``) right after a bracket,
+    string or number (``lst = s.split(", ") print(lst)``), or, on a line that starts with a
+    statement, after a word that is not a keyword (``p arr max = arr.max``, ``puts a.upcase puts
+    a.downcase``). Strings, comments and what brackets hold are not looked at."""
+    for line in code.split("\n"):
+        flat = _flat(line)
+        if _AFTER_EXPRESSION.search(flat):
+            return line
+        if _OPENS_STATEMENT.match(flat) and any(m.group(1) not in _KEYWORDS for m in _AFTER_WORD.finditer(flat)):
+            return line
+    return None
+
+
 def _block_problem(pl: str, code: str, fenced: bool) -> Optional[str]:
     """What is wrong with one code block of a code-generation answer (``fenced``: the answer has
     fences)."""
@@ -182,6 +223,8 @@ def _block_problem(pl: str, code: str, fenced: bool) -> Optional[str]:
 
         if parses(pl, stripped) is False:
             return "code lines run together into one line"
+    if pl in _LINE_LANGS and run_together(stripped):
+        return "code lines run together into one line"
     if _IMPORT_LINE.match(stripped) and all(_IMPORT_LINE.match(ln) for ln in stripped.splitlines() if ln.strip()):
         return "cut off: the code holds only its import/using lines"
     return _cut_off(pl, code) if pl else None

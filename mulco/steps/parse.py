@@ -129,6 +129,52 @@ def parses(plang: str, code: str) -> bool | None:
     return False
 
 
+_PREAMBLE_LINE = re.compile(r"\s*(?:#\s*include\b|using\s+[\w.:]+\s*;|using\s+namespace\b|import\s+[\w.*\"]+|package\s+\w+)")
+
+
+def _fragment(plang: str, code: str) -> str | None:
+    """``code`` as statements inside a function, for a language whose grammar wants statements
+    there (Go, Java, C#, C, C++); its ``#include``/``using``/``import`` lines stay outside."""
+    lines = code.split("\n")
+    k = 0
+    while k < len(lines) and (not lines[k].strip() or _PREAMBLE_LINE.match(lines[k])):
+        k += 1
+    head, body = "\n".join(lines[:k]), "\n".join(lines[k:])
+    if plang == "go":
+        return f"{head if 'package' in head else 'package p' + chr(10) + head}\nfunc _() {{\n{body}\n}}"
+    if plang in ("java", "csharp"):
+        return f"{head}\nclass _MulCo {{\nvoid _m() {{\n{body}\n}}\n}}"
+    if plang in ("c", "cpp"):
+        return f"{head}\nvoid _m(void) {{\n{body}\n}}"
+    return None
+
+
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.M)
+
+
+def parses_somewhere(code: str) -> bool | None:
+    """Does ``code`` parse in any language with a grammar installed, as a whole or (Go, Java, C#,
+    C, C++) as statements of a function, as written or without white space at the ends of its
+    lines (tree-sitter-cpp rejects ``#include <x> `` with a trailing space)? None when no grammar
+    is installed."""
+    found = None
+    texts = dict.fromkeys((code, _TRAILING_SPACE.sub("", code)))
+    for plang in GRAMMARS:
+        if parser(plang) is None:
+            continue
+        found = False
+        for text in texts:
+            frag = _fragment(plang, text)
+            if parses(plang, text) or (frag is not None and not _has_error(parser(plang), frag)):
+                return True
+    return found
+
+
+#: languages whose grammar misses common dialects (MySQL's quoted aliases, DATE_SUB): a code-only
+#: answer labelled so that parses nowhere is flagged, not dropped
+_DIALECTS = ("sql",)
+
+
 def code_blocks(text: str, plang: str) -> list[str]:
     """The code of a field: its fenced blocks in ``plang`` (or untagged), else the whole field."""
     if "```" not in text:
@@ -159,6 +205,9 @@ def check_record(record: dict, drop_tasks: frozenset) -> str | None:
         for block in code_blocks(text, pl):
             ok = parses(pl, block)
             if ok is False:
+                if (key == "code_generation" and "```" not in text and pl not in _DIALECTS
+                        and parses_somewhere(text) is False):
+                    return f"code-only answer parses in no language ({key})"
                 reason = f"{pl} {name} does not parse ({key})"
                 return reason if key in drop_tasks else Flag(reason)
     return None

@@ -1,0 +1,83 @@
+"""Answers that are not the code they claim to be (issue 23): lines run together in multi-line
+Python/Ruby, code-only generation answers that parse in no language, print-only repair fixes."""
+from __future__ import annotations
+
+import pytest
+
+from mulco.record import make_record
+from mulco.steps.filters import broken_output, run_together
+from mulco.steps.parse import check_record, parses_somewhere
+from mulco.steps.pipeline import Flag
+
+
+def rec(**kw):
+    base = dict(source="codegpt_cn", source_id="f:1", license="x", task="code_generation", lang="zh", plang="python",
+                instruction="写一个函数。", input="", output="def f():\n    return 1\n")
+    base.update(kw)
+    return make_record(**base)
+
+
+@pytest.mark.parametrize("code", [
+    'import numpy as np\nx = np.arange(0, 6)   y = np.sin(x)\nprint(y)',
+    's = "hello, world"\nlst = s.split(", ") print(lst)',
+    'my_list = [...] new_list = []\nprint(new_list)',
+    'x = 5 y = 6\nprint(x + y)',
+    'arr = [3, 1]\np arr max = arr.max',  # still parses as Ruby: p(arr(max = arr.max))
+    'str = "ab"\nputs str.upcase puts str.downcase',
+    'str2 = str.upcase str3 = str.gsub("a", "b")\nputs str2',
+])
+def test_lines_run_together_in_multi_line_python_and_ruby_are_found(code):
+    plang = "ruby" if ("puts" in code or code.startswith("arr") or "gsub" in code) else "python"
+    assert run_together(code) is not None
+    assert broken_output(rec(output=code, plang=plang)) == "code lines run together into one line"
+    fenced = f"这样做：\n\n```{plang}\n{code}\n```"
+    assert broken_output(rec(output=fenced, plang=plang)) == "code lines run together into one line"
+
+
+@pytest.mark.parametrize("code", [
+    "x = f(a, b=1)", "def party_mode new_master = nil\n  x\nend", "case v\nwhen 1 then x = 2\nend", "x = y if z else w",
+    "print(x)  # print(y) z = 1", "s = 'a) b = c'", "a = b = 1", "f = lambda a=1: a", "ys = [f(x) for x in xs]",
+    "total += 1", "foo(bar) if baz", "hash.each do |k, v| puts k end", "def f(a, b = 1)\n  a\nend",
+    "puts 'x' if y", "x = y rescue nil", "return x unless y", 'print("a", end = "")',
+])
+def test_code_that_only_looks_run_together_is_kept(code):
+    assert run_together(code) is None
+
+
+def test_a_code_only_answer_that_parses_in_no_language_is_dropped_by_the_parse_step():
+    drop = frozenset({"code_summarization"})
+    broken = "my_hash = {'a' => 1}\nputs my_hash['a']  puts \"  end"
+    assert check_record(rec(output=broken, plang="ruby"), drop) == "code-only answer parses in no language (code_generation)"
+    prose = "All elements of a list in Python can be selected with the slicing operator, so lst[:] is a copy."
+    assert check_record(rec(output=prose), drop).startswith("code-only answer parses in no language")
+    # code that parses in another language, or as statements of a function, is only flagged
+    go_statements = 'str := "hello"\nif strings.Contains(str, "l") {\n    fmt.Println(str)\n}'
+    assert parses_somewhere(go_statements) is True
+    flagged = check_record(rec(output=go_statements, plang="python"), drop)
+    assert isinstance(flagged, Flag) and flagged == "python output does not parse (code_generation)"
+    assert parses_somewhere("#include <iostream> \nint main() {\n    return 0;\n}") is True  # trailing space
+    # a fenced answer mixes prose and code (block by block, flagged); SQL dialects are only flagged
+    fenced = f"说明：\n\n```ruby\n{broken}\n```"
+    assert isinstance(check_record(rec(output=fenced, plang="ruby"), drop), Flag)
+    mysql = "SELECT COUNT(d) as 'Total', MONTH(d) as 'month'\nFROM Orders\nGROUP BY MONTH(d);"
+    assert parses_somewhere(mysql) is False and isinstance(check_record(rec(output=mysql, plang="sql"), drop), Flag)
+    assert check_record(rec(output="def f():\n    return 1\n"), drop) is None
+
+
+def test_print_only_repair_fixes_are_flagged_or_dropped_with_the_flag():
+    from mulco.steps.repair import print_only_fix
+
+    def repair(buggy, fixed):
+        return make_record(source="codexglue_refinement", source_id="f:1", license="x", task="code_search",
+                           subtask="code_repair", lang="en", plang="java", instruction="Fix it.", input=buggy,
+                           output=fixed)
+
+    removes = repair("void METHOD_1 ( ) { a ( ) ; java.lang.System.out.println ( VAR_1 ) ; }", "void METHOD_1 ( ) { a ( ) ; }")
+    adds = repair("void METHOD_1 ( ) { a ( ) ; }", "void METHOD_1 ( ) { a ( ) ; VAR_2 . printStackTrace ( ) ; }")
+    real = repair("void METHOD_1 ( ) { a ( ) ; }", "void METHOD_1 ( ) { b ( ) ; }")
+    keep, drop = print_only_fix(False), print_only_fix(True)
+    assert keep(removes) == "print-only fix (removes print statements)" and isinstance(keep(removes), Flag)
+    assert keep(adds) == "print-only fix (adds print statements)" and isinstance(keep(adds), Flag)
+    assert drop(adds) == "print-only fix (adds print statements)" and not isinstance(drop(adds), Flag)
+    assert keep(real) is None and drop(real) is None
+    assert keep(rec()) is None  # only code repair
