@@ -67,6 +67,9 @@ class RunArguments:
         "help": "YAML file with any of these flags as keys (command-line flags override it)."})
     resume: bool = field(default=False, metadata={
         "help": "Resume from the last checkpoint in --output-dir (same as --resume_from_checkpoint LAST)."})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "Replace the previous run in --output-dir (its model, report and checkpoints are deleted first). "
+                "transformers 4's flag; a folder collama-train did not write is never replaced."})
     eval_configs: str | None = field(default=None, metadata={
         "help": "After training, evaluate on these MulCo configs (collama_train.evaluate); results in RUN/eval/."})
     eval_limit: int | None = field(default=None, metadata={

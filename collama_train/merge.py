@@ -42,9 +42,14 @@ def _check(args) -> tuple[Path, str]:
         raise ValueError(f"{cfg_path}: names no base model; pass --base")
     if Path(base).exists() and not (Path(base) / "config.json").is_file():
         raise ValueError(f"base model {base}: no config.json in this folder")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {args.out}: exists and is not a folder")
+    from mulco.safeout import UnsafeOutputError
+
+    from .outputs import check_merge_out
+
+    try:
+        args.out_state = check_merge_out(args.out, adapter, base)
+    except UnsafeOutputError as e:
+        raise ValueError(str(e)) from None
     return adapter, base
 
 
@@ -62,7 +67,15 @@ def merge(adapter: str | Path, out: str | Path, base: str | None = None, dtype: 
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     merged.config.use_cache = True
     out = Path(out)
+    from mulco.safeout import clear_folder, write_tool_marker
+
+    from . import __version__
+    from .outputs import MERGE_MARKER
+
+    if out.is_dir():  # an earlier merge (checked): no stale shard of it stays beside the new weights
+        clear_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
+    write_tool_marker(out, "collama-train merge", __version__, MERGE_MARKER)
     merged.save_pretrained(out)
     tok_src = adapter if (adapter / "tokenizer_config.json").is_file() else base
     AutoTokenizer.from_pretrained(str(tok_src)).save_pretrained(out)
@@ -76,5 +89,5 @@ def main(args) -> int:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     out = merge(adapter, args.out, base=base, dtype=args.dtype)
-    print(f"merged {adapter} into {base}: {out}")
+    print(f"wrote {out}: base model {base} with the adapter {adapter} merged in (both left unchanged)")
     return 0

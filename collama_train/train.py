@@ -34,6 +34,7 @@ class Plan:
     model_config: Any
     deepspeed: str | dict | None
     resume_from: str | None
+    clear_output: bool = False
 
 
 def _is_main() -> bool:
@@ -55,8 +56,10 @@ def check(parsed: Parsed) -> Plan:
     """Every cheap check, in order; raises :class:`ArgsError` with one line. Writes nothing."""
     m, d, r, t = parsed.model, parsed.data, parsed.run, parsed.training
 
-    # 1. where the run goes
-    out = _check_output_dir(t.get("output_dir"))
+    # 1. where the run goes (never the data, the model, or a folder collama-train did not write)
+    model = _model_path(m)
+    clear = _check_output_dir(t, r, model, d.get("data"))
+    out = t["output_dir"]
     # 2. DeepSpeed config: a shipped name or a JSON file that parses
     deepspeed = resolve_deepspeed(t.get("deepspeed"))
     t["deepspeed"] = deepspeed
@@ -67,28 +70,60 @@ def check(parsed: Parsed) -> Plan:
         _check_eval(m, d, r, out)
     # 5. resume
     resume_from = _resume_from(r, t, out)
-    # 6. the model: exists, has a config, a tokenizer with eos, long enough for --max-length
-    model = _model_path(m)
+    # 6. the model: has a config, a tokenizer with eos, long enough for --max-length
     config, tokenizer = _load_config_and_tokenizer(model)
     note = settle_max_length(parsed, config)
     if note:
         _log(f"{PROG}: {note}")
     _check_model_fits(m, d, model, config, tokenizer, template)
-    # 7. --packing keeps records apart only where the family's attention reads restarting position ids
-    if d.get("packing"):
-        from .data import check_packing
-
-        check_packing(config, m.get("attn_implementation") or "sdpa")
     return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
-                resume_from=resume_from)
+                resume_from=resume_from, clear_output=clear)
 
 
-def _check_output_dir(out: str | None) -> str:
+#: The marker collama-train writes into its run folder; and files only a run writes (runs from before the marker).
+RUN_MARKER = ".collama-train"
+RUN_SIGNS = ("collama_run.json",)
+
+
+def _check_output_dir(t: dict, r: dict, model: str, data: str | None) -> bool:
+    """--output-dir follows mulco's output rules (:func:`mulco.safeout.check_tool_output`); a previous run's
+    folder needs --resume or --overwrite_output_dir. Returns True when the folder is to be emptied first."""
+    from mulco.safeout import UnsafeOutputError, check_tool_output
+
+    out = t.get("output_dir")
     if not out:
         raise ArgsError("--output-dir is required (the run folder: checkpoints, model, collama_run.json)")
-    if Path(out).exists() and not Path(out).is_dir():
-        raise ArgsError(f"--output-dir {out}: exists and is not a folder")
-    return out
+    protected = [(what, Path(p)) for what, p in (("the model folder", model), ("the data folder", data))
+                 if p and Path(p).expanduser().is_dir()]
+    try:
+        state = check_tool_output(Path(out), flag="--output-dir", program=PROG, marker=RUN_MARKER, signs=RUN_SIGNS,
+                                  protected=protected).state
+    except UnsafeOutputError as e:
+        raise ArgsError(str(e)) from None
+    resume = r.get("resume") or t.get("resume_from_checkpoint")
+    if resume and r.get("overwrite_output_dir"):
+        raise ArgsError("--resume and --overwrite_output_dir: choose one (continue the run, or replace it)")
+    if state != "ours" or resume:
+        return False
+    if not r.get("overwrite_output_dir"):
+        raise ArgsError(f"--output-dir {out} holds a previous collama-train run: pass --resume to continue it, "
+                        f"--overwrite_output_dir to replace it (its checkpoints are deleted), or choose a new folder")
+    return True
+
+
+def _claim_output_dir(plan: Plan) -> None:
+    """Empty a previous run's folder under --overwrite_output_dir (no stale checkpoint to --resume from
+    later), then mark the folder as collama-train's (so the next run recognises it, even an interrupted one)."""
+    from mulco.safeout import clear_folder, write_tool_marker
+
+    from . import __version__
+
+    out = Path(plan.parsed.training["output_dir"])
+    if plan.clear_output and out.is_dir():
+        clear_folder(out, "--output-dir")
+        _log(f"{PROG}: --overwrite_output_dir: emptied {out} (the previous run and its checkpoints)")
+    out.mkdir(parents=True, exist_ok=True)
+    write_tool_marker(out, PROG, __version__, RUN_MARKER)
 
 
 def _check_data(d: dict, t: dict):
@@ -353,6 +388,8 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     plan.parsed.training["deepspeed"] = deepspeed_for_this_machine(plan.deepspeed)
     _setup_distributed(plan)
     model_args, data_args, run_args, training_args = build(plan.parsed)
+    if _is_main():
+        _claim_output_dir(plan)
     tokenizer = plan.tokenizer
 
     from transformers.trainer_callback import ProgressCallback

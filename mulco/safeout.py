@@ -203,3 +203,96 @@ def check_writable_into(folder: Path, *, flag: str) -> None:
             raise UnsafeOutputError(f"{flag} {folder}: cannot write into it (permission denied)")
         return
     check_parent(folder, flag)
+
+
+# ---- the same rules for the commands outside mulco (collama-train, collama-eval, merge) ----
+
+#: The markers of folders that ``mulco build`` and ``mulco export`` write (and replace on their next run).
+DATA_MARKERS = (BUILD_MARKER, ".mulco-export")
+
+
+def write_tool_marker(folder: Path, program: str, version: str, marker: str) -> Path:
+    """The marker of a folder written by ``program`` (e.g. ``collama-train``); JSON like mulco's."""
+    path = Path(folder) / marker
+    path.write_text(json.dumps({"written_by": program, "version": version,
+                                "note": "written by this command; its next run may replace it"}, indent=1) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def has_tool_marker(folder: Path, program: str, marker: str) -> bool:
+    path = Path(folder) / marker
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("written_by") == program
+
+
+def data_folder_of(path: Path) -> Path | None:
+    """The MulCo data folder (one holding a build or export marker) that ``path`` is or lies inside."""
+    p = _resolve(Path(path))
+    for d in (p, *p.parents):
+        if d.is_dir() and any(has_marker(d, m) for m in DATA_MARKERS):
+            return d
+    return None
+
+
+def check_tool_output(path: Path, *, flag: str, program: str, marker: str, signs: Iterable[str] = (),
+                      protected: Iterable[tuple[str, Path]] = ()) -> OutputPlan:
+    """The output rules for a command outside ``mulco`` that writes a folder (``collama-train``,
+    ``collama-eval``, ``merge``): ``path`` may be used when it is new, empty, or was written by the same
+    ``program`` (its ``marker`` file, or one of the files in ``signs`` that only it writes). Refused with
+    one line, before any work: a file, a symbolic link, the filesystem root, home or current folder, a
+    MulCo data folder or anything inside one, a folder equal to, inside or holding one of ``protected``
+    ((what, folder) pairs, e.g. the model), and a folder that holds anything else. The caller decides
+    what an ``ours`` folder needs (``collama-train``: ``--overwrite_output_dir`` or ``--resume``)."""
+    path = Path(path)
+    data = data_folder_of(path)
+    if data is not None:
+        where = "is a MulCo data folder" if data == _resolve(path) else f"is inside the MulCo data folder {data}"
+        raise UnsafeOutputError(f"{flag} {path} {where}: refused (the output would be mixed into the dataset, and "
+                                f"the next `mulco build` replaces that folder); choose a folder outside it")
+    for what, other in protected:
+        rel = _overlap(path, other)
+        if rel:
+            where = f"is {what}" if rel == "is" else f"{rel} {what} {other}"
+            raise UnsafeOutputError(f"{flag} {path} {where}: refused (writing there would change it); "
+                                    f"choose a folder outside {other}")
+    if path.is_symlink():
+        raise UnsafeOutputError(f"{flag} {path} is a symbolic link; pass the folder itself "
+                                f"({os.path.realpath(path)}) or a new path")
+    why = _forbidden_always(path)
+    if why:
+        raise UnsafeOutputError(f"{flag} {path} {why}: refused; choose a new folder inside it instead")
+    if path.exists() and not path.is_dir():
+        raise UnsafeOutputError(f"{flag} {path} is an existing file, not a folder: choose a new folder")
+    check_parent(path, flag)
+    if not path.exists():
+        return OutputPlan(path, "new")
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError as e:
+        raise UnsafeOutputError(f"{flag} {path}: cannot read it ({e.strerror})") from None
+    if not entries:
+        return OutputPlan(path, "empty")
+    if has_tool_marker(path, program, marker) or set(entries) & set(signs):
+        return OutputPlan(path, "ours")
+    shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+    raise UnsafeOutputError(f"{flag} {path} is a folder that {program} did not write (it holds {shown}); "
+                            f"choose a new or empty folder")
+
+
+def clear_folder(folder: Path, flag: str) -> None:
+    """Empty ``folder`` (an ``ours`` output about to be replaced), after checking every entry can go."""
+    import shutil
+
+    folder = Path(folder)
+    check_removable(folder, flag)
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()

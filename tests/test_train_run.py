@@ -133,7 +133,13 @@ def test_lora_then_merge(tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
     assert run_report(run)["model"]["lora"] is True
 
     merged = tmp_path / "merged"
+    capsys.readouterr()
     assert cli_main(["merge", str(run), "--out", str(merged)]) == 0
+    said = capsys.readouterr().out
+    assert f"wrote {merged}: base model {Path(tiny_model).resolve()} with the adapter {run} merged in (both left unchanged)" in said
+    (merged / "model-00001-of-00002.safetensors").write_text("stale shard of an earlier merge")
+    assert cli_main(["merge", str(run), "--out", str(merged)]) == 0  # its own earlier output: replaced, nothing stale
+    assert not (merged / "model-00001-of-00002.safetensors").exists() and (merged / ".collama-merge").is_file()
     tok = AutoTokenizer.from_pretrained(merged)
     plain = AutoModelForCausalLM.from_pretrained(merged)
     with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), str(run))

@@ -90,7 +90,16 @@ def cmd_eval(argv: list[str]) -> int:
     from .runner import run
 
     args = parse_eval_args(argv)
+    from mulco.safeout import UnsafeOutputError
+
+    from collama_train.outputs import check_eval_out, mark_eval_out
+
+    try:  # before any record, model or generation: a file, the data or a folder it did not write is refused
+        check_eval_out(args)
+    except UnsafeOutputError as e:
+        _raise(str(e))
     results = run(args)
+    mark_eval_out(results["out"])
     print((Path(results["out"]) / "results.md").read_text(encoding="utf-8"), end="")
     print(f"{PROG}: wrote {results['out']}/generations.jsonl, results.json, results.md", file=sys.stderr)
     return 0
