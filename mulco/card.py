@@ -618,7 +618,23 @@ def limitations(report: dict, specs: list[dict], figures: Figures, leaves: Mappi
             "cuda": [s["title"] for s in built if "c-uda" in s["license"].lower()],
             "missing": missing, "known": len(listed | set(registry.names())), "twins": twins, "twins_total": sum(t["twins"] for t in twins),
             "zh_total": sum(t["zh"] for t in twins), "langs": dict(langs), "no_plang": no_plang,
-            "zh_origins": figures.origins.get("zh", {}), "zh_shares": zh_shares(figures, sum(leaves.values()))}
+            "zh_origins": figures.origins.get("zh", {}), "zh_shares": zh_shares(figures, sum(leaves.values())),
+            "mixture": mixture(figures, leaves)}
+
+
+def mixture(figures: Figures, leaves: Mapping[tuple, int]) -> list[dict]:
+    """What each task/subtask weighs in the build: its share of the records and of the output
+    characters (what a model is trained to write), heaviest output first."""
+    records = collections.Counter()
+    for k, n in leaves.items():
+        records[f"{k[0]}.{k[1]}" if k[1] else k[0]] += n
+    n_rec, n_out = sum(records.values()), sum(figures.output_chars.values())
+    if not n_rec or not n_out:
+        return []
+    rows = [{"task": t, "records": n, "of_records": f"{100.0 * n / n_rec:.1f}%",
+             "of_output": f"{100.0 * figures.output_chars.get(t, 0) / n_out:.1f}%", "chars": figures.output_chars.get(t, 0)}
+            for t, n in records.items()]
+    return sorted(rows, key=lambda r: (-r["chars"], r["task"]))
 
 
 #: how a ZH record's text came to be (``text_origin``), as the card words it

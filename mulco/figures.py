@@ -34,6 +34,8 @@ class Figures:
     origins: dict[str, dict[str, int]] = field(default_factory=dict)
     #: license -> records (the card's "choosing by licence" table).
     license_records: dict[str, int] = field(default_factory=dict)
+    #: "task" or "task.subtask" -> characters of the records' outputs (what a model is trained to write).
+    output_chars: dict[str, int] = field(default_factory=dict)
 
 
 def _digest(*parts: str) -> bytes:
@@ -56,6 +58,7 @@ class Tally:
         self.emails: collections.Counter = collections.Counter()
         self.origins: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         self.license_records: collections.Counter = collections.Counter()
+        self.output_chars: collections.Counter = collections.Counter()
 
     def add(self, table) -> None:
         """Count one ``pyarrow.Table`` of records (the record schema's columns)."""
@@ -66,9 +69,10 @@ class Tally:
         prompt = pc.add(pc.utf8_length(table["instruction"]), pc.utf8_length(table["input"])).to_pylist()
         output = pc.utf8_length(table["output"]).to_pylist()
         tasks = table["task"].to_pylist()
-        for t, p, o in zip(tasks, prompt, output):
+        for t, sub, p, o in zip(tasks, table["subtask"].to_pylist(), prompt, output):
             self.lengths[t]["prompt"].append(p)
             self.lengths[t]["output"].append(o)
+            self.output_chars[f"{t}.{sub}" if sub else t] += o
         self.license_records.update(table["license"].to_pylist())
         for pair in pc.unique(pc.binary_join_element_wise(table["source"], table["license"], "\x1f")).to_pylist():
             src, lic = pair.split("\x1f", 1)
@@ -123,7 +127,7 @@ class Tally:
                        dict(sorted(twins.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))),
                        dict(sorted(self.emails.items())),
                        {lang: dict(sorted(c.items())) for lang, c in sorted(self.origins.items())},
-                       dict(sorted(self.license_records.items())))
+                       dict(sorted(self.license_records.items())), dict(sorted(self.output_chars.items())))
 
 
 def of_folder(folder: Path) -> Figures:

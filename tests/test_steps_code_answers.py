@@ -81,3 +81,42 @@ def test_print_only_repair_fixes_are_flagged_or_dropped_with_the_flag():
     assert drop(adds) == "print-only fix (adds print statements)" and not isinstance(drop(adds), Flag)
     assert keep(real) is None and drop(real) is None
     assert keep(rec()) is None  # only code repair
+
+
+def test_a_build_counts_print_only_fixes_in_the_report_and_drops_them_with_the_flag(tmp_path):
+    import json
+    from pathlib import Path
+
+    from mulco.build import BuildConfig, build
+
+    raw = Path(__file__).parent / "fixtures" / "raw" / "codexglue_refinement"  # valid line 2 removes a println
+    reports = {}
+    for drop in (False, True):
+        out = tmp_path / f"out-{drop}"
+        build(BuildConfig(raw_dir=raw, out=out, progress=False, drop_print_fixes=drop), log=None)
+        reports[drop] = json.loads((out / "build_report.json").read_text(encoding="utf-8"))
+        assert reports[drop]["reconciles"] and reports[drop]["settings"]["repair"] == {"drop_print_fixes": drop}
+    step = {s["step"]: s for s in reports[False]["steps"]}["print_only_fix"]
+    assert step["dropped"] == 0 and step["flagged_by_reason"] == {"print-only fix (removes print statements)": 1}
+    step = {s["step"]: s for s in reports[True]["steps"]}["print_only_fix"]
+    assert step["dropped"] == 1 and step["flagged"] == 0
+    quarantine = (tmp_path / "out-True" / "quarantine.jsonl").read_text(encoding="utf-8")
+    assert '"print-only fix (removes print statements)"' in quarantine
+
+
+def test_the_card_says_what_each_task_weighs_in_records_and_output_characters():
+    from mulco import card
+    from mulco.figures import Figures
+
+    leaves = {("code_search", "code_repair", "en", "java", "train"): 30, ("code_generation", None, "zh", "python", "train"): 70}
+    figures = Figures(output_chars={"code_search.code_repair": 600, "code_generation": 400})
+    assert card.mixture(figures, leaves) == [
+        {"task": "code_search.code_repair", "records": 30, "of_records": "30.0%", "of_output": "60.0%", "chars": 600},
+        {"task": "code_generation", "records": 70, "of_records": "70.0%", "of_output": "40.0%", "chars": 400}]
+    assert card.mixture(Figures(), leaves) == []  # no character counts: no sentence
+
+
+def test_the_sample_card_states_the_mixture(built_sample):
+    text = (built_sample / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("  is trained to write):"))
+    assert "code_search.code_repair" in line and "%" in line

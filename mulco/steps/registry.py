@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from . import answers, decontaminate, dedup, filters, parse, profile, schema, shapes, twins
+from . import answers, decontaminate, dedup, filters, parse, profile, repair, schema, shapes, twins
 from .spec import Inputs, Section, StepSpec
 
 #: the steps in the order they run; a record dropped by one is not seen by the later ones
@@ -27,6 +27,7 @@ STEPS: list[StepSpec] = [
     decontaminate.STEP,
     dedup.LEAKAGE,
     shapes.STEP,
+    repair.STEP,  # print_only_fix: repair fixes that only add or remove prints (flagged; --drop-print-fixes)
     profile.STEP,
 ]
 
