@@ -217,6 +217,63 @@ def settle_max_length(parsed: Parsed, config) -> str | None:
     return f"max length {length} tokens (--max-length not given: the smaller of {DEFAULT_MAX_LENGTH} and the model's limit; {limit})"
 
 
+#: (group, field) -> (lowest allowed, open at the low end, what to give): checked before the model loads
+#: (transformers and torch would reject most of these only after loading it, some never).
+RANGES = {
+    ("training", "learning_rate"): (0, False, "0 or more, e.g. 2e-5"),
+    ("training", "per_device_train_batch_size"): (1, False, "1 or more"),
+    ("training", "per_device_eval_batch_size"): (1, False, "1 or more"),
+    ("training", "gradient_accumulation_steps"): (1, False, "1 or more"),
+    ("training", "num_train_epochs"): (0, True, "more than 0"),
+    ("training", "weight_decay"): (0, False, "0 or more"),
+    ("training", "warmup_steps"): (0, False, "0 or more (below 1: a ratio of the steps)"),
+    ("training", "max_grad_norm"): (0, False, "0 (no clipping) or more"),
+    ("training", "logging_steps"): (0, True, "more than 0"),
+    ("training", "save_steps"): (0, True, "more than 0"),
+    ("training", "dataloader_num_workers"): (0, False, "0 or more"),
+    ("model", "lora_r"): (1, False, "1 or more, e.g. 16"),
+    ("model", "lora_alpha"): (0, True, "more than 0, e.g. 32"),
+    ("model", "lora_dropout"): (0, False, "from 0 up to (not including) 1"),
+}
+
+
+def check_ranges(parsed: Parsed) -> None:
+    """Every numeric flag in :data:`RANGES` (and --max_steps: -1 or 1 or more); one line naming the flag."""
+    for (group, name), (low, open_low, want) in RANGES.items():
+        value = getattr(parsed, group).get(name)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        bad = value <= low if open_low else value < low
+        if name == "lora_dropout" and value >= 1:
+            bad = True
+        if bad:
+            raise ArgsError(f"--{name} {value:g}: must be {want}")
+    steps = parsed.training.get("max_steps")
+    if isinstance(steps, int) and (steps == 0 or steps < -1):
+        raise ArgsError(f"--max_steps {steps}: give 1 or more, or -1 (train --num_train_epochs epochs)")
+
+
+#: --report_to names whose package transformers imports only when the Trainer starts
+REPORTERS = {"wandb": "wandb", "tensorboard": "tensorboard", "mlflow": "mlflow", "comet_ml": "comet_ml",
+             "clearml": "clearml", "neptune": "neptune", "codecarbon": "codecarbon", "dvclive": "dvclive",
+             "swanlab": "swanlab", "trackio": "trackio", "azure_ml": "azureml", "dagshub": "dagshub"}
+
+
+def check_report_to(training: dict) -> None:
+    """--report_to names an installed logger (transformers raises a RuntimeError at Trainer start otherwise)."""
+    value = training.get("report_to")
+    names = value if isinstance(value, (list, tuple)) else [x.strip() for x in str(value or "").split(",")]
+    from transformers.integrations import integration_utils as iu
+
+    for name in names:
+        if name in ("", "none", "all") or name not in REPORTERS:
+            continue  # 'all' takes whatever is installed; an unknown name is transformers' own one-line error
+        available = getattr(iu, f"is_{REPORTERS[name].replace('_ml', '')}_available", None)
+        if available is not None and not available():
+            raise ArgsError(f"--report_to {name}: the {REPORTERS[name]} package is not installed "
+                            f"(pip install {REPORTERS[name]}), or leave the flag out (--report_to none)")
+
+
 def resolve_deepspeed(value: str | dict | None) -> str | dict | None:
     """``zero2``/``zero3``/``zero3_offload`` -> the shipped json; a file must exist and parse (one-line error)."""
     if value is None or value == "" or isinstance(value, dict):

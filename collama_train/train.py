@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .args import (ArgsError, Parsed, build, deepspeed_for_this_machine, launched_distributed, parse,
+from .args import (ArgsError, Parsed, build, check_ranges, check_report_to, deepspeed_for_this_machine, launched_distributed, parse,
                    resolve_deepspeed, settle_max_length, settle_precision)
 
 PROG = "collama-train"
@@ -56,6 +56,9 @@ def check(parsed: Parsed) -> Plan:
     """Every cheap check, in order; raises :class:`ArgsError` with one line. Writes nothing."""
     m, d, r, t = parsed.model, parsed.data, parsed.run, parsed.training
 
+    # 0. numbers in range, loggers installed
+    check_ranges(parsed)
+    check_report_to(t)
     # 1. where the run goes (never the data, the model, or a folder collama-train did not write)
     model = _model_path(m)
     clear = _check_output_dir(t, r, model, d.get("data"))
@@ -143,7 +146,14 @@ def _check_eval(m: dict, d: dict, r: dict, out: str) -> None:
         from .evaluate import runner
     except ImportError as e:
         raise ArgsError(f"--eval-configs needs collama_train.evaluate.runner, which cannot be imported ({e})") from None
-    runner.validate(_eval_arguments(runner, d, r, out, model=m.get("model")))
+    # Resolved now, not after training: config names against --data's test split, --limit, the template
+    # and every generation flag (the records are read; a typo fails here with close valid names).
+    import mulco
+
+    try:
+        runner.prepare(_eval_arguments(runner, d, r, out, model=m.get("model")))
+    except (runner.EvalError, mulco.UnknownConfigError, mulco.SelectionError) as e:
+        raise ArgsError(f"--eval-configs: {e}") from None
 
 
 def _resume_from(r: dict, t: dict, out: str) -> str | None:
@@ -357,7 +367,15 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     except (ArgsError, TemplateError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    return run(plan, callbacks or [], t0=t0)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    try:
+        return run(plan, callbacks or [], t0=t0)
+    except KeyboardInterrupt:  # Ctrl-C: the checkpoints saved so far stay; --resume continues from the last
+        print(f"{PROG}: interrupted (checkpoints saved so far are kept; --resume continues from the last)",
+              file=sys.stderr)
+        return 130
 
 
 def run(plan: Plan, callbacks: list, t0: float | None = None) -> int:
@@ -388,8 +406,6 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     plan.parsed.training["deepspeed"] = deepspeed_for_this_machine(plan.deepspeed)
     _setup_distributed(plan)
     model_args, data_args, run_args, training_args = build(plan.parsed)
-    if _is_main():
-        _claim_output_dir(plan)
     tokenizer = plan.tokenizer
 
     from transformers.trainer_callback import ProgressCallback
@@ -403,6 +419,8 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     except ValueError as e:  # an empty mixture after filters, a config that selects nothing, ...
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    if _is_main():  # the data is there: now the run folder is ours (emptied first under --overwrite_output_dir)
+        _claim_output_dir(plan)
     model = _load_model(plan, model_args)
     # Packed rows stay the batch (right-padded) on sdpa/eager for every tokenizer, pad == EOS included
     # (real tokens are counted from the labels, not by pad id); flash-attention reads one flattened row.

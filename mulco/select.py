@@ -201,6 +201,11 @@ def list_hub(repo_id: str, revision: str | None = None, endpoint: str | None = N
         raise SelectionError(f"{repo_id}: not a local folder, and the Hub is offline (HF_HUB_OFFLINE=1)") from None
     except (HfHubHTTPError, OSError) as e:
         raise SelectionError(f"{repo_id}: cannot list the Hub repo ({str(e).splitlines()[0]})") from None
+    except Exception as e:  # the HTTP client's own connection errors (no network, DNS, TLS): one line too
+        if type(e).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3"):
+            raise
+        raise SelectionError(f"{repo_id}: cannot reach the Hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                             f"check the network, or pass a local `mulco build` folder") from None
     return info.sha, [s.rfilename for s in (info.siblings or [])]
 
 

@@ -125,7 +125,7 @@ def test_bad_model_side_input_one_line_nothing_written(tmp_path, tiny_model, mul
     # output dir that is a file
     f = tmp_path / "a_file"
     f.write_text("x")
-    assert "exists and is not a folder" in _fail(base_argv(tiny_model, mulco_sample, f, cache_dir), capsys)
+    assert "is an existing file, not a folder" in _fail(base_argv(tiny_model, mulco_sample, f, cache_dir), capsys)
 
     # data side (collama_train.data's checks) comes out the same way
     assert "config" in _fail(argv("--configs", "code_search.en:-1"), capsys)
@@ -168,7 +168,7 @@ def test_tiny_model_command(tmp_path, mulco_sample, capsys):
 
     out = tmp_path / "tiny"
     assert cli_main(["tiny-model", "--out", str(out), "--data", str(mulco_sample), "--hidden-size", "32",
-                     "--vocab-size", "300"]) == 0
+                     "--vocab-size", "512"]) == 0
     tok = AutoTokenizer.from_pretrained(out)
     cfg = AutoConfig.from_pretrained(out)
     assert cfg.hidden_size == 32 and cfg.vocab_size == len(tok)
@@ -224,3 +224,62 @@ def test_gradient_checkpointing_follows_transformers_rename(tmp_path):
             targs = A.build(p)[3]
         assert targs.activation_checkpointing is True
     assert A.parse(["--output-dir", "r", "--gradient-checkpointing-kwargs", "{}"]).training["activation_checkpointing_kwargs"] == "{}"
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("--learning_rate", "-1"), "--learning_rate -1: must be 0 or more"),
+    (("--per_device_train_batch_size", "0"), "--per_device_train_batch_size 0: must be 1 or more"),
+    (("--lora", "--lora-r", "0"), "--lora_r 0: must be 1 or more"),
+    (("--max_steps", "0"), "--max_steps 0: give 1 or more, or -1"),
+    (("--eval-configs", "code_serch.en"), "Close valid names: code_search.en"),
+    (("--eval-configs", "code_search.en", "--eval-limit", "0"), "--limit must be at least 1"),
+    (("--eval-configs", "code_search.en", "--template", "nope"), "unknown template 'nope'; choose one of: alpaca, chat"),
+])
+def test_bad_flags_fail_before_the_model_loads(extra, words, tmp_path, tiny_model, mulco_sample, cache_dir, capsys,
+                                               monkeypatch):
+    """Each is one line, rc 2, before the model's config or tokenizer is read and nothing written (before:
+    an optimizer ValueError or an evaluation traceback after training)."""
+    import collama_train.train as T
+
+    def no_model(*a, **k):
+        raise AssertionError("the model was loaded before the flags were checked")
+
+    monkeypatch.setattr(T, "_load_config_and_tokenizer", no_model)
+    out = tmp_path / "run"
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, *extra), capsys)
+    assert words in msg, msg
+    assert not out.exists() and not cache_dir.exists()
+
+
+def test_report_to_without_the_package_and_hub_id_offline_are_one_line(tmp_path, tiny_model, mulco_sample, cache_dir,
+                                                                       capsys, monkeypatch):
+    from transformers.integrations import integration_utils as iu
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(iu, "is_wandb_available", lambda: False)  # whatever this machine has installed
+    msg = _fail(base_argv(tiny_model, mulco_sample, out, cache_dir, "--report_to", "wandb"), capsys)
+    assert "--report_to wandb: the wandb package is not installed (pip install wandb)" in msg
+    # a Hub id with no network here (sealed tests): one line, not the HTTP client's traceback
+    msg = _fail(base_argv(tiny_model, "collama/mulco", out, cache_dir), capsys)
+    assert msg.startswith("collama-train: error: collama/mulco: ") and ("offline" in msg or "cannot reach the Hub" in msg)
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    msg = _fail(base_argv(tiny_model, "collama/mulco", out, cache_dir), capsys)
+    assert "collama/mulco: not a local folder, and the Hub is offline" in msg
+    assert not out.exists()
+
+
+def test_ctrl_c_during_training_is_one_line_rc_130(tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
+    from transformers import TrainerCallback
+
+    from collama_train.train import main as train_main
+
+    class CtrlC(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt
+
+    assert train_main(base_argv(tiny_model, mulco_sample, tmp_path / "run", cache_dir, "--max_steps", "3"),
+                      callbacks=[CtrlC()]) == 130
+    err = capsys.readouterr().err
+    assert "collama-train: interrupted" in err and "Traceback" not in err
