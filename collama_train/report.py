@@ -109,6 +109,29 @@ def card_hash(data: str | None) -> str | None:
     return hashlib.sha256(card.read_bytes()).hexdigest()
 
 
+#: A config drawn more than this many times its records (by its weight) gets one warning line.
+OVERSAMPLING_WARN = 10.0
+
+
+def sampling_factors(data: dict) -> dict:
+    """Per config: records after weighting / records available (1 = natural, 105 = each record ~105 times)."""
+    configs = ((data.get("train") or {}).get("configs")) or {}
+    return {n: round(c["records_after"] / c["records_before"], 3) for n, c in configs.items()
+            if c.get("records_before") and c.get("records_after") is not None}
+
+
+def oversampling_warning(data: dict, threshold: float = OVERSAMPLING_WARN) -> str | None:
+    """One line naming every config drawn more than ``threshold`` times its records, or None."""
+    configs = ((data.get("train") or {}).get("configs")) or {}
+    heavy = [(n, f) for n, f in sampling_factors(data).items() if f > threshold]
+    if not heavy:
+        return None
+    parts = ", ".join(f"{n} x{f:.3g} ({configs[n]['records_before']:,} records -> {configs[n]['records_after']:,})"
+                      for n, f in heavy)
+    return (f"warning: oversampled above x{threshold:g}: {parts}; each record is repeated that often per epoch "
+            f"(lower its weight, or set --max-samples)")
+
+
 def data_summary(data: dict) -> dict:
     """The data figures the run report repeats at its top level (from ``Prepared.report``)."""
     train = data.get("train") or {}
@@ -123,6 +146,7 @@ def data_summary(data: dict) -> dict:
         "card_sha256": card_hash(where),
         "mixture": data.get("mixture"),
         "records_per_config": {n: c.get("records_trained") for n, c in configs.items()},
+        "sampling_factor_per_config": sampling_factors(data),
         "tokens_per_config": {n: c.get("tokens") for n, c in configs.items()},
         "records": train.get("records"),
         "tokens": train.get("tokens"),
@@ -134,6 +158,14 @@ def data_summary(data: dict) -> dict:
         "cache_hit": data.get("cache_hit"),
         "cache_key": data.get("cache_key"),
     }
+
+
+def _revision(d: dict) -> str:
+    if d.get("revision"):
+        return d["revision"]
+    if d.get("card_sha256"):
+        return f"local, card sha256 {d['card_sha256'][:16]}"
+    return f"local (no dataset card; fingerprint {d['fingerprint']})" if d.get("fingerprint") else "local"
 
 
 def summary(report: dict) -> str:
@@ -157,7 +189,7 @@ def summary(report: dict) -> str:
     hist = res.get("loss_history") or []
     first = hist[0]["loss"] if hist else None
     pairs = [
-        ("data", d["source"]), ("revision", d["revision"] or f"local, card sha256 {str(d['card_sha256'])[:16]}"), ("records", d["records"]),
+        ("data", d["source"]), ("revision", _revision(d)), ("records", d["records"]),
         ("dropped / truncated", f"{_fmt(d['dropped_prompt_too_long'])} / {_fmt(d['truncated'])}"),
         ("packing efficiency" if d["packed"] else "padding efficiency (batch 8)",
          d["packing_efficiency"] if d["packed"] else d["padding_efficiency_batch8"]),

@@ -420,6 +420,11 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     if _is_main():  # the data is there: now the run folder is ours (emptied first under --overwrite_output_dir)
+        from .report import oversampling_warning
+
+        warning = oversampling_warning(prepared.report)
+        if warning:
+            _log(f"{PROG}: {warning}")
         _claim_output_dir(plan)
     model = _load_model(plan, model_args)
     # Packed rows stay the batch (right-padded) on sdpa/eager for every tokenizer, pad == EOS included

@@ -218,3 +218,28 @@ def test_seed_command_line_without_a_length_fits_the_model(tmp_path, tiny_model,
     assert f"max length {positions} tokens (--max-length not given" in err
     assert train_main([*argv, "--output_dir", str(tmp_path / "long"), "--model_max_length", "2048"]) == 2
     assert "--max-length 2048 is longer than the model's max_position_embeddings" in capsys.readouterr().err
+
+
+def test_oversampling_warns_in_one_line_and_the_report_has_each_factor(tmp_path, tiny_model, mulco_sample, cache_dir,
+                                                                       capsys):
+    out = tmp_path / "mix"
+    capsys.readouterr()
+    assert train_main(base_argv(tiny_model, mulco_sample, out, cache_dir, "--configs", "code_generation.en:0.9,code_search.en",
+                                "--max-samples", "100000", "--max_steps", "1")) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "oversampled" in ln]
+    rep = run_report(out)
+    configs = rep["data"]["train"]["configs"]
+    factors = rep["data_summary"]["sampling_factor_per_config"]
+    assert set(factors) == set(configs) == {"code_generation.en", "code_search.en"}
+    for name, c in configs.items():
+        assert factors[name] == round(c["records_after"] / c["records_before"], 3)
+    assert factors["code_search.en"] == 1.0 and factors["code_generation.en"] > 10
+    assert len(err) == 1 and "code_generation.en x" in err[0] and "code_search.en" not in err[0], err
+
+
+def test_summary_of_a_json_source_names_no_missing_card():
+    """A --data_path JSON has no dataset card: the summary says so instead of 'card sha256 None'."""
+    from collama_train.report import summary
+
+    text = summary({"data": {"source": "alpaca.json", "fingerprint": "abc123", "train": {}}, "results": {}})
+    assert "None" not in text and "local (no dataset card; fingerprint abc123)" in text

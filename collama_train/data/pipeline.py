@@ -10,7 +10,7 @@ from .arguments import DataArguments, DataError, check_tokenizer, parse_licenses
 from .cache import cache_key, cache_root, load_cached, save_entry
 from .packing import pack_examples, packing_efficiency, padding_efficiency
 from .sources import Source, json_source, mixture_counts, mulco_source, sample_indices
-from .tokenizing import IGNORE_INDEX, tokenize_records
+from .tokenizing import IGNORE_INDEX, Examples, encode_records
 
 
 @dataclass
@@ -21,6 +21,30 @@ class Prepared:
     eval: Any | None
     report: dict
 
+
+
+def _config_examples(args, tokenizer, template, table, pick):
+    """The examples of one config's sampled rows ``pick`` (repeats allowed; each distinct row is
+    tokenized once) and its report entry's counts."""
+    import numpy as np
+
+    pick = np.asarray(pick, dtype=np.int64)
+    uniq = np.unique(pick)
+    taken = table.take(uniq)
+    sub = {c: taken.column(c).to_pylist() for c in ("instruction", "input", "output")}
+    examples, index, _ = encode_records(template, tokenizer, sub, args.max_length)
+    at = index[np.searchsorted(uniq, pick)]
+    kept = examples.take(at[at >= 0])
+    return kept, {"records_trained": len(kept), "dropped_prompt_too_long": int((at < 0).sum()),
+                  "truncated": int(kept.truncated.sum()), "unique_records_tokenized": len(uniq),
+                  "tokens": int(kept.offsets[-1]), "response_tokens": int((kept.labels != IGNORE_INDEX).sum())}
+
+
+def _sampling(before: int, after: int) -> str:
+    if after == before:
+        return "natural"
+    # 3 significant digits: a 1-in-1000 sample reads "under x0.001", not "under x0.00"
+    return f"over x{after / before:.3g}" if after > before else f"under x{after / max(before, 1):.3g}"
 
 
 def _build_train(args, tokenizer, template, source: Source, mixture, seed: int) -> tuple[dict, dict]:
@@ -38,71 +62,54 @@ def _build_train(args, tokenizer, template, source: Source, mixture, seed: int) 
     counts = mixture_counts(natural, {n: weights.get(n) for n in natural}, args.max_samples)
     rng = np.random.default_rng(seed)
     picks = {n: sample_indices(natural[n], counts[n], rng) for n in natural}
-    per_config, chosen = {}, []  # chosen: (config, example)
+    per_config, parts = {}, []
     for n in natural:
-        uniq = sorted(set(picks[n]))
-        taken = rows[n].take(uniq)
-        sub = {c: taken.column(c).to_pylist() for c in ("instruction", "input", "output")}
-        examples, drops = tokenize_records(template, tokenizer, sub, args.max_length)
-        by_row = dict(zip(uniq, examples))
-        kept = [by_row[i] for i in picks[n] if by_row[i] is not None]
-        dropped = sum(by_row[i] is None for i in picks[n])
-        truncated = sum(1 for e in kept if e[2])
-        w = weights.get(n)
-        per_config[n] = {
-            "weight": w, "records_before": natural[n], "records_after": counts[n],
-            "sampling": ("natural" if counts[n] == natural[n] else
-                         f"over x{counts[n] / natural[n]:.2f}" if counts[n] > natural[n] else
-                         f"under x{counts[n] / max(natural[n], 1):.2f}"),
-            "records_trained": len(kept), "dropped_prompt_too_long": dropped, "truncated": truncated,
-            "unique_records_tokenized": len(uniq), "tokens": sum(len(e[0]) for e in kept),
-            "response_tokens": sum(len(e[1]) - e[1].count(IGNORE_INDEX) for e in kept),
-        }
-        chosen.extend(kept)
-    if not chosen:
+        kept, c = _config_examples(args, tokenizer, template, rows[n], picks[n])
+        per_config[n] = {"weight": weights.get(n), "records_before": natural[n], "records_after": counts[n],
+                         "sampling": _sampling(natural[n], counts[n]), **c}
+        parts.append(kept)
+    chosen = Examples.concat(parts)
+    if not len(chosen):
         raise DataError(f"every selected record was dropped: no prompt fits in --max_length {args.max_length}")
-    order = rng.permutation(len(chosen)).tolist()
-    chosen = [chosen[i] for i in order]
-    lengths = [len(e[0]) for e in chosen]
+    chosen = chosen.take(rng.permutation(len(chosen)))
+    lengths = chosen.lengths
     if args.packing:
         cols = pack_examples(chosen, args.max_length)
     else:
-        cols = {"input_ids": [e[0] for e in chosen], "labels": [e[1] for e in chosen], "length": lengths}
-    total = sum(lengths)
+        cols = {"input_ids": (chosen.ids, chosen.offsets), "labels": (chosen.labels, chosen.offsets), "length": lengths}
+    total = int(lengths.sum())
+    length_list = lengths.tolist()
     stats = {
         "configs": per_config, "records": len(chosen), "tokens": total,
         "response_tokens": sum(v["response_tokens"] for v in per_config.values()),
         "dropped_prompt_too_long": sum(v["dropped_prompt_too_long"] for v in per_config.values()),
         "truncated": sum(v["truncated"] for v in per_config.values()),
-        "rows": len(cols["input_ids"]),
+        "rows": len(cols["length"]),
         "packing_efficiency": (total / (len(cols["length"]) * args.max_length) if args.packing
-                               else packing_efficiency(lengths, args.max_length)),
-        "padding_efficiency_batch8": padding_efficiency(lengths, 8, seed),
+                               else packing_efficiency(length_list, args.max_length)),
+        "padding_efficiency_batch8": padding_efficiency(length_list, 8, seed),
         "max_length": args.max_length, "packed": bool(args.packing),
-        "length_max": max(lengths), "length_mean": total / len(lengths),
+        "length_max": max(length_list), "length_mean": total / len(length_list),
     }
     return cols, stats
 
 
 def _build_eval(args, tokenizer, template, source: Source) -> tuple[dict, dict]:
     rows = source.loader()
-    ids, labels, lengths = [], [], []
+    parts = []
     stats = {"configs": {}, "dropped_prompt_too_long": 0, "truncated": 0}
     for n, table in rows.items():
         cols = {c: table.column(c).to_pylist() for c in ("instruction", "input", "output")}
-        examples, drops = tokenize_records(template, tokenizer, cols, args.max_length)
-        kept = [e for e in examples if e is not None]
-        stats["configs"][n] = {"records": len(cols["instruction"]), "records_kept": len(kept), **drops}
+        examples, _, drops = encode_records(template, tokenizer, cols, args.max_length)
+        stats["configs"][n] = {"records": len(cols["instruction"]), "records_kept": len(examples), **drops}
         stats["dropped_prompt_too_long"] += drops["dropped_prompt_too_long"]
         stats["truncated"] += drops["truncated"]
-        for e in kept:
-            ids.append(e[0])
-            labels.append(e[1])
-            lengths.append(len(e[0]))
-    if not ids:
+        parts.append(examples)
+    kept = Examples.concat(parts)
+    if not len(kept):
         raise DataError(f"the {args.eval_split!r} split has no usable record for these configs")
-    stats.update(records=len(ids), tokens=sum(lengths))
-    return {"input_ids": ids, "labels": labels, "length": lengths}, stats
+    stats.update(records=len(kept), tokens=int(kept.offsets[-1]))
+    return {"input_ids": (kept.ids, kept.offsets), "labels": (kept.labels, kept.offsets), "length": kept.lengths}, stats
 
 
 def prepare(args: DataArguments, tokenizer, *, seed: int = 42, main_process_first=None) -> Prepared:
