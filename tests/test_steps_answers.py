@@ -3,6 +3,8 @@ judged by the answer, whatever the prompt's wording; a group keeps --prompts-per
 all in one split, so no answer is on both sides of a split."""
 from __future__ import annotations
 
+import numpy as np
+
 from mulco.record import make_record
 from mulco.steps.answers import AnswerDedup
 from mulco.steps.dedup import DedupConfig
@@ -80,3 +82,25 @@ def test_short_code_answers_form_a_group_whatever_their_length():
     # with several kept per answer, the short group still shares one split
     corpus, dropped, stats = run([*recs[:3], other], ["train", "validation", "test", "train"], prompts_per_answer=3)
     assert dropped == {} and corpus.splits[:3] == ["test"] * 3 and stats["moved"] == 2
+
+
+def test_short_near_duplicate_answers_form_a_group_by_their_exact_similarity():
+    """Issue 20: paraphrased questions with one short answer that differs in a word (`let`/`const`;
+    an added print) were kept: the MinHash estimate of a few shingles missed them. Answers whose
+    5-token windows as written have a Jaccard similarity >= the threshold are one group."""
+    from mulco.steps.answers import _written_edges, written
+    from mulco.steps.text import tokenize
+
+    push = ["let arr = [1, 2, 3];\narr.push(4);", "const arr = [1, 2, 3];\narr.push(4);"]
+    read = ['file = File.open("filename.txt", "r")\ncontents = file.read\nfile.close\nputs contents',
+            'file = File.open("filename.txt", "r")\ncontents = file.read\nfile.close\nputs(contents)']
+    recs = [rec(0, "用JavaScript如何向数组添加一个元素；", push[0], plang="javascript"),
+            rec(1, "JavaScript怎么往数组末尾加元素？", push[1], plang="javascript"),
+            rec(2, "用Ruby如何读取文件内容？", read[0], plang="ruby"),
+            rec(3, "Ruby读取一个文本文件并打印", read[1], plang="ruby"),
+            rec(4, "用JavaScript如何删除数组最后一个元素？", "const arr = [1, 2, 3];\narr.pop();", plang="javascript")]
+    corpus, dropped, stats = run(recs, ["test", "train", "train", "validation", "train"])
+    assert sorted(dropped) == sorted([recs[1]["id"], recs[2]["id"]])  # the test / validation one is kept
+    assert recs[4]["id"] not in dropped and stats["groups"] == 2
+    u, v = _written_edges(tokenize([written(r) for r in recs]), np.zeros(5, dtype=np.int64), DedupConfig())
+    assert sorted(zip(u.tolist(), v.tolist())) == [(0, 1), (2, 3)]

@@ -43,8 +43,8 @@ import numpy as np
 from . import minhash
 from .dedup import SETTINGS, DedupConfig
 from .pipeline import SPLIT_RANK, Corpus, Outcome
-from .spec import Section, StepSpec, ran_stats
-from .text import SEP, U64, code_fields, features, mix, strip_template
+from .spec import Section, StepSpec, ran_stats, row
+from .text import SEP, U64, Tokens, code_fields, features, mix, ngrams, separator_hash, strip_template
 
 #: sources whose split is a stable hash of the raw row (they have no split of their own), so a
 #: record of theirs may move to the split of its answer group
@@ -106,23 +106,20 @@ class AnswerDedup:
         f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram,
                      num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
                      threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()],
-                     word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64))  # keys and signatures only
+                     word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64), keep=True)  # keys, signatures, tokens
         vals = [(recs[i].get("lang") or "", recs[i].get("task") or "", recs[i].get("subtask") or "") for i in nodes.tolist()]
         uniq = {v: k for k, v in enumerate(sorted(set(vals)))}
         group = np.fromiter((uniq[v] for v in vals), dtype=np.int64, count=len(vals))
-        # exact: every node joined to the first (most preferred) node of its key
-        key = mix(f.exact_keys ^ (group.astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        start = np.concatenate(([True], ks[1:] != ks[:-1]))
-        first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
-        eu, ev = first[~start], order[~start]
-        # near: MinHash LSH over the answers
+        eu, ev = _exact_edges(f.exact_keys, group)
+        # near: MinHash LSH over the answers (variables abstracted), then the pairs whose answers as
+        # written are near duplicates by their exact Jaccard similarity (short answers, where a few
+        # shingles make the estimate coarse)
         bands, rows = cfg.lsh_params()
         usable = ~(f.signatures == minhash.EMPTY).all(axis=1)
         u, v = minhash.candidate_edges(f.signatures, group, bands, rows, usable)
         ok = minhash.similarity(f.signatures, u, v) >= cfg.dedup_threshold
-        lab = minhash.components(len(nodes), np.concatenate((eu, u[ok])), np.concatenate((ev, v[ok])))
+        xu, xv = _written_edges(_without_separators(f.tokens), group, cfg)
+        lab = minhash.components(len(nodes), np.concatenate((eu, u[ok], xu)), np.concatenate((ev, v[ok], xv)))
         members: dict[int, list[int]] = collections.defaultdict(list)
         for node in range(len(nodes)):  # nodes in preference order, so each list is too
             members[int(lab[node])].append(node)
@@ -158,10 +155,89 @@ class AnswerDedup:
         out.stats.update(
             groups=int(sum(sizes.values())), records_in_groups=int(sum(k * n for k, n in sizes.items())),
             size_histogram={str(k): n for k, n in sorted(sizes.items())}, cross_split_groups=cross, moved=moved,
-            exact_pairs=int(len(eu)), near_pairs=int(ok.sum()),
+            exact_pairs=int(len(eu)), near_pairs=int(ok.sum()), near_pairs_as_written=int(len(xu)),
             largest=[{"kept": kid, "size": -s, "source": corpus.sources[i], "task": recs[i].get("subtask") or recs[i]["task"],
-                      "lang": recs[i].get("lang"), "plang": recs[i].get("plang")} for s, kid, i in largest[:10]])
+                      "lang": recs[i].get("lang"), "plang": recs[i].get("plang")} for s, kid, i in largest[:10]],
+            by_config=_by_config(recs, nodes, members, out.drops))
         return out
+
+
+def _by_config(recs: list, nodes: np.ndarray, members: dict, drops: list) -> dict:
+    """Per config (task or subtask, lang, plang) of the judged records: how many were judged, how
+    many shared their answer (equal or near) with another one before the step, how many it dropped."""
+    def name(i):
+        r = recs[i]
+        return ".".join(p for p in (r.get("subtask") or r.get("task"), r.get("lang"), r.get("plang") or "-") if p)
+    judged_n = collections.Counter(name(i) for i in nodes.tolist())
+    grouped = collections.Counter(name(int(nodes[m])) for mem in members.values() if len(mem) > 1 for m in mem)
+    dropped = collections.Counter(name(i) for i, _, _ in drops)
+    return {k: {"judged": n, "in_groups": grouped[k], "dropped": dropped[k]} for k, n in sorted(judged_n.items())}
+
+
+def _exact_edges(exact_keys: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every node joined to the first (most preferred) node with its exact key in its group."""
+    key = mix(exact_keys ^ (group.astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    start = np.concatenate(([True], ks[1:] != ks[:-1]))
+    first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
+    return first[~start], order[~start]
+
+
+#: candidates for the exact check come from an LSH tuned for this share of the threshold
+_WRITTEN_CANDIDATES = 0.75
+
+
+def written(record: dict) -> str:
+    """The answer as written: the input, a line break, the output (the tokens of
+    :func:`answer_text` without its field separators)."""
+    return f"{record.get('input') or ''}\n{record.get('output') or ''}"
+
+
+def _without_separators(tok: Tokens) -> Tokens:
+    """The tokens of :func:`answer_text` texts without the separator tokens: those of :func:`written`."""
+    keep = tok.hash != U64(separator_hash())
+    return Tokens(tok.hash[keep], tok.text[keep], tok.word[keep], tok.n_texts)
+
+
+def _written_edges(tok: Tokens, group: np.ndarray, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of answers (tokens of :func:`written`) whose ``dedup_ngram``-token windows (no variable
+    abstracted; a text shorter than that: one window) have an exact Jaccard similarity of at least
+    ``dedup_threshold``; candidates from a MinHash LSH of those windows tuned for a lower threshold,
+    so few near pairs are missed."""
+    n = tok.n_texts
+    h, t = ngrams(tok, cfg.dedup_ngram, short=True)
+    order = np.lexsort((h, t))
+    h, t = h[order], t[order].astype(np.int64)
+    once = np.concatenate(([True], (h[1:] != h[:-1]) | (t[1:] != t[:-1]))) if len(h) else np.zeros(0, dtype=bool)
+    h, t = h[once], t[once]  # each text's set of windows, texts in order
+    starts = np.searchsorted(t, np.arange(n + 1))
+    sizes = np.diff(starts)
+    sig = minhash.signatures(h, t, n, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
+    bands, rows = minhash.optimal_bands(cfg.dedup_threshold * _WRITTEN_CANDIDATES, cfg.dedup_num_perm)
+    u, v = minhash.candidate_edges(sig, group, bands, rows, sizes > 0)
+    lo, hi = np.minimum(sizes[u], sizes[v]), np.maximum(sizes[u], sizes[v])
+    maybe = lo >= cfg.dedup_threshold * hi  # |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|)
+    u, v = u[maybe], v[maybe]
+    inter = _intersections(h, starts, u, v)
+    keep = inter >= cfg.dedup_threshold * (sizes[u] + sizes[v] - inter)
+    return u[keep], v[keep]
+
+
+def _intersections(h: np.ndarray, starts: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """|set u ∩ set v| for each pair, the sets being ``h[starts[i]:starts[i + 1]]`` (each without
+    repeats): the elements of both sets of a pair, tagged with the pair, counted twice."""
+    if not len(u):
+        return np.zeros(0, dtype=np.int64)
+    lengths = np.concatenate((starts[u + 1] - starts[u], starts[v + 1] - starts[v]))
+    firsts = np.concatenate((starts[u], starts[v]))
+    pair = np.concatenate((np.arange(len(u)), np.arange(len(v))))
+    pos = np.repeat(firsts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    tag = np.repeat(pair, lengths)
+    key = mix(h[pos] ^ mix(tag.astype(np.uint64) + U64(1)))
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    return np.bincount(tag[order][np.flatnonzero(ks[1:] == ks[:-1])], minlength=len(u))
 
 
 def _section(results: list) -> dict | None:
@@ -178,7 +254,21 @@ def _markdown(report) -> list[str]:
             f"{ad.get('groups', 0):,} holding {ad.get('records_in_groups', 0):,} records, of which "
             f"{ad.get('cross_split_groups', 0):,} spanned several splits. Kept per answer: "
             f"{ad.get('prompts_per_answer')} (all in one split; {ad.get('moved', 0):,} moved); dropped "
-            f"{ad.get('dropped', 0):,}. Cross-split answer matches after the step: 0.", ""]
+            f"{ad.get('dropped', 0):,}. Cross-split answer matches after the step: 0.", ""] + _config_rows(ad)
+
+
+def _config_rows(ad) -> list[str]:
+    rows = [(k, c) for k, c in (ad.get("by_config") or {}).items() if c.get("in_groups")]
+    if not rows:
+        return []
+    out = ["| config | judged | sharing an answer (equal or near) before | dropped | sharing after |",
+           "|---|---:|---:|---:|---:|"]
+    keep = ad.get("prompts_per_answer", 1)
+    for k, c in rows:
+        before = c["in_groups"]
+        out.append(row([k, c["judged"], f"{before:,} ({100 * before / max(c['judged'], 1):.1f}%)", c["dropped"],
+                        "0" if keep == 1 else f"≤ {before - c['dropped']:,} (in one split per answer)"]))
+    return out + [""]
 
 
 #: answer dedup's entry of mulco.steps.registry.STEPS (its settings are dedup's)

@@ -292,6 +292,11 @@ def _special_hashes() -> tuple[np.ndarray, int]:
     return np.unique(h[first[:-1]]), int(h[first[-1]])
 
 
+def separator_hash() -> int:
+    """The hash of the token between the fields of a :func:`content` text (``SEP``)."""
+    return _special_hashes()[1]
+
+
 _ID = U64(0x5EED1D5EED1D5EED)  # the placeholder of an abstracted identifier
 _UNI = U64(0x0DDBA11CAFEF00D5)  # tags an identifier used alone
 

@@ -38,6 +38,8 @@ POLICIES = ("paper", "all", "none")
 
 def policy(value) -> Union[str, float]:
     """``'paper'``, or the share of every twin kept: 'all' -> 1.0, 'none' -> 0.0, '0.25' -> 0.25."""
+    if isinstance(value, float):
+        return value  # already a policy
     v = str(value).strip().lower()
     if v == "paper":
         return "paper"
@@ -119,18 +121,18 @@ class ZhTwins:
         out = Outcome()
         recs = corpus.records
         seen, kept_n = collections.Counter(), collections.Counter()
+        p = policy(self.value)
         for i in np.flatnonzero(corpus.alive).tolist():
             r = recs[i]
             if r.get("lang") != "zh" or r.get("text_origin") != "template":
                 continue
             what = _what(r)
             seen[what] += 1
-            why = reason(r, self.value)
+            why = reason(r, p)
             if why:
                 out.drops.append((i, why, None))
             else:
                 kept_n[what] += 1
-        p = policy(self.value)
         shares = ({f"{t}{'.' + st if st else ''} ({src})": v for (t, st, src), v in paper_shares().items()}
                   if p == "paper" else {"every twin": p})
         out.stats.update(policy=str(self.value), shares_kept=shares, twins=sum(seen.values()),
