@@ -221,3 +221,48 @@ def test_real_slices_meet_the_done_when_of_issues_20_and_23(shared_build):
     trans = [r for r in rows if r["subtask"] == "code_translation" and r["lang"] == "en"]
     assert max(collections.Counter((r["plang"], shape(r["input"])) for r in trans).values()) <= 0.05 * len(trans)
     assert not [r["id"] for r in trans if copies_input(r)]
+
+
+def near_duplicates(texts: list[str], threshold: float = 0.8) -> set[int]:
+    """The texts whose token 5-gram set has a Jaccard similarity >= ``threshold`` with another's:
+    every such pair, by prefix filtering (a pair reaching the threshold shares one of the rarest
+    |A| - ceil(threshold * |A|) + 1 elements of each set), then the exact similarity."""
+    import collections
+    import math
+
+    from mulco.steps.text import ngrams, tokenize
+
+    h, t = ngrams(tokenize(texts), 5, short=True)
+    sets = [set() for _ in texts]
+    for a, b in zip(h.tolist(), t.tolist()):
+        sets[b].add(a)
+    df = collections.Counter(x for s in sets for x in s)
+    index = collections.defaultdict(list)
+    dup = set()
+    for i, s in enumerate(sets):
+        if not s:
+            continue
+        rarest = sorted(s, key=lambda x: (df[x], x))[:len(s) - math.ceil(threshold * len(s)) + 1]
+        for j in {j for x in rarest for j in index[x]}:
+            if len(s & sets[j]) >= threshold * len(s | sets[j]):
+                dup.update((i, j))
+        for x in rarest:
+            index[x].append(i)
+    return dup
+
+
+@pytest.mark.slow
+def test_real_slices_have_few_near_duplicate_code_generation_answers(shared_build):
+    """Issue 20.2: at most 0.5 % of the code generation answers of a (lang, plang) nearly repeat
+    another (answer 5-gram Jaccard >= 0.8); code_generation.zh Ruby was 9.2 % on the shared slices."""
+    import collections
+
+    import pyarrow.parquet as pq
+
+    assert near_duplicates(["str = gets\nputs str.to_i", "str = gets\nputs str.to_i ", "puts 1 + 2"]) == {0, 1}
+    by = collections.defaultdict(list)
+    for f in shared_build.out.glob("data/code_generation/**/*.parquet"):
+        for r in pq.read_table(f, columns=["lang", "plang", "input", "output"]).to_pylist():
+            by[(r["lang"], r["plang"])].append(f"{r['input']}\n{r['output']}")
+    shares = {k: len(near_duplicates(v)) / len(v) for k, v in by.items()}
+    assert max(shares.values()) <= 0.005, sorted(shares.items(), key=lambda kv: -kv[1])[:3]
