@@ -80,8 +80,10 @@ def judged(record: dict, min_words: int) -> bool:
     short label-like answer such as ``True`` fits many questions)."""
     if not free_form(record):
         return False
-    if code_answer(record):
-        return True
+    return code_answer(record) or _long(record, min_words)
+
+
+def _long(record: dict, min_words: int) -> bool:
     return len(_WORD.findall(f"{record.get('input') or ''} {record.get('output') or ''}")) >= min_words
 
 
@@ -98,7 +100,8 @@ class AnswerDedup:
         nodes = alive[np.argsort(corpus.preference()[alive], kind="stable")]  # preference order
         recs = corpus.records
         nodes = np.array([i for i in nodes.tolist() if judged(recs[i], cfg.answer_min_words)], dtype=np.int64)
-        out.stats.update(records_judged=int(len(nodes)), prompts_per_answer=keep_n,
+        short = sum(code_answer(recs[i]) and not _long(recs[i], cfg.answer_min_words) for i in nodes.tolist())
+        out.stats.update(records_judged=int(len(nodes)), short_code_answers=int(short), prompts_per_answer=keep_n,
                          min_words=cfg.answer_min_words, threshold=cfg.dedup_threshold)
         if len(nodes) < 2:
             out.stats.update(groups=0, cross_split_groups=0, moved=0)
@@ -250,7 +253,8 @@ def _markdown(report) -> list[str]:
         return []
     return ["## Answer groups", "",
             f"Records judged by their answer (input + output; free-form instructions, code answers of any length, "
-            f"other answers of ≥ {ad.get('min_words')} words): {ad.get('records_judged', 0):,}; groups of equal or near-duplicate answers: "
+            f"other answers of ≥ {ad.get('min_words')} words): {ad.get('records_judged', 0):,} (code answers under "
+            f"{ad.get('min_words')} words among them: {ad.get('short_code_answers', 0):,}); groups of equal or near-duplicate answers: "
             f"{ad.get('groups', 0):,} holding {ad.get('records_in_groups', 0):,} records, of which "
             f"{ad.get('cross_split_groups', 0):,} spanned several splits. Kept per answer: "
             f"{ad.get('prompts_per_answer')} (all in one split; {ad.get('moved', 0):,} moved); dropped "
