@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from transformers import TrainingArguments as HfTrainingArguments
 
 DEEPSPEED_NAMES = ("zero2", "zero3", "zero3_offload")
 
@@ -75,18 +74,76 @@ class RunArguments:
     eval_limit: int | None = field(default=None, metadata={
         "help": "Records per leaf (task x subtask x lang x plang) of each evaluated config (default: all)."})
     eval_max_new_tokens: int = field(default=256, metadata={"help": "Generation length for --eval-configs."})
+    quiet: bool = field(default=False, metadata={
+        "aliases": ["-q"],
+        "help": "No progress bar, per-step lines or notes (warnings, errors and the run report stay)."})
 
 
-@dataclass
-class TrainingArguments(HfTrainingArguments):
-    """``transformers.TrainingArguments`` with the defaults a fine-tune wants; every other flag as is."""
+def __getattr__(name: str):
+    """``args.TrainingArguments`` still works; the class lives in :mod:`collama_train.training_args` (slow import)."""
+    if name == "TrainingArguments":
+        from .training_args import TrainingArguments
 
-    output_dir: str | None = field(default=None, metadata={"help": "Run folder: checkpoints, model, collama_run.json."})
-    remove_unused_columns: bool = field(default=False, metadata={
-        "help": "Kept False: the collator picks the columns it needs from the tokenized records."})
-    include_num_input_tokens_seen: str = field(default="non_padding", metadata={
-        "help": "Count the real (non-pad) tokens for the tokens/s figure (all, non_padding, no)."})
-    logging_steps: float = field(default=1, metadata={"help": "Log loss, lr and tokens/s every N steps."})
+        return TrainingArguments
+    raise AttributeError(name)
+
+
+#: transformers flags shown in the short --help (the rest: --help-all), with one line each
+COMMON_TRAINING_FLAGS = (
+    ("--output-dir", "run folder: checkpoints, model, collama_run.json (required)"),
+    ("--num_train_epochs", "epochs (default 3)"), ("--max_steps", "stop after this many optimizer steps (-1: epochs)"),
+    ("--per_device_train_batch_size", "rows per device and step (packed rows with --packing)"),
+    ("--gradient_accumulation_steps", "steps whose gradients add up to one update"),
+    ("--learning_rate", "peak learning rate (default 5e-5)"), ("--lr_scheduler_type", "linear, cosine, constant, ..."),
+    ("--warmup_steps", "warm-up steps (below 1: a ratio of all steps)"), ("--weight_decay", "AdamW weight decay"),
+    ("--optim", "optimizer (default adamw_torch_fused)"), ("--bf16 / --fp16", "mixed precision (GPU)"),
+    ("--deepspeed", "zero2, zero3, zero3_offload or a JSON file"),
+    ("--activation_checkpointing", "recompute activations in backward (less memory)"),
+    ("--save_strategy / --save_steps", "checkpoints (no, steps, epoch)"), ("--logging_steps", "log every N steps"),
+    ("--seed", "seed of the mixture sampling, the order and the init"),
+    ("--report_to", "none (default), tensorboard, wandb, ..."),
+)
+
+
+def _field_lines(cls) -> list[str]:
+    lines = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        shown = "" if default in (None, False, "") else f" (default {default})"
+        if f.name == "max_length":  # settled per model: settle_max_length
+            shown = f" (default: the smaller of {DEFAULT_MAX_LENGTH} and the model's max_position_embeddings)"
+        helptext = " ".join(str(f.metadata.get("help", "")).split())
+        lines.append(f"  --{f.name.replace('_', '-')}{shown}\n      {helptext}")
+    return lines
+
+
+def short_help() -> str:
+    """``collama-train train --help``: our flags first, the common transformers ones, a pointer to the rest.
+    Built from the dataclasses without importing transformers (under a second)."""
+    from .data import DataArguments
+
+    out = [USAGE_TRAIN, ""]
+    for title, cls in (("model", ModelArguments), ("data", DataArguments), ("run", RunArguments)):
+        out += [f"{title} flags:", *_field_lines(cls), ""]
+    out.append("common transformers TrainingArguments flags:")
+    out += [f"  {name:<34} {text}" for name, text in COMMON_TRAINING_FLAGS]
+    out += ["", "Every other transformers TrainingArguments flag is accepted too (dashes or underscores):",
+            "  collama-train train --help-all      lists all of them", "", EXAMPLES_TRAIN]
+    return "\n".join(out)
+
+
+USAGE_TRAIN = """usage: collama-train [train] [RUN.yaml] --model PATH --data FOLDER_OR_REPO --output-dir RUN [flags]
+
+Fine-tune a causal LM on MulCo configs (transformers Trainer; torchrun and deepspeed launchers work).
+A YAML file (first argument, or --config FILE) gives any flag as a key; the command line overrides it.
+  -q, --quiet   no progress bar, no per-step lines (warnings, errors and the run report stay)"""
+
+EXAMPLES_TRAIN = """examples:
+  collama-train --model out/tiny --data out/sample --configs all --output-dir runs/demo --packing
+  collama-train train run.yaml --learning_rate 1e-4
+  torchrun --nproc_per_node 8 -m collama_train --model M --data collama/mulco --deepspeed zero3 --bf16 --output-dir runs/x"""
 
 
 def make_parser():
@@ -94,6 +151,7 @@ def make_parser():
     from transformers import HfArgumentParser
 
     from .data import DataArguments
+    from .training_args import TrainingArguments
 
     return HfArgumentParser((ModelArguments, DataArguments, RunArguments, TrainingArguments),
                             prog="collama-train", description="Fine-tune a causal LM on MulCo configs.")
@@ -161,6 +219,10 @@ class Parsed:
 def parse(argv: list[str] | None = None) -> Parsed:
     """Parse ``argv`` (and ``--config``) into per-group dicts; raises :class:`ArgsError` (one line)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-"):  # `collama-train train run.yaml` (llamafactory-cli's habit)
+        if not argv[0].endswith((".yaml", ".yml")) and not Path(argv[0]).is_file():
+            raise ArgsError(f"unknown argument {argv[0]} (a run file is a .yaml path; flags start with --)")
+        argv = ["--config", argv[0], *argv[1:]]
     argv = _normalise_argv(argv)
     parser = make_parser()
     groups = parser.dataclass_types
@@ -339,6 +401,7 @@ def settle_precision(training: dict, warn=print) -> None:
 def build(parsed: Parsed):
     """Construct ``(ModelArguments, DataArguments, RunArguments, TrainingArguments)`` from validated dicts."""
     from .data import DataArguments
+    from .training_args import TrainingArguments
 
     seen = str(parsed.training.get("include_num_input_tokens_seen", "non_padding")).lower()
     seen = {"true": "all", "yes": "all", "1": "all", "false": "no", "0": "no"}.get(seen, seen)

@@ -70,11 +70,30 @@ def _default_texts():
     return [*template_texts(), *code * 4]
 
 
+#: tiny-model's sizes: (flag, lowest, why); the byte-level BPE needs its 256 bytes and 4 special tokens
+TINY_RANGES = (("vocab_size", 260, "256 bytes + 4 special tokens"), ("hidden_size", 4, "4 attention heads"),
+               ("layers", 1, ""), ("max_positions", 16, ""))
+
+
+def _tiny_error(args) -> str | None:
+    for name, low, why in TINY_RANGES:
+        value = getattr(args, name)
+        if value < low:
+            return f"--{name.replace('_', '-')} {value}: must be at least {low}" + (f" ({why})" if why else "")
+    if args.hidden_size % 4:
+        return f"--hidden-size {args.hidden_size}: must be a multiple of 4 (the number of attention heads)"
+    return None
+
+
 def tiny_model(argv: list[str]) -> int:
     args = _tiny_parser().parse_args(argv)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         print(f"{PROG} tiny-model: error: --out {args.out}: exists and is not a folder", file=sys.stderr)
+        return 2
+    bad = _tiny_error(args)
+    if bad:
+        print(f"{PROG} tiny-model: error: {bad}", file=sys.stderr)
         return 2
     if args.data is not None:
         if not Path(args.data).is_dir():
@@ -92,7 +111,10 @@ def tiny_model(argv: list[str]) -> int:
     texts = [*texts, *template_texts()]
     save_tiny(out, texts, vocab_size=args.vocab_size, hidden_size=args.hidden_size, layers=args.layers,
               max_positions=args.max_positions, seed=args.seed)
-    print(f"tiny model (hidden {args.hidden_size}, {args.layers} layers, vocab {args.vocab_size}) "
+    import json
+
+    vocab = json.loads((out / "config.json").read_text(encoding="utf-8"))["vocab_size"]  # what BPE reached
+    print(f"tiny model (hidden {args.hidden_size}, {args.layers} layers, vocab {vocab}) "
           f"trained on {len(texts)} texts: {out}")
     return 0
 
@@ -131,7 +153,7 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"{PROG} {__version__}")
         return 0
     cmd, rest = (argv[0], argv[1:]) if argv[0] in COMMANDS else ("train", argv)
-    if cmd == "train" and not argv[0].startswith("-") and argv[0] != "train":
+    if cmd == "train" and not argv[0].startswith("-") and argv[0] != "train" and not argv[0].endswith((".yaml", ".yml")):
         import difflib
 
         close = difflib.get_close_matches(argv[0], COMMANDS, n=1)

@@ -106,6 +106,7 @@ def from_name(name: str) -> Template:
     """The template called ``name``; an unknown name lists the close (or all) valid ones."""
     templates = _load()
     if name not in templates:
-        close = difflib.get_close_matches(name, templates, n=3) or sorted(templates)
-        raise TemplateError(f"unknown template {name!r}; choose one of: {', '.join(close)}")
+        close = difflib.get_close_matches(name, templates, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise TemplateError(f"unknown template {name!r}{hint}; choose one of: {', '.join(sorted(templates))}")
     return templates[name]

@@ -41,8 +41,12 @@ def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _log(msg: str) -> None:
-    if _is_main():
+_QUIET = False
+
+
+def _log(msg: str, always: bool = False) -> None:
+    """A note on stderr from the main process; -q keeps only ``always`` ones (warnings)."""
+    if _is_main() and (always or not _QUIET):
         print(msg, file=sys.stderr, flush=True)
 
 
@@ -227,6 +231,19 @@ def _check_model_fits(m: dict, d: dict, model: str, config, tokenizer, template)
             raise ArgsError("--lora needs peft: pip install 'mulco[train]'") from None
 
 
+def _quiet(parsed: Parsed) -> None:
+    """-q: no progress bar, per-step lines or notes; transformers and DeepSpeed say only errors."""
+    global _QUIET
+    _QUIET = bool(parsed.run.get("quiet"))
+    if not _QUIET:
+        return
+    parsed.training["disable_tqdm"] = True
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    import logging
+
+    logging.getLogger("DeepSpeed").setLevel(logging.ERROR)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -360,9 +377,21 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> int:
     from .args import cpu_deepspeed_quiet
 
     t0 = time.perf_counter()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--help-all" in argv:
+        from .args import make_parser
+
+        make_parser().print_help()
+        return 0
+    if "-h" in argv or "--help" in argv:
+        from .args import short_help
+
+        print(short_help())
+        return 0
     cpu_deepspeed_quiet()
     try:
         parsed = parse(argv)
+        _quiet(parsed)
         plan = check(parsed)
     except (ArgsError, TemplateError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
@@ -400,7 +429,7 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     t0 = time.perf_counter() if t0 is None else t0
     # torch.distributed's deprecation notices, once per collective under DeepSpeed: not the user's concern
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.distributed")
-    settle_precision(plan.parsed.training, warn=lambda msg: _log(msg))
+    settle_precision(plan.parsed.training, warn=lambda msg: _log(msg, always=True))
     if not torch.cuda.is_available():
         plan.parsed.training["dataloader_pin_memory"] = False  # pinning needs an accelerator
     plan.parsed.training["deepspeed"] = deepspeed_for_this_machine(plan.deepspeed)
@@ -424,7 +453,7 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
 
         warning = oversampling_warning(prepared.report)
         if warning:
-            _log(f"{PROG}: {warning}")
+            _log(f"{PROG}: {warning}", always=True)
         _claim_output_dir(plan)
     model = _load_model(plan, model_args)
     # Packed rows stay the batch (right-padded) on sdpa/eager for every tokenizer, pad == EOS included
@@ -438,6 +467,10 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
     if not training_args.disable_tqdm:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(progress_cb)
+    elif _QUIET:  # disable_tqdm alone prints every log dict instead of the bar
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     result = trainer.train(resume_from_checkpoint=plan.resume_from)
     training_args.resume_from_checkpoint = plan.resume_from
 
@@ -457,8 +490,8 @@ def _train(plan: Plan, callbacks: list, t0: float | None):
                               train_metrics=result.metrics, wall_time_s=wall, world_size=training_args.world_size,
                               deepspeed=plan.deepspeed, eval_results=None)
         path = write_report(report, training_args.output_dir)
-        print(summary(report), file=sys.stderr)
-        print(f"run report: {path}", file=sys.stderr, flush=True)
+        _log(summary(report))
+        _log(f"run report: {path}", always=True)
     trainer.accelerator.wait_for_everyone()
     trainer.accelerator.free_memory()  # the DeepSpeed engine, optimizer states, prepared model
     return report, is_main

@@ -233,7 +233,8 @@ def test_gradient_checkpointing_follows_transformers_rename(tmp_path):
     (("--max_steps", "0"), "--max_steps 0: give 1 or more, or -1"),
     (("--eval-configs", "code_serch.en"), "Close valid names: code_search.en"),
     (("--eval-configs", "code_search.en", "--eval-limit", "0"), "--limit must be at least 1"),
-    (("--eval-configs", "code_search.en", "--template", "nope"), "unknown template 'nope'; choose one of: alpaca, chat"),
+    (("--eval-configs", "code_search.en", "--template", "alpacca"),
+     "unknown template 'alpacca' (did you mean alpaca?); choose one of: alpaca, chat"),
 ])
 def test_bad_flags_fail_before_the_model_loads(extra, words, tmp_path, tiny_model, mulco_sample, cache_dir, capsys,
                                                monkeypatch):
@@ -283,3 +284,50 @@ def test_ctrl_c_during_training_is_one_line_rc_130(tmp_path, tiny_model, mulco_s
                       callbacks=[CtrlC()]) == 130
     err = capsys.readouterr().err
     assert "collama-train: interrupted" in err and "Traceback" not in err
+
+
+def test_short_help_without_transformers_and_help_all(capsys):
+    """`train --help` shows our flags first, the common transformers ones and a pointer, without importing
+    transformers (it was 686 lines and 8 s); --help-all lists every TrainingArguments flag."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from collama_train.cli import main; rc = main(['train', '--help']); "
+            "print('transformers' in sys.modules, rc, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "False 0", done.stderr
+    text = done.stdout
+    assert len(text.splitlines()) < 120 and "--help-all" in text and "examples:" in text
+    assert text.index("--model") < text.index("--eval-configs") < text.index("common transformers") < text.index("--learning_rate")
+    assert "max_position_embeddings" in text  # --max-length's default is the model's limit, not a bare 2048
+    assert cli_main(["train", "--help-all"]) == 0
+    full = capsys.readouterr().out
+    assert "--adam_beta1" in full and "--eval-configs" in full and len(full.splitlines()) > 300
+
+
+def test_yaml_as_first_argument_and_quiet(tmp_path, tiny_model, mulco_sample, cache_dir, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("learning_rate: 0.5\nmax_length: 77\n")
+    assert A.parse([str(cfg), "--max-length", "99"]).data == A.parse(["--config", str(cfg), "--max-length", "99"]).data
+    p = A.parse([str(cfg)])
+    assert p.training["learning_rate"] == 0.5 and p.data["max_length"] == 77 and "max_length" in p.given
+    with pytest.raises(A.ArgsError, match="unknown argument nonsense"):
+        A.parse(["nonsense"])
+    out = tmp_path / "q"
+    argv = base_argv(tiny_model, mulco_sample, out, cache_dir, "--max_steps", "2", "--disable_tqdm", "false", "-q")
+    capsys.readouterr()
+    assert cli_main(["train", str(cfg), *argv[:-1], "--quiet"]) == 0
+    got = capsys.readouterr()
+    assert "step 1/" not in got.err and "'loss'" not in got.out and "loss first -> final" not in got.err
+    assert "run report:" in got.err and json.loads((out / "collama_run.json").read_text())["data_args"]["max_length"] == 256
+    assert cli_main([str(cfg), *argv[:-1]]) == 2  # no `train`: still the training command (a rerun, refused)
+    assert "holds a previous collama-train run" in capsys.readouterr().err
+
+
+def test_tiny_model_sizes_are_checked(tmp_path, capsys):
+    for flag, value, words in (("--vocab-size", "0", "--vocab-size 0: must be at least 260"),
+                               ("--hidden-size", "30", "multiple of 4"), ("--layers", "0", "--layers 0")):
+        assert cli_main(["tiny-model", "--out", str(tmp_path / "t"), flag, value]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "t").exists()
