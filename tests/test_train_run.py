@@ -243,3 +243,12 @@ def test_summary_of_a_json_source_names_no_missing_card():
 
     text = summary({"data": {"source": "alpaca.json", "fingerprint": "abc123", "train": {}}, "results": {}})
     assert "None" not in text and "local (no dataset card; fingerprint abc123)" in text
+
+
+def test_preview_uses_the_same_default_length(tiny_model, mulco_sample, cache_dir, capsys):
+    from transformers import AutoConfig
+
+    positions = AutoConfig.from_pretrained(tiny_model).max_position_embeddings
+    assert cli_main(["preview", "--model", str(tiny_model), "--data", str(mulco_sample), "--configs", "code_search.en",
+                     "--examples", "0", "--tokenized_cache_dir", str(cache_dir)]) == 0
+    assert f"max length: {positions} " in capsys.readouterr().out
