@@ -49,15 +49,16 @@ def test_packed_rows_stay_the_batch_for_a_tokenizer_without_pad_token(tiny_model
         def on_train_begin(self, args, state, control, train_dataloader=None, **kw):
             self.flatten = train_dataloader.collate_fn.flatten
 
-    nopad = _no_pad_copy(tiny_model, tmp_path / "nopad")
+    nopad = _no_pad_copy(tiny_model, tmp_path / "models" / "nopad")
     common = ("--max_steps", "1", "--per_device_train_batch_size", "64", "--optim", "sgd", "--learning_rate", "0.5",
               "--packing")
     seen = {}
     for name, model in (("pad", tiny_model), ("nopad", nopad)):
         seen[name] = Layout()
-        assert train_main(base_argv(model, mulco_sample, tmp_path / name, cache_dir, *common), callbacks=[seen[name]]) == 0
+        assert train_main(base_argv(model, mulco_sample, tmp_path / "runs" / name, cache_dir, *common),
+                          callbacks=[seen[name]]) == 0
     assert seen["pad"].flatten is False and seen["nopad"].flatten is False  # rows as the batch (was: one row)
     for name in ("pad", "nopad"):
-        rep = run_report(tmp_path / name)
+        rep = run_report(tmp_path / "runs" / name)
         assert rep["results"]["tokens"] == rep["data_summary"]["tokens"]  # every EOS counted, no padding
-    assert abs(losses(tmp_path / "pad")[0] - losses(tmp_path / "nopad")[0]) < 1e-5
+    assert abs(losses(tmp_path / "runs" / "pad")[0] - losses(tmp_path / "runs" / "nopad")[0]) < 1e-5

@@ -263,6 +263,42 @@ def test_long_prompt_dropped_long_response_truncated_never_fully_masked(sample, 
     assert status == "ok" and _trained(labels) == [eos]
 
 
+def test_build_examples_in_arrays_equals_build_example_record_by_record():
+    """Issue 17.10: prepare() builds, selects, shuffles and packs examples as flat arrays; the ids,
+    labels and drops are exactly build_example's, record by record (edge cases included)."""
+    import random
+
+    from collama_train.data import build_examples, pack_examples
+
+    rnd = random.Random(0)
+    eos = 2
+    p_ids = [[rnd.randrange(3, 50) for _ in range(rnd.randrange(0, 14))] for _ in range(400)]
+    c_ids = [[rnd.randrange(3, 50) for _ in range(rnd.randrange(0, 12))] + [eos] * rnd.choice([0, 0, 1, 2])
+             for _ in range(400)]
+    for max_length in (2, 5, 10, 30):
+        examples, index, counts = build_examples(p_ids, c_ids, eos, max_length)
+        want = [build_example(p, c, eos, max_length) for p, c in zip(p_ids, c_ids)]
+        assert counts == {"dropped_prompt_too_long": sum(w[2] == "dropped" for w in want),
+                          "truncated": sum(w[2] == "truncated" for w in want)}
+        for i, (ids, labels, status) in enumerate(want):
+            if status == "dropped":
+                assert index[i] == -1
+                continue
+            assert examples.example(int(index[i])) == (ids, labels)
+            assert bool(examples.truncated[index[i]]) == (status == "truncated")
+        # selecting with repeats, and packing: each row is its records back to back
+        order = [rnd.randrange(len(examples)) for _ in range(300)] if len(examples) else []
+        taken = examples.take(order)
+        assert [taken.example(j) for j in range(len(taken))] == [examples.example(i) for i in order]
+        if len(taken):
+            packed = pack_examples(taken, max_length)
+            values, rows = packed["input_ids"]
+            pos = packed["position_ids"][0]
+            assert int(packed["length"].sum()) == len(values) == int(taken.offsets[-1]) and rows[-1] == len(values)
+            assert all(0 < n <= max_length for n in packed["length"].tolist())
+            assert (pos == 0).sum() == len(taken) and (packed["labels"][0][pos == 0] == IGNORE_INDEX).all()
+
+
 def test_batched_backend_calls_give_the_ids_of_the_tokenizer(tok, monkeypatch):
     from collama_train.data import tokenizing as data
 

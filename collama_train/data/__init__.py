@@ -46,14 +46,14 @@ from .guard import PACKING_EXACT, PACKING_LEAKS, check_packing, packing_leak
 from .packing import pack_bfd, pack_examples, packing_efficiency, padding_efficiency
 from .pipeline import Prepared, log_report, prepare
 from .sources import SEED_COMPAT_NAME, mixture_counts, sample_indices
-from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, batch_tokenize, build_example, encode_chat,
-                         encode_prompts, prompt_ids, render_all, tokenize_records)
+from .tokenizing import (IGNORE_INDEX, MIN_RESPONSE_TOKENS, TOKENIZE_BATCH, Examples, batch_tokenize, build_example,
+                         build_examples, encode_chat, encode_prompts, encode_records, prompt_ids, render_all)
 
 __all__ = [
     "FORMAT_VERSION", "IGNORE_INDEX", "MIN_RESPONSE_TOKENS", "PACKING_EXACT", "PACKING_LEAKS", "SEED_COMPAT_NAME",
-    "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError", "Prepared", "batch_tokenize", "build_example",
-    "cache_root", "check_packing", "check_tokenizer", "encode_chat", "encode_prompts", "log_report", "mixture_counts",
-    "pack_bfd", "pack_examples", "packing_efficiency", "packing_leak", "padding_efficiency", "parse_licenses",
-    "parse_mixture", "prepare", "prompt_ids", "real_tokens", "render_all", "sample_indices", "tokenize_records",
-    "tokenizer_fingerprint", "validate_data_args",
+    "TOKENIZE_BATCH", "Collator", "DataArguments", "DataError", "Examples", "Prepared", "batch_tokenize",
+    "build_example", "build_examples", "cache_root", "check_packing", "check_tokenizer", "encode_chat",
+    "encode_prompts", "encode_records", "log_report", "mixture_counts", "pack_bfd", "pack_examples",
+    "packing_efficiency", "packing_leak", "padding_efficiency", "parse_licenses", "parse_mixture", "prepare",
+    "prompt_ids", "real_tokens", "render_all", "sample_indices", "tokenizer_fingerprint", "validate_data_args",
 ]

@@ -97,20 +97,27 @@ def save_entry(folder: Path, key: str, report: dict, cols: dict, packed: bool, e
             enable_progress_bars()
 
 
-def _int_lists(rows: list) -> Any:
-    """A pyarrow ``list<int32>`` array of ``rows`` (lists of ints); ``large_list`` past 2**31 values."""
+def _int_lists(column) -> Any:
+    """A pyarrow ``list<int32>`` array from ``(values, row_offsets)`` numpy arrays, built on those
+    buffers (no Python lists); ``large_list`` past 2**31 values."""
+    import numpy as np
     import pyarrow as pa
 
-    large = sum(map(len, rows)) >= 2**31
-    return pa.array(rows, type=pa.large_list(pa.int32()) if large else pa.list_(pa.int32()))
+    values, offsets = column
+    values = pa.array(np.asarray(values, dtype=np.int32))
+    if int(offsets[-1]) >= 2**31:
+        return pa.LargeListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int64)), values)
+    return pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)), values)
 
 
 def _dataset(cols: dict, packed: bool, fingerprint: str | None = None):
-    """The rows as a ``datasets.Dataset``; ``fingerprint`` (the cache key) spares hashing the whole table."""
+    """The rows as a ``datasets.Dataset``; ``fingerprint`` (the cache key) spares hashing the whole table.
+    List columns come as ``(values, row_offsets)``, ``length`` as an array."""
     import datasets
+    import numpy as np
     import pyarrow as pa
 
     names = ["input_ids", "labels"] + (["position_ids"] if packed else [])
     arrays = {k: _int_lists(cols[k]) for k in names}
-    arrays["length"] = pa.array(cols["length"], type=pa.int32())
+    arrays["length"] = pa.array(np.asarray(cols["length"], dtype=np.int32))
     return datasets.Dataset(pa.table(arrays), fingerprint=fingerprint)

@@ -2,6 +2,7 @@
 (docs/data-pipeline.md §5)."""
 from __future__ import annotations
 
+from itertools import chain
 from typing import Sequence
 
 from .tokenizing import IGNORE_INDEX
@@ -59,20 +60,25 @@ def padding_efficiency(lengths: Sequence[int], batch_size: int = 8, seed: int = 
     return real / computed if computed else 1.0
 
 
-def pack_examples(examples: list[tuple[list[int], list[int]]], max_length: int) -> dict[str, list]:
-    """Columns of the packed rows (input_ids, labels, position_ids, length)."""
-    bins = pack_bfd([len(e[0]) for e in examples], max_length)
-    cols: dict[str, list] = {"input_ids": [], "labels": [], "position_ids": [], "length": []}
-    for b in bins:
-        ids, labels, pos = [], [], []
-        for i in b:
-            e_ids, e_labels = examples[i][0], examples[i][1]
-            ids += e_ids
-            labels.append(IGNORE_INDEX)
-            labels += e_labels[1:]
-            pos += range(len(e_ids))
-        cols["input_ids"].append(ids)
-        cols["labels"].append(labels)
-        cols["position_ids"].append(pos)
-        cols["length"].append(len(ids))
-    return cols
+def pack_examples(examples, max_length: int) -> dict:
+    """Columns of the packed rows of :class:`~collama_train.data.tokenizing.Examples`: whole records
+    best-fit-decreasing into rows of ``max_length`` (:func:`pack_bfd`), ``position_ids`` restarting
+    at 0 for each record and the label of each record's first token -100. List columns are
+    ``(values, row_offsets)`` numpy pairs; ``length`` is the tokens of each row."""
+    import numpy as np
+
+    from .tokenizing import ranges
+
+    lengths = examples.lengths
+    bins = pack_bfd(lengths.tolist(), max_length)
+    order = np.fromiter(chain.from_iterable(bins), dtype=np.int64, count=len(examples))
+    packed = examples.take(order)
+    labels = packed.labels.copy()
+    labels[packed.offsets[:-1]] = IGNORE_INDEX
+    starts = np.zeros(len(packed), dtype=np.int64)
+    position_ids = ranges(starts, packed.lengths).astype(np.int32)
+    sizes = np.fromiter(map(len, bins), dtype=np.int64, count=len(bins))
+    row_len = np.add.reduceat(packed.lengths, np.cumsum(sizes) - sizes) if len(bins) else sizes
+    rows = np.concatenate([[0], np.cumsum(row_len)]).astype(np.int64)
+    return {"input_ids": (packed.ids, rows), "labels": (labels, rows), "position_ids": (position_ids, rows),
+            "length": row_len}

@@ -3,6 +3,8 @@ the prompt by position (docs/data-pipeline.md §3-4)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Mapping, Sequence
 
 from .arguments import DataError
@@ -60,6 +62,11 @@ def render_all(template, cols: dict[str, list], tokenizer) -> tuple[list[str], l
     """Prompts and completions of the records in ``cols``."""
     from ..prompts import TemplateError
 
+    if template.kind == "text":  # Template.render's text branch, without a call and a Rendered per record
+        with_input, without = template.prompt_input, template.prompt_no_input
+        prompts = [with_input.format(instruction=a, input=b) if b else without.format(instruction=a, input="")
+                   for a, b in zip(cols["instruction"], cols["input"])]
+        return prompts, list(cols["output"])
     prompts, completions = [], []
     for ins, inp, out in zip(cols["instruction"], cols["input"], cols["output"]):
         try:
@@ -189,9 +196,110 @@ def prompt_ids(template, tokenizer, records: Sequence[Mapping[str, Any]]) -> lis
                           own=[own_strings(template, r) for r in records])
 
 
-def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int):
-    """Tokenize the records of one config: (examples, counts) where examples[i] is
-    ``(input_ids, labels, truncated)`` or None when record i was dropped."""
+def ranges(starts, lens):
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, without a Python loop."""
+    import numpy as np
+
+    lens = np.asarray(lens, dtype=np.int64)
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lens)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lens), lens) + np.arange(total, dtype=np.int64)
+
+
+@dataclass
+class Examples:
+    """Tokenized examples back to back (numpy): example ``i`` is ``ids[offsets[i]:offsets[i + 1]]``
+    and the same slice of ``labels``; ``truncated[i]`` says its response was cut. Flat arrays, not
+    a list per example: selecting, shuffling, packing and writing Arrow are then array operations."""
+
+    ids: Any        # int32
+    labels: Any     # int32
+    offsets: Any    # int64, len(self) + 1
+    truncated: Any  # bool, one per example
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self):
+        import numpy as np
+
+        return np.diff(self.offsets)
+
+    def take(self, order) -> Examples:
+        """The examples at ``order`` (repeats allowed), in that order."""
+        import numpy as np
+
+        order = np.asarray(order, dtype=np.int64)
+        lens = self.lengths[order]
+        src = ranges(self.offsets[:-1][order], lens)
+        return Examples(self.ids[src], self.labels[src], np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+                        self.truncated[order])
+
+    @staticmethod
+    def concat(parts: Sequence[Examples]) -> Examples:
+        import numpy as np
+
+        if not parts:
+            return Examples(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(1, np.int64), np.zeros(0, bool))
+        shift = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
+        offsets = np.concatenate([[0]] + [p.offsets[1:] + d for p, d in zip(parts, shift)]).astype(np.int64)
+        return Examples(np.concatenate([p.ids for p in parts]), np.concatenate([p.labels for p in parts]), offsets,
+                        np.concatenate([p.truncated for p in parts]))
+
+    def example(self, i: int) -> tuple[list[int], list[int]]:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.ids[a:b].tolist(), self.labels[a:b].tolist()
+
+
+def build_examples(p_ids: Sequence[list[int]], c_ids: Sequence[list[int]], eos_id: int, max_length: int):
+    """:func:`build_example` for many records at once: ``(examples, index, counts)``, where
+    ``index[i]`` is record i's example number, or -1 when it was dropped. Same ids and labels as
+    :func:`build_example` record by record (a test checks it), in array operations."""
+    import numpy as np
+
+    n = len(p_ids)
+    p_len = np.fromiter(map(len, p_ids), dtype=np.int64, count=n)
+    c_raw = np.fromiter(map(len, c_ids), dtype=np.int64, count=n)
+    c_len = c_raw.copy()
+    last = np.fromiter((c[-1] if c else -1 for c in c_ids), dtype=np.int64, count=n)
+    for i in np.flatnonzero(last == eos_id):  # trailing EOS of the completion: the one EOS is added below
+        c = c_ids[i]
+        k = len(c)
+        while k and c[k - 1] == eos_id:
+            k -= 1
+        c_len[i] = k
+    room = max_length - p_len
+    fits = c_len + 1 <= room
+    keep = fits | (room >= MIN_RESPONSE_TOKENS)
+    pk, fk = p_len[keep], fits[keep]
+    ck = np.where(fits, c_len, room)[keep]
+    offsets = np.concatenate([[0], np.cumsum(pk + ck + fk)]).astype(np.int64)
+    p_flat = np.fromiter(chain.from_iterable(p_ids), dtype=np.int32, count=int(p_len.sum()))
+    c_flat = np.fromiter(chain.from_iterable(c_ids), dtype=np.int32, count=int(c_raw.sum()))
+    p_off = (np.cumsum(p_len) - p_len)[keep]
+    c_off = (np.cumsum(c_raw) - c_raw)[keep]
+    ids = np.empty(int(offsets[-1]), dtype=np.int32)
+    labels = np.empty_like(ids)
+    starts = offsets[:-1]
+    dst = ranges(starts, pk)
+    ids[dst] = p_flat[ranges(p_off, pk)]
+    labels[dst] = IGNORE_INDEX
+    dst = ranges(starts + pk, ck)
+    ids[dst] = labels[dst] = c_flat[ranges(c_off, ck)]
+    ends = (starts + pk + ck)[fk]
+    ids[ends] = labels[ends] = eos_id
+    index = np.full(n, -1, dtype=np.int64)
+    index[keep] = np.arange(int(keep.sum()))
+    examples = Examples(ids, labels, offsets, ~fk)
+    return examples, index, {"dropped_prompt_too_long": int(n - keep.sum()), "truncated": int((~fk).sum())}
+
+
+def encode_records(template, tokenizer, cols: dict[str, list], max_length: int):
+    """Render and tokenize the records of one config: ``(examples, index, counts)`` of
+    :func:`build_examples` (prompts by :func:`encode_prompts`, the ids evaluation uses too)."""
     prompts, completions = render_all(template, cols, tokenizer)
     chat = template.kind == "chat"
     own = None
@@ -204,14 +312,4 @@ def tokenize_records(template, tokenizer, cols: dict[str, list], max_length: int
         c_ids = encode_chat(tokenizer, completions, [[out] for out in cols["output"]])
     else:
         c_ids = batch_tokenize(tokenizer, completions, add_special_tokens=False, split_special_tokens=True)
-    eos = tokenizer.eos_token_id
-    examples, counts = [], {"dropped_prompt_too_long": 0, "truncated": 0}
-    for p, c in zip(p_ids, c_ids):
-        ids, labels, status = build_example(p, c, eos, max_length)
-        if status == "dropped":
-            counts["dropped_prompt_too_long"] += 1
-            examples.append(None)
-            continue
-        counts["truncated"] += status == "truncated"
-        examples.append((ids, labels, status == "truncated"))
-    return examples, counts
+    return build_examples(p_ids, c_ids, tokenizer.eos_token_id, max_length)
