@@ -19,7 +19,16 @@ __all__ = [
     "SelectionError", "LicenceNote", "SPLITS",
     "parse", "format_name", "Selector", "UnknownConfigError", "all_names", "config_names", "check_available",
     "suggest", "TASKS", "SUBTASKS", "LANGS", "PLANGS", "answer_labels", "__version__",
+    "toolkit",  # output safety, the Hub upload and card facts shared with collama_train (loaded on first use)
 ]
+
+
+def __getattr__(name: str):
+    if name == "toolkit":
+        import importlib
+
+        return importlib.import_module(".toolkit", __name__)
+    raise AttributeError(f"module 'mulco' has no attribute {name!r}")
 
 
 def answer_labels(lang: str) -> dict:

@@ -666,7 +666,7 @@ def _env():
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled(name: str):
+def compiled_template(name: str):
     """The card template ``name``, compiled once per process (compiling is ~0.1 s)."""
     return _env().from_string(_template(name))
 
@@ -702,7 +702,7 @@ def render_card(config_entries: list[dict], leaves: dict[tuple, int], report: di
     specs = _source_rows(report, sources, figures.licenses)
     built = [s for s in specs if s["present"]]
     read = [s for s in specs if s["provenance"]]
-    body = _compiled(TEMPLATE).render(
+    body = compiled_template(TEMPLATE).render(
         repo_id=repo_id,
         pretty_name=PRETTY_NAME,
         paper=PAPER,
@@ -787,7 +787,7 @@ def _example_configs(configs: list[str]) -> dict[str, str]:
 
 def render_license(report: dict, sources: Mapping, found: Mapping[str, list[str]] | None = None) -> str:
     specs = [s for s in _source_rows(report, sources, found) if s["present"]]
-    return _compiled(LICENSE_TEMPLATE).render(specs=specs)
+    return compiled_template(LICENSE_TEMPLATE).render(specs=specs)
 
 
 def write_card(folder: Path, config_entries: list[dict], leaves: dict[tuple, int], report: dict, sources: Mapping,

@@ -324,9 +324,9 @@ def with_hub(repo_id: str, revision: str, work: Callable, *, dry_run: bool = Fal
     Any failure becomes one :class:`PublishError` line that says what to do and never holds the token."""
     from huggingface_hub import HfApi, constants
 
-    _check_repo_id(repo_id)
+    check_repo_id(repo_id)
     if token is None:
-        token = _find_token()
+        token = find_token()
     if constants.is_offline_mode():
         raise PublishError("huggingface_hub is in offline mode (HF_HUB_OFFLINE is set): unset it to publish")
     if not token and not dry_run:
@@ -428,13 +428,13 @@ def changes(before: dict[str, RemoteFile], after: dict[str, RemoteFile], local: 
     return items
 
 
-def _check_repo_id(repo_id: str) -> None:
+def check_repo_id(repo_id: str) -> None:
     parts = repo_id.split("/")
     if len(parts) != 2 or not all(parts):
         raise PublishError(f"--repo-id must be <namespace>/<name>, got {repo_id!r}")
 
 
-def _find_token() -> str | None:
+def find_token() -> str | None:
     from huggingface_hub import get_token
 
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from mulco.publish import DEFAULT_REVISION, LocalFile, Plan, PlanItem, PublishError, human_size
+from mulco.toolkit import DEFAULT_REVISION, LocalFile, Plan, PlanItem, PublishError, human_size
 
 from .folder import (EVAL_RESULTS, MODEL_CONFIGS, REPORT, TOKENIZER, WEIGHTS, Run, RunError, Scrubber, matching,
                      leak, load_run, public_json, uploaded_text)
@@ -126,8 +126,8 @@ def check_license(license: str | None) -> None:
 
 def dataset_id(report: dict) -> str | None:
     """The MulCo repo the run trained on: the Hub id it read, or the repo a local build was made for."""
-    from mulco.hub import DEFAULT_REPO_ID, repo_id_of
-    from mulco.select import is_local
+    from mulco.toolkit import DEFAULT_REPO_ID, repo_id_of
+    from mulco.toolkit import is_local
 
     from .card import data_source
 
@@ -225,11 +225,11 @@ def publish_run(run_dir: str | Path, repo_id: str, *, private: bool = False, rev
     Raises :class:`RunError` for a run that cannot be published, :class:`PublishError` (one
     line, never the token) when the Hub fails."""
     from huggingface_hub import constants
-    from mulco.publish import _check_repo_id, _find_token, with_hub
+    from mulco.toolkit import check_repo_id, find_token, with_hub
 
     revision = revision or DEFAULT_REVISION
     try:
-        _check_repo_id(repo_id)
+        check_repo_id(repo_id)
     except PublishError as e:
         raise RunError(str(e)) from None
     run = load_run(run_dir)
@@ -243,7 +243,7 @@ def publish_run(run_dir: str | Path, repo_id: str, *, private: bool = False, rev
         with_hub(repo_id, revision, lambda api: None, dry_run=False, **hub)
     with tempfile.TemporaryDirectory(prefix="collama-publish-") as tmp:
         up = build_upload(run, repo_id, base=base, merge=merge, license=license, tmp=Path(tmp),
-                          token=token if token is not None else _find_token(), log=log)
+                          token=token if token is not None else find_token(), log=log)
         if dry_run and offline:
             return _offline_plan(repo_id, revision, up, show)
         return with_hub(repo_id, revision, lambda api: _send(api, run, repo_id, revision, up, private, dry_run, delete,
@@ -267,7 +267,7 @@ def _show_card(up: Upload, show) -> None:
 
 
 def _send(api, run: Run, repo_id, revision, up: Upload, private, dry_run, delete, merge, message, log, show) -> Result:
-    from mulco.publish import commit_files, plan_files
+    from mulco.toolkit import commit_files, plan_files
 
     if dry_run:
         plan = plan_files(api, up.files, repo_id, revision, delete=delete, repo_type=REPO_TYPE)

@@ -68,7 +68,7 @@ def mixture_rows(report: dict) -> list[dict]:
 
 def licence_rows(licences: dict[str, int] | None) -> list[dict]:
     """One row per licence of the training records, with what it asks of a user of the weights."""
-    from mulco.card import hub_license
+    from mulco.toolkit import hub_license
 
     if not licences:
         return []
@@ -177,7 +177,7 @@ def render(run, inputs: CardInputs, *, scrubbed_report: dict, scrubbed_results: 
            log: Callable[[str], None] = print) -> str:
     """The whole ``README.md``: YAML header (``ModelCardData``) and the body from the template."""
     from huggingface_hub import ModelCard
-    from mulco.card import PAPER, SEED_CITATION, _compiled, project_urls
+    from mulco.toolkit import PAPER, SEED_CITATION, card_template, project_urls
 
     report = scrubbed_report
     results = eval_results(scrubbed_results, inputs.dataset_id, data_source(report).get("revision"))
@@ -185,7 +185,7 @@ def render(run, inputs: CardInputs, *, scrubbed_report: dict, scrubbed_results: 
     licences = licence_rows(inputs.licences)
     summary = report.get("data_summary") or {}
     training = report.get("training") or {}
-    body = _compiled(TEMPLATE).render(
+    body = card_template(TEMPLATE).render(
         repo_id=inputs.repo_id, name=inputs.repo_id.split("/")[-1], base_model=inputs.base_model, kind=run.kind,
         merged=inputs.merged, library=inputs.library, license=inputs.license, dataset_id=inputs.dataset_id,
         source=data_source(report), summary=summary, mixture=mixture_rows(report), train=(report.get("data") or {}).get("train") or {},

@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mulco.publish import PublishError
+from mulco.toolkit import PublishError
 
 REPORT = "collama_run.json"
 EVAL_RESULTS = "eval/results.json"
