@@ -183,12 +183,14 @@ def test_resume_same_loss_history(tmp_path, tiny_model, mulco_sample, cache_dir)
 
 
 def test_eval_configs_after_training(tmp_path, tiny_model, mulco_sample, cache_dir):
-    """--eval-configs: the trained model is evaluated (collama_train.evaluate) on the test split and the
-    results land in RUN/eval/ and in the run report."""
+    """--eval-configs: the trained model, reloaded from what the run saved (here a LoRA adapter folder), is
+    evaluated (collama_train.evaluate) on the test split and the results land in RUN/eval/ and in the run report."""
     pytest.importorskip("collama_train.evaluate.runner")
     out = tmp_path / "run"
     assert train_main(base_argv(tiny_model, mulco_sample, out, cache_dir, "--max_steps", "1", "--eval-configs",
-                                "code_generation.en", "--eval-limit", "2", "--eval-max-new-tokens", "4")) == 0
+                                "code_generation.en", "--eval-limit", "2", "--eval-max-new-tokens", "4", "--lora",
+                                "--lora-r", "2")) == 0
+    assert (out / "adapter_config.json").is_file() and not (out / "model.safetensors").exists()
     rows = [json.loads(x) for x in (out / "eval" / "generations.jsonl").read_text().splitlines()]
     assert rows and all(r["task"] == "code_generation" and r["lang"] == "en" for r in rows)
     ev = run_report(out)["eval"]
