@@ -331,3 +331,30 @@ def test_tiny_model_sizes_are_checked(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
     assert not (tmp_path / "t").exists()
+
+
+def test_zero3_offload_on_a_gpu_steps_with_deepspeeds_cpu_adam(monkeypatch):
+    """zero3_offload (no optimizer block): on a GPU machine with the default AdamW, Trainer is given
+    DeepSpeedCPUAdam (AdamW mode, the run's hyper-parameters) as the class for its own parameter groups;
+    another --optim, zero2 or a CPU-only machine keep Trainer's choice."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig, unset_hf_deepspeed_config
+
+    from collama_train.train import offload_optimizer
+
+    def targs(name, optim="adamw_torch_fused"):
+        return SimpleNamespace(hf_deepspeed_config=HfTrainerDeepSpeedConfig(A.resolve_deepspeed(name)), optim=optim,
+                               learning_rate=1e-4, adam_beta1=0.9, adam_beta2=0.95, adam_epsilon=1e-8, weight_decay=0.1)
+
+    try:
+        assert offload_optimizer(targs("zero3_offload")) is None  # no GPU here: torch's AdamW on the CPU
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        cls, kwargs = offload_optimizer(targs("zero3_offload"))
+        assert cls.__name__ == "DeepSpeedCPUAdam" and kwargs == {"lr": 1e-4, "betas": (0.9, 0.95), "eps": 1e-8,
+                                                                 "weight_decay": 0.1, "adamw_mode": True}
+        assert offload_optimizer(targs("zero3_offload", optim="adafactor")) is None
+        assert offload_optimizer(targs("zero3")) is None and offload_optimizer(targs("zero2")) is None
+    finally:
+        unset_hf_deepspeed_config()
