@@ -208,3 +208,33 @@ def test_text_origin_says_how_the_text_came_to_be():
     assert origins[("codepro", "zh")] == origins[("codepro", "en")] == {"template"}
     assert origins[("codesearchnet", "zh")] == {"template"}  # completion and cloze twins
     assert origins[("codesearchnet", "zh-pending")] == {"machine_translation"}
+
+
+def test_twins_left_out_are_left_out_before_the_corpus_work_starts():
+    """zh_twins is an early step: it runs before any step's prepare (the forked parse check) and the
+    corpus features start, so the twins it drops are neither parsed nor shingled."""
+    from mulco.steps.pipeline import Outcome
+    from mulco.steps.twins import ZhTwins
+
+    twin = rec(source="codexglue_refinement", source_id="r:1", lang="zh", task="code_search", subtask="code_repair",
+               instruction="修复下面的代码。", input="void f() {", output="void f() {}", text_origin="template")
+    en = rec(source="codexglue_refinement", source_id="r:1", task="code_search", subtask="code_repair",
+             instruction="Fix this code.", input="void f() {", output="void f() {}", text_origin="template")
+    seen = {}
+
+    class Later:
+        name = "later"
+
+        def prepare(self, corpus):
+            seen["prepare"] = corpus.early_alive.tolist()
+
+        def run(self, corpus):
+            seen["keys"] = corpus.features().exact_keys.tolist()
+            return Outcome()
+
+    corpus = Corpus([twin, en], ["train", "train"], ["codexglue_refinement"] * 2, threads=1)
+    results, dropped = run_steps(corpus, [ZhTwins("paper"), Later()])
+    assert list(dropped) == [0] and [r.name for r in results] == ["zh_twins", "later"]
+    assert seen["prepare"] == [False, True]
+    blank = Corpus([dict(en, input="", output="", instruction="")], ["train"], ["x"], threads=1)
+    assert seen["keys"][0] == blank.features().exact_keys[0] != seen["keys"][1]  # the twin's content not read

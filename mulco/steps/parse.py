@@ -213,13 +213,15 @@ def check_record(record: dict, drop_tasks: frozenset) -> str | None:
     return None
 
 
-_JOB: tuple | None = None  # (records, drop tasks) for a forked worker
+_JOB: tuple | None = None  # (records, drop tasks, alive or None) for a forked worker
 
 
 def _check_all() -> list[tuple[int, str, bool]]:
-    records, drop = _JOB
+    records, drop, alive = _JOB
     out = []
     for i, r in enumerate(records):
+        if alive is not None and not alive[i]:
+            continue  # dropped by an early step (zh_twins): its result would not be read
         reason = check_record(r, drop)
         if reason:
             out.append((i, str(reason), isinstance(reason, Flag)))
@@ -242,7 +244,7 @@ class ParseCheck:
         if "fork" not in mp.get_all_start_methods() or len(corpus) < 2000:
             return
         global _JOB
-        _JOB = (corpus.records, frozenset(self.cfg.parse_drop))
+        _JOB = (corpus.records, frozenset(self.cfg.parse_drop), corpus.early_alive)
         self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
         self._future = self._pool.submit(_check_all)
         _JOB = None  # the child has its copy
@@ -265,7 +267,7 @@ class ParseCheck:
                 self._future = None
         if results is None:
             global _JOB
-            _JOB = (corpus.records, drop)
+            _JOB = (corpus.records, drop, corpus.alive.copy())
             try:
                 results = _check_all()
             finally:

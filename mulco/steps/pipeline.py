@@ -51,6 +51,9 @@ class Corpus:
         #: ``prepare``, e.g. the first anchors of the benchmark snippets decontamination looks
         #: for); None keeps every anchor
         self.anchor_filter: np.ndarray | None = None
+        #: the records :meth:`features` and a step's ``prepare`` look at: those the ``early`` steps
+        #: kept (None: all); the others get the features of an empty record (two field separators)
+        self.early_alive: np.ndarray | None = None
         self._cache: dict = {}
         self._pending: dict = {}
 
@@ -122,7 +125,7 @@ class Corpus:
         """:func:`mulco.steps.text.features` of the content of all records, computed block by
         block (the same arrays as one call, without holding every content text nor, with
         :attr:`anchor_filter`, every anchor)."""
-        from .text import Features, code_fields, content, features
+        from .text import SEP, Features, code_fields, content, features
 
         args = dict(self.feature_args, **overrides)
         filt = self.anchor_filter
@@ -132,7 +135,9 @@ class Corpus:
         parts = []
         for a in range(0, len(recs), FEATURE_BLOCK):
             block = recs[a:a + FEATURE_BLOCK]
-            f = features([content(r) for r in block], threads=self.threads, fields=[code_fields(r) for r in block],
+            live = np.ones(len(block), dtype=bool) if self.early_alive is None else self.early_alive[a:a + FEATURE_BLOCK]
+            f = features([content(r) if ok else SEP * 2 for r, ok in zip(block, live.tolist())], threads=self.threads,
+                         fields=[code_fields(r) for r in block],
                          anchor_filter=filt, **args)
             ah, at = f.anchors
             off = np.int32(a)
@@ -223,40 +228,51 @@ class Dropped:
 def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None = None) -> tuple[list[StepResult], dict[int, Dropped]]:
     """Run ``steps`` in order; a record dropped by a step is not seen by the next ones."""
     dropped: dict[int, Dropped] = {}
-    results = []
     steps = list(steps)
-    for step in steps:  # e.g. start work in another process (before any thread exists: fork)
+    n_early = 0
+    while n_early < len(steps) and getattr(steps[n_early], "early", False):
+        n_early += 1
+    # the leading "early" steps (e.g. zh_twins: a record's own fields decide) run before any work
+    # is started on the corpus, so that work skips what they drop
+    results = [_run_one(corpus, step, dropped, log) for step in steps[:n_early]]
+    if n_early:
+        corpus.early_alive = corpus.alive.copy()
+    for step in steps[n_early:]:  # e.g. start work in another process (before any thread exists: fork)
         prepare = getattr(step, "prepare", None)
         if prepare:
             prepare(corpus)
-    if any(not isinstance(s, RecordStep) for s in steps):
+    if any(not isinstance(s, RecordStep) for s in steps[n_early:]):
         corpus.prefetch()  # shingles and signatures are computed while the record steps run
-    for step in steps:
-        t0 = time.perf_counter()
-        n_in = int(corpus.alive.sum())
-        out = step.run(corpus)
-        by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
-        for i, reason, matched in out.drops:
-            if not corpus.alive[i]:
-                continue  # a step must not drop twice; keep the first
-            corpus.alive[i] = False
-            dropped[i] = Dropped(step.name, reason, matched)
-            r = corpus.records[i]
-            by_reason[reason_key(reason)] += 1
-            by_source[corpus.sources[i]] += 1
-            by_leaf[(r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang"))] += 1
-        flagged = collections.Counter(reason_key(reason) for _, reason in out.flags)
-        res = StepResult(step.name, n_in, sum(by_reason.values()), len(out.flags), dict(sorted(by_reason.items())),
-                         dict(sorted(by_source.items())), dict(sorted(flagged.items())), dict(by_leaf), out.stats,
-                         time.perf_counter() - t0)
-        if out.flags:
-            examples = collections.defaultdict(list)
-            for i, reason in out.flags:
-                k = reason_key(reason)
-                if len(examples[k]) < 5:
-                    examples[k].append(corpus.records[i].get("id"))
-            res.stats = dict(res.stats, flag_examples=dict(sorted(examples.items())))
-        results.append(res)
-        if log:
-            log(f"{step.name}: {res.dropped} dropped, {res.flagged} flagged of {n_in} ({res.seconds:.2f} s)")
+    results += [_run_one(corpus, step, dropped, log) for step in steps[n_early:]]
     return results, dropped
+
+
+def _run_one(corpus: Corpus, step, dropped: dict[int, Dropped], log: Callable[[str], None] | None) -> StepResult:
+    """Run one step on what is alive, mark its drops (into ``dropped``) and count them."""
+    t0 = time.perf_counter()
+    n_in = int(corpus.alive.sum())
+    out = step.run(corpus)
+    by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
+    for i, reason, matched in out.drops:
+        if not corpus.alive[i]:
+            continue  # a step must not drop twice; keep the first
+        corpus.alive[i] = False
+        dropped[i] = Dropped(step.name, reason, matched)
+        r = corpus.records[i]
+        by_reason[reason_key(reason)] += 1
+        by_source[corpus.sources[i]] += 1
+        by_leaf[(r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang"))] += 1
+    flagged = collections.Counter(reason_key(reason) for _, reason in out.flags)
+    res = StepResult(step.name, n_in, sum(by_reason.values()), len(out.flags), dict(sorted(by_reason.items())),
+                     dict(sorted(by_source.items())), dict(sorted(flagged.items())), dict(by_leaf), out.stats,
+                     time.perf_counter() - t0)
+    if out.flags:
+        examples = collections.defaultdict(list)
+        for i, reason in out.flags:
+            k = reason_key(reason)
+            if len(examples[k]) < 5:
+                examples[k].append(corpus.records[i].get("id"))
+        res.stats = dict(res.stats, flag_examples=dict(sorted(examples.items())))
+    if log:
+        log(f"{step.name}: {res.dropped} dropped, {res.flagged} flagged of {n_in} ({res.seconds:.2f} s)")
+    return res

@@ -116,6 +116,9 @@ class ZhTwins:
 
     value: str = "paper"
     name: str = "zh_twins"
+    #: runs before the corpus features and the parse check start (mulco.steps.pipeline.run_steps):
+    #: the twins it leaves out cost nothing further
+    early: bool = True
 
     def run(self, corpus: Corpus) -> Outcome:
         out = Outcome()
