@@ -42,7 +42,7 @@ def _check(args) -> tuple[Path, str]:
         raise ValueError(f"{cfg_path}: names no base model; pass --base")
     if Path(base).exists() and not (Path(base) / "config.json").is_file():
         raise ValueError(f"base model {base}: no config.json in this folder")
-    from mulco.safeout import UnsafeOutputError
+    from mulco.toolkit import UnsafeOutputError
 
     from .outputs import check_merge_out
 
@@ -67,7 +67,7 @@ def merge(adapter: str | Path, out: str | Path, base: str | None = None, dtype: 
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     merged.config.use_cache = True
     out = Path(out)
-    from mulco.safeout import clear_folder, write_tool_marker
+    from mulco.toolkit import clear_folder, write_tool_marker
 
     from . import __version__
     from .outputs import MERGE_MARKER

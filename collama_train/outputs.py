@@ -20,7 +20,7 @@ def check_eval_out(args) -> Path:
     """``collama-eval --out`` (default ``eval_results``): new, empty or an earlier evaluation; never a
     file, the model or data folder, a MulCo data folder or a folder holding anything else. Raises
     ``mulco.safeout.UnsafeOutputError`` (one line) before anything is loaded or generated."""
-    from mulco.safeout import check_tool_output
+    from mulco.toolkit import check_tool_output
 
     out = Path(args.out or "eval_results")
     protected = _local_dirs([("the model folder", getattr(args, "model", None)),
@@ -32,7 +32,7 @@ def check_eval_out(args) -> Path:
 
 def mark_eval_out(out: str | Path) -> None:
     """Mark a folder collama-eval has written (its next run may replace the files)."""
-    from mulco.safeout import write_tool_marker
+    from mulco.toolkit import write_tool_marker
 
     from . import __version__
 
@@ -42,7 +42,7 @@ def mark_eval_out(out: str | Path) -> None:
 def check_merge_out(out: str | Path, adapter: Path, base: str) -> str:
     """``merge --out``: never the adapter (or a folder around or inside it), the base model, a MulCo data
     folder or a folder merge did not write; returns the state (new | empty | ours)."""
-    from mulco.safeout import check_tool_output
+    from mulco.toolkit import check_tool_output
 
     protected = _local_dirs([("the adapter folder", adapter), ("the base model folder", base)])
     return check_tool_output(Path(out), flag="--out", program="collama-train merge", marker=MERGE_MARKER,

@@ -83,6 +83,11 @@ def check(parsed: Parsed) -> Plan:
     if note:
         _log(f"{PROG}: {note}")
     _check_model_fits(m, d, model, config, tokenizer, template)
+    # 7. --packing keeps records apart only where the family's attention reads restarting position ids
+    if d.get("packing"):
+        from .data import check_packing
+
+        check_packing(config, m.get("attn_implementation") or "sdpa")
     return Plan(parsed=parsed, model_path=model, tokenizer=tokenizer, model_config=config, deepspeed=deepspeed,
                 resume_from=resume_from, clear_output=clear)
 
@@ -95,7 +100,7 @@ RUN_SIGNS = ("collama_run.json",)
 def _check_output_dir(t: dict, r: dict, model: str, data: str | None) -> bool:
     """--output-dir follows mulco's output rules (:func:`mulco.safeout.check_tool_output`); a previous run's
     folder needs --resume or --overwrite_output_dir. Returns True when the folder is to be emptied first."""
-    from mulco.safeout import UnsafeOutputError, check_tool_output
+    from mulco.toolkit import UnsafeOutputError, check_tool_output
 
     out = t.get("output_dir")
     if not out:
@@ -121,7 +126,7 @@ def _check_output_dir(t: dict, r: dict, model: str, data: str | None) -> bool:
 def _claim_output_dir(plan: Plan) -> None:
     """Empty a previous run's folder under --overwrite_output_dir (no stale checkpoint to --resume from
     later), then mark the folder as collama-train's (so the next run recognises it, even an interrupted one)."""
-    from mulco.safeout import clear_folder, write_tool_marker
+    from mulco.toolkit import clear_folder, write_tool_marker
 
     from . import __version__
 

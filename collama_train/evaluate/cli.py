@@ -90,7 +90,7 @@ def cmd_eval(argv: list[str]) -> int:
     from .runner import run
 
     args = parse_eval_args(argv)
-    from mulco.safeout import UnsafeOutputError
+    from mulco.toolkit import UnsafeOutputError
 
     from collama_train.outputs import check_eval_out, mark_eval_out
 
