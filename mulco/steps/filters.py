@@ -4,13 +4,42 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from ..record import Record
 from .pipeline import RecordStep
 from .spec import Inputs, Settings, StepSpec
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
+#: --zh-twins values (parsed here, where the flag lives; the zh_twins step in mulco.steps.twins applies them)
+POLICIES = ("paper", "all", "none")
+
+
+def policy(value) -> Union[str, float]:
+    """``'paper'``, or the share of every twin kept: 'all' -> 1.0, 'none' -> 0.0, '0.25' -> 0.25."""
+    if isinstance(value, float):
+        return value  # already a policy
+    v = str(value).strip().lower()
+    if v == "paper":
+        return "paper"
+    if v == "all":
+        return 1.0
+    if v == "none":
+        return 0.0
+    try:
+        f = float(v)
+    except ValueError:
+        f = -1.0
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"zh-twins must be paper, all, none or a fraction in [0, 1], got {value!r}")
+    return f
+
+
+def keeps_all(value) -> bool:
+    """Whether ``value`` keeps every twin (then the ``zh_twins`` step does not run)."""
+    return policy(value) == 1.0
 
 
 @dataclass
@@ -38,8 +67,6 @@ class FilterConfig:
                 "(picked by record id; docs/quality.md)."})
 
     def __post_init__(self):
-        from .twins import policy
-
         policy(self.zh_twins)  # a bad value is an error now, not mid-build
 
     def filter_settings(self) -> dict:

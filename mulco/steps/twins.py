@@ -22,45 +22,17 @@ from __future__ import annotations
 import collections
 import functools
 from dataclasses import dataclass
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional
 
 import numpy as np
 
 from ..record import Record
 from .pipeline import Corpus, Outcome
 from .filters import SETTINGS as FILTER_SETTINGS
-from .filters import FilterConfig
+from .filters import POLICIES, FilterConfig, keeps_all, policy  # noqa: F401  (the policy is parsed where the flag lives)
 from .spec import Section, StepSpec, ran_stats, row
 
 #: the choices besides a fraction, the default first
-POLICIES = ("paper", "all", "none")
-
-
-def policy(value) -> Union[str, float]:
-    """``'paper'``, or the share of every twin kept: 'all' -> 1.0, 'none' -> 0.0, '0.25' -> 0.25."""
-    if isinstance(value, float):
-        return value  # already a policy
-    v = str(value).strip().lower()
-    if v == "paper":
-        return "paper"
-    if v == "all":
-        return 1.0
-    if v == "none":
-        return 0.0
-    try:
-        f = float(v)
-    except ValueError:
-        f = -1.0
-    if not 0.0 <= f <= 1.0:
-        raise ValueError(f"zh-twins must be paper, all, none or a fraction in [0, 1], got {value!r}")
-    return f
-
-
-def keeps_all(value) -> bool:
-    """Whether ``value`` keeps every twin (then the ``zh_twins`` step does not run)."""
-    return policy(value) == 1.0
-
-
 @functools.lru_cache(maxsize=1)
 def paper_shares() -> dict[tuple, float]:
     """(task, subtask, source) -> share of its ZH template twins the paper's table implies: the
