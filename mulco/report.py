@@ -241,13 +241,19 @@ def _md_accounting(report: dict) -> list[str]:
     return out
 
 
+def _step_reasons(step: dict) -> str:
+    """The reasons cell of a step's row: its drops, then what it flagged (each only when there is some)."""
+    parts = [reasons(step.get("dropped_by_reason") or {})] if step.get("dropped_by_reason") else []
+    if step.get("flagged_by_reason"):
+        parts.append("flagged: " + reasons(step["flagged_by_reason"]))
+    return "; ".join(parts)
+
+
 def _md_steps(report: dict) -> list[str]:
     steps = report.get("steps", [])
     out = ["## Quality steps", "", "In order; a record dropped by a step is not seen by the later ones.", ""]
     out += [table(["step", "records in", "dropped", "flagged", "reasons"],
-                  [[s.get("step"), s.get("records_in", 0), s.get("dropped", 0), s.get("flagged", 0),
-                    reasons(s.get("dropped_by_reason") or {}) + (("; flagged: " + reasons(s["flagged_by_reason"]))
-                                                                 if s.get("flagged_by_reason") else "")]
+                  [[s.get("step"), s.get("records_in", 0), s.get("dropped", 0), s.get("flagged", 0), _step_reasons(s)]
                    for s in steps], right={1, 2, 3}), ""]
     srcs = sorted({src for s in steps for src in (s.get("dropped_by_source") or {})})
     if srcs:
