@@ -95,3 +95,8 @@ def fence(code: str, tag: str) -> str:
     """``code`` (its blank first and last lines dropped) in a Markdown code fence tagged ``tag``."""
     ticks = fence_ticks(code)
     return f"{ticks}{tag}\n{code.strip(chr(10))}\n{ticks}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 file"``, ``"2 files"``, ``"1,234 records"``: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

@@ -40,13 +40,13 @@ def test_jsonl_good_and_bad(tmp_path, capsys):
     assert f"{f}:line 4: /license: required field is missing" in out
     assert f"{f}:line 5: (record): bad JSON: Expecting property name enclosed in double quotes at column 2" in out
     assert f"{f}:line 6: /output: must contain a non-whitespace character" in out
-    assert "5 records in 1 files: 1 valid, 4 invalid" in out
+    assert "5 records in 1 file: 1 valid, 4 invalid" in out
     # the summary counts records per reason
     assert "/lang: not an allowed value" in out and "/license: missing" in out
     ok = tmp_path / "ok.jsonl"
     ok.write_text(json.dumps(good(0)) + "\n" + json.dumps(good(1)) + "\n")
     code, out = cli(capsys, ok)
-    assert code == 0 and "2 records in 1 files: 2 valid, 0 invalid" in out
+    assert code == 0 and "2 records in 1 file: 2 valid, 0 invalid" in out
 
 
 def test_json_array_reports_item_and_line(tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_alpaca_shape(tmp_path, capsys):
     assert f"{f}:item 1 (line 1): /input: required field is missing" in out
     assert f"{f}:item 1 (line 1): /output: must contain a non-whitespace character" in out
     assert f"{f}:item 2 (line 1): /instruction: is an integer, expected string" in out
-    assert "3 records in 1 files: 1 valid, 2 invalid (Alpaca shape)" in out
+    assert "3 records in 1 file: 1 valid, 2 invalid (Alpaca shape)" in out
     # the same file fails the full schema on every record
     assert cli(capsys, f)[0] == 1
 
@@ -87,7 +87,7 @@ def test_parquet_and_built_folder(tmp_path, capsys):
     (folder / "data" / "code_generation" / "en" / "python").mkdir(parents=True)
     _parquet(folder / "data" / "code_generation" / "en" / "python" / "train-00000-of-00001.parquet", [good(0), good(1)])
     code, out = cli(capsys, folder)
-    assert code == 0 and "2 records in 1 files: 2 valid" in out
+    assert code == 0 and "2 records in 1 file: 2 valid" in out
     assert main(["validate", str(tmp_path / "missing.json")]) == 2  # a user error, one line
 
 
@@ -195,4 +195,4 @@ def test_format_sniffing_skips_the_bom_and_reads_gzip_in_any_case(tmp_path, caps
     f = tmp_path / "d.JSON.GZ"
     f.write_bytes(gzip.compress(b"\xef\xbb\xbf \n[" + json.dumps(good(0)).encode() + b"]"))
     code, out = cli(capsys, f)
-    assert code == 0 and "1 records in 1 files: 1 valid, 0 invalid" in out
+    assert code == 0 and "1 record in 1 file: 1 valid, 0 invalid" in out

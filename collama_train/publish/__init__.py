@@ -277,7 +277,7 @@ def _send(api, run: Run, repo_id, revision, up: Upload, private, dry_run, delete
     if api.token:
         api.whoami()  # a bad token fails here, before anything is written
     what = "LoRA merged" if merge else "LoRA adapter" if run.kind == "lora" else "model"
-    msg = message or f"collama-train publish: {run.folder.name} ({what}, {len(up.files)} files)"
+    msg = message or f"collama-train publish: {run.folder.name} ({what}, {len(up.files)} file{'' if len(up.files) == 1 else 's'})"
     res = commit_files(api, up.files, repo_id, revision, private=private, delete=delete, message=msg, log=log,
                        repo_type=REPO_TYPE)
     return Result(res.plan, up, res.commit, res.commit_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..textio import counted
+
 EPILOG = """examples:
   mulco export out/mulco --format llamafactory --configs code_search.en,code_generation.zh --dest exports/lf
   mulco export collama/mulco --format trl --configs en --licenses MIT,Apache-2.0,CC-BY-4.0 --split train,validation --dest exports/trl
@@ -76,7 +78,7 @@ def main(args) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     elif verbosity == 0:
         skipped = f"; {len(result.skipped)} config split(s) skipped" if result.skipped else ""
-        print(f"{result.records:,} records in {len(result.files)} files ({result.bytes:,} bytes) written to "
+        print(f"{counted(result.records, 'record')} in {counted(len(result.files), 'file')} ({result.bytes:,} bytes) written to "
               f"{result.dest}{skipped}")
     else:
         print(summary_table(result))

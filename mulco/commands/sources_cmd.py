@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..textio import counted
+
 #: A wrapped column never gets narrower than this, however narrow the terminal.
 MIN_WRAPPED = 16
 
@@ -40,8 +42,8 @@ def presence(name: str, raw_dir: Path) -> str:
 
         names = collections.Counter(p.name for p in lacking)
         shown = ", ".join(f"{n} {name}" if n > 1 else name for name, n in sorted(names.items()))
-        return f"partial: {len(files)} files, missing {shown}"
-    return f"{len(files)} files"
+        return f"partial: {counted(len(files), 'file')}, missing {shown}"
+    return counted(len(files), "file")
 
 
 def fit(headers: list[str], rows: list[tuple], wrap: list[int], width: int) -> list[tuple]:

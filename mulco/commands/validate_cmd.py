@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..textio import counted
+
 
 def make_parser(subparsers=None):
     import argparse
@@ -53,7 +55,7 @@ def main(args) -> int:
     if summary.empty_files:
         print(f"{len(summary.empty_files):,} file(s) hold no record (e.g. {summary.empty_files[0]}): an empty file is "
               f"not a valid dataset.")
-    print(f"{summary.records:,} records in {summary.files:,} files: {summary.records - summary.bad_records:,} valid, "
+    print(f"{counted(summary.records, 'record')} in {counted(summary.files, 'file')}: {summary.records - summary.bad_records:,} valid, "
           f"{summary.bad_records:,} invalid ({what}).")
     if not args.alpaca and summary.bad_records and summary.looks_alpaca:
         paths = " ".join(str(p) for p in args.paths)
