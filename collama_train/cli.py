@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C in any subcommand: one line, as mulco does
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `collama-train train --help | head`
+        from mulco.toolkit import stdout_closed
+
+        return stdout_closed()
 
 
 def _main(argv: list[str] | None = None) -> int:

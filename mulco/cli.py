@@ -93,6 +93,10 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mulco configs OUT | head`: the reader left; no error, no traceback
+        from .textio import stdout_closed
+
+        return stdout_closed()
     except (OSError, ValueError, LookupError) as e:
         # expected user errors (missing or unwritable paths, refused outputs, bad names): one line
         if verbosity >= VERBOSE:

@@ -100,3 +100,17 @@ def fence(code: str, tag: str) -> str:
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``"1 file"``, ``"2 files"``, ``"1,234 records"``: a count with its noun in the right number."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def stdout_closed() -> int:
+    """What a command does when its reader went away (``mulco configs OUT | head``): no traceback, no
+    second error when Python flushes stdout at exit; exit status 141 (128 + SIGPIPE), as shell tools."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141

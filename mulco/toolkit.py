@@ -17,6 +17,7 @@ _NAMES: dict[str, tuple[str, str]] = {
     "check_tool_output": ("mulco.safeout", "check_tool_output"),
     "write_tool_marker": ("mulco.safeout", "write_tool_marker"),
     "clear_folder": ("mulco.safeout", "clear_folder"),
+    "stdout_closed": ("mulco.textio", "stdout_closed"),  # `cmd | head`: no traceback, exit 141
     # the Hub upload (mulco/publish.py): plan, one commit, the guarded Hub session
     "PublishError": ("mulco.publish", "PublishError"),
     "LocalFile": ("mulco.publish", "LocalFile"),

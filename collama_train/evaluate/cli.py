@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `collama-eval compare A B | head`
+        from mulco.toolkit import stdout_closed
+
+        return stdout_closed()
 
 
 if __name__ == "__main__":
