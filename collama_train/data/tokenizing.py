@@ -197,15 +197,23 @@ def prompt_ids(template, tokenizer, records: Sequence[Mapping[str, Any]]) -> lis
 
 
 def ranges(starts, lens):
-    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, without a Python loop."""
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, without a Python loop:
+    ones with a jump at each segment's first position, then one cumulative sum (no repeat/arange
+    temporaries of the output's size)."""
     import numpy as np
 
     lens = np.asarray(lens, dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    nonempty = lens > 0
+    lens, starts = lens[nonempty], starts[nonempty]
     total = int(lens.sum())
+    out = np.ones(total, dtype=np.int64)
     if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lens)
-    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lens), lens) + np.arange(total, dtype=np.int64)
+        return out
+    first = np.cumsum(lens) - lens
+    out[0] = starts[0]
+    out[first[1:]] = starts[1:] - (starts[:-1] + lens[:-1] - 1)
+    return np.cumsum(out, out=out)
 
 
 @dataclass
