@@ -230,7 +230,7 @@ def test_validate_an_empty_file_is_an_error(tmp_path, capsys, content):
     f.write_text(content)
     assert main(["validate", "--alpaca", str(f)]) == 1
     out = capsys.readouterr().out
-    assert "the file is empty" in out and "0 records in 1 files" in out
+    assert "the file is empty" in out and "0 records in 1 file:" in out
 
 
 # -- sources ------------------------------------------------------------------------------------

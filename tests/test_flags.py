@@ -166,7 +166,7 @@ def test_sources_calls_a_source_without_a_required_companion_partial_and_strict_
     assert max(len(line) for line in out.splitlines()) <= 80, out
     rows = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
     assert "partial" in rows["codexglue_cloze"] and "answers.txt" in out
-    assert rows["codealpaca"].rstrip().endswith("1 files")
+    assert rows["codealpaca"].rstrip().endswith("1 file")
 
     assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "o"), "--strict", "--no-progress"]) == 2
     err = _one_line(capsys)
