@@ -3,8 +3,10 @@
 
 - ``--eval-configs`` after ZeRO-3 (1 and 2 processes) and ZeRO-2 (2 processes, evaluation slower
   than the shortened collective timeout) ends with rc 0, the run report and ``eval/results.json``;
-- one AdamW step with weight decay gives the same weights with and without DeepSpeed (Trainer builds
-  the optimizer and its parameter groups: no decay on norm weights);
+- one AdamW step with weight decay gives the same weights with and without DeepSpeed, with 1 and 2
+  processes (Trainer builds the optimizer and its parameter groups: no decay on norm weights);
+- ZeRO-3 saves full weights: reloaded in this process (which never started DeepSpeed) they give the
+  trained model's logits (1e-5); the 2-process runs read the tokenized cache the first run wrote;
 - ``torchrun`` on a CPU without DeepSpeed is real data parallelism (DDP)."""
 from __future__ import annotations
 
@@ -45,6 +47,23 @@ def _check_eval_and_report(out, nproc: int) -> None:
     assert rows and all(r["task"] == "code_generation" and r["lang"] == "en" for r in rows)
 
 
+def _check_full_weights(out, base_folder, logits_file) -> None:
+    """ZeRO-3 saved full tensors (not empty shards), trained, that give the logits the run saw."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from train_probe import PROBE
+
+    saved = AutoModelForCausalLM.from_pretrained(out)
+    sd, bd = saved.state_dict(), AutoModelForCausalLM.from_pretrained(base_folder).state_dict()
+    assert sd.keys() == bd.keys()
+    for name, t in sd.items():
+        assert t.shape == bd[name].shape and t.numel() > 0, name
+    assert any(not torch.equal(sd[n], bd[n]) for n in sd)
+    tok = AutoTokenizer.from_pretrained(out)
+    with torch.no_grad():
+        logits = saved.eval()(torch.tensor([tok(PROBE)["input_ids"]])).logits
+    assert torch.allclose(logits, torch.load(logits_file), atol=1e-5)
+
+
 def test_deepspeed_runs_evaluate_after_training_and_match_plain_adamw(tmp_path, tiny_model, mulco_sample, cache_dir):
     from collama_train.train import main as train_main
 
@@ -59,8 +78,13 @@ def test_deepspeed_runs_evaluate_after_training_and_match_plain_adamw(tmp_path, 
         out = tmp_path / name
         argv = base_argv(tiny_model, mulco_sample, out, cache_dir, "--deepspeed", stage, *ADAMW_STEP, *EVAL,
                          "--per_device_train_batch_size", str(4 // nproc), *extra)
-        run_cli([str(sleep), *argv], nproc=nproc, script=SLOW_EVAL)
+        probe = str(tmp_path / f"{name}.logits.pt") if stage == "zero3" else "-"
+        run_cli([str(sleep), probe, *argv], nproc=nproc, script=SLOW_EVAL)
         _check_eval_and_report(out, nproc)
+        rep = run_report(out)
+        assert rep["training"]["deepspeed"].endswith(f"{stage}.json") and rep["data_summary"]["cache_hit"] is True
+        if stage == "zero3":
+            _check_full_weights(out, tiny_model, tmp_path / f"{name}.logits.pt")
 
     # Trainer's optimizer and parameter groups with and without DeepSpeed: the same weights after one
     # AdamW step (with the shipped configs' old optimizer block, DeepSpeed decayed the norm weights too).
