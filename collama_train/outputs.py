@@ -7,6 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 EVAL_MARKER = ".collama-eval"
+#: The marker collama-train writes into its run folder (see collama_train.train).
+RUN_MARKER = ".collama-train"
+#: The folder of a run that holds its evaluation: ``--eval-configs`` writes it, ``collama-eval --out RUN/eval``
+#: may too, and ``collama-train publish`` reads its results.json for the model card.
+RUN_EVAL = "eval"
 #: files only collama-eval writes: a folder holding them is an earlier evaluation (before the marker existed)
 EVAL_SIGNS = ("generations.jsonl",)
 MERGE_MARKER = ".collama-merge"
@@ -23,11 +28,18 @@ def check_eval_out(args) -> Path:
     from mulco.toolkit import check_tool_output
 
     out = Path(args.out or "eval_results")
-    protected = _local_dirs([("the model folder", getattr(args, "model", None)),
-                             ("the data folder", getattr(args, "data", None))])
+    model = getattr(args, "model", None)
+    if model and is_run_eval(out, Path(model).expanduser()):
+        model = None  # RUN/eval of a collama-train run: the run's own evaluation folder, the weights untouched
+    protected = _local_dirs([("the model folder", model), ("the data folder", getattr(args, "data", None))])
     check_tool_output(out, flag="--out", program="collama-eval", marker=EVAL_MARKER, signs=EVAL_SIGNS,
                       protected=protected)
     return out
+
+
+def is_run_eval(out: Path, model: Path) -> bool:
+    """Whether ``out`` is the ``eval`` folder of ``model`` and ``model`` is a collama-train run folder."""
+    return (model / RUN_MARKER).is_file() and Path(out).expanduser().resolve() == (model / RUN_EVAL).resolve()
 
 
 def mark_eval_out(out: str | Path) -> None:

@@ -93,7 +93,8 @@ def check(parsed: Parsed) -> Plan:
 
 
 #: The marker collama-train writes into its run folder; and files only a run writes (runs from before the marker).
-RUN_MARKER = ".collama-train"
+from .outputs import RUN_MARKER  # noqa: E402  (one name for the marker: collama-eval reads it too)
+
 RUN_SIGNS = ("collama_run.json",)
 
 

@@ -88,3 +88,24 @@ def test_a_previous_run_needs_resume_or_overwrite_and_overwrite_leaves_no_checkp
     assert train_cli(base_argv(tiny_model, mulco_sample, out, cache_dir, *steps, "--overwrite_output_dir")) == 0
     assert not (out / "checkpoint-1").exists() and run_report(out)["results"]["steps"] == 1
     assert "--overwrite_output_dir: emptied" in capsys.readouterr().err
+
+
+def test_eval_may_write_the_eval_folder_of_a_run_and_nothing_else_inside_it(tmp_path):
+    """``collama-eval --model RUN --out RUN/eval`` is the run's own evaluation folder (what --eval-configs
+    writes and publish reads): allowed for a collama-train run; any other folder inside a model is not,
+    nor ``eval`` inside a model folder that no run wrote."""
+    from types import SimpleNamespace
+
+    from mulco.toolkit import UnsafeOutputError
+
+    from collama_train.outputs import RUN_MARKER, check_eval_out
+
+    run, plain = tmp_path / "run", tmp_path / "plain_model"
+    for folder in (run, plain):
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+    (run / RUN_MARKER).write_text("collama-train\n")
+    assert check_eval_out(SimpleNamespace(model=str(run), data=None, out=str(run / "eval"))) == run / "eval"
+    for model, out in ((run, run / "other"), (run, run), (plain, plain / "eval")):
+        with pytest.raises(UnsafeOutputError, match="the model folder"):
+            check_eval_out(SimpleNamespace(model=str(model), data=None, out=str(out)))
