@@ -101,8 +101,8 @@ def tiny_model(argv: list[str]) -> int:
             return 2
         texts = list(folder_texts(args.data))
         if not texts:
-            print(f"{PROG} tiny-model: error: --data {args.data}: no Parquet records (run `mulco build --out` first)",
-                  file=sys.stderr)
+            print(f"{PROG} tiny-model: error: --data {args.data}: no Parquet records (build one first: "
+                  f"`mulco build --raw-dir RAW --out DIR`, or `--sample` for the bundled sample)", file=sys.stderr)
             return 2
     else:
         texts = _default_texts()
