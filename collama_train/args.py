@@ -26,6 +26,16 @@ from importlib import resources
 from pathlib import Path
 
 
+def unknown_argument(parser, bad: str) -> str:
+    """``unknown argument --modle (did you mean --model?)``: the first argument ``parser`` did not take,
+    with the close option names it has (collama-train and collama-eval say it the same way)."""
+    import difflib
+
+    opts = [o for a in parser._actions for o in a.option_strings]
+    close = difflib.get_close_matches(bad.split("=")[0], opts, n=2)
+    return f"unknown argument {bad}" + (f" (did you mean {' or '.join(close)}?)" if close else "")
+
+
 DEEPSPEED_NAMES = ("zero2", "zero3", "zero3_offload")
 
 #: Old spellings still found in scripts written for transformers 4.x or Stanford-Alpaca's train.py
@@ -242,13 +252,7 @@ def parse(argv: list[str] | None = None) -> Parsed:
     parser.error = _raise  # type: ignore[method-assign]
     namespace, rest = parser.parse_known_args(args=argv)
     if rest:
-        import difflib
-
-        opts = [o for a in parser._actions for o in a.option_strings]
-        bad = rest[0]
-        close = difflib.get_close_matches(bad.split("=")[0], opts, n=2)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise ArgsError(f"unknown argument {bad}{hint}")
+        raise ArgsError(unknown_argument(parser, rest[0]))
     values = vars(namespace)
     dicts = []
     for g in groups:

@@ -148,6 +148,31 @@ def _forbidden_always(path: Path) -> str | None:
     return None
 
 
+def _check_place(path: Path, flag: str, *, always: str, file: str) -> None:
+    """What every output folder must not be: a symbolic link, the root, home or current folder (``always``
+    says what to do instead), an existing file (``file``), or a path whose parent cannot take it."""
+    if path.is_symlink():
+        raise UnsafeOutputError(f"{flag} {path} is a symbolic link; pass the folder itself "
+                                f"({os.path.realpath(path)}) or a new path")
+    why = _forbidden_always(path)
+    if why:
+        raise UnsafeOutputError(f"{flag} {path} {why}: {always}")
+    if path.exists() and not path.is_dir():
+        raise UnsafeOutputError(f"{flag} {path} is an existing file, not a folder: {file}")
+    check_parent(path, flag)
+
+
+def _entries(path: Path, flag: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError as e:
+        raise UnsafeOutputError(f"{flag} {path}: cannot read it ({e.strerror})") from None
+
+
+def _shown(entries: list[str]) -> str:
+    return ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+
+
 def prepare_output(path: Path, *, marker: str = BUILD_MARKER, force: bool = False,
                    forbidden: Iterable[tuple[str, Path]] = (), flag: str = "--out", command: str = "build") -> OutputPlan:
     """Decide whether the folder ``path`` may be replaced by a new one; raise
@@ -162,22 +187,11 @@ def prepare_output(path: Path, *, marker: str = BUILD_MARKER, force: bool = Fals
             harm = ("the output would be mixed into it" if rel == "is inside" else "replacing it would destroy it")
             raise UnsafeOutputError(f"{flag} {path} {rel} {what} {other}: refused ({harm}); "
                                     f"choose an output folder outside {other}")
-    if path.is_symlink():
-        raise UnsafeOutputError(f"{flag} {path} is a symbolic link; pass the folder itself "
-                                f"({os.path.realpath(path)}) or a new path")
-    why = _forbidden_always(path)
-    if why:
-        raise UnsafeOutputError(f"{flag} {path} {why}: refusing to replace it; choose a new folder such as {path}/mulco")
-    if path.exists() and not path.is_dir():
-        raise UnsafeOutputError(f"{flag} {path} is an existing file, not a folder: choose a folder "
-                                f"(it is replaced by the {command} output)")
-    check_parent(path, flag)
+    _check_place(path, flag, always=f"refusing to replace it; choose a new folder such as {path}/mulco",
+                 file=f"choose a folder (it is replaced by the {command} output)")
     if not path.exists():
         return OutputPlan(path, "new")
-    try:
-        entries = sorted(os.listdir(path))
-    except OSError as e:
-        raise UnsafeOutputError(f"{flag} {path}: cannot read it ({e.strerror})") from None
+    entries = _entries(path, flag)
     if not entries:
         state = "empty"
     elif has_marker(path, marker):
@@ -185,8 +199,7 @@ def prepare_output(path: Path, *, marker: str = BUILD_MARKER, force: bool = Fals
     elif force:
         state = "forced"
     else:
-        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
-        raise UnsafeOutputError(f"{flag} {path} is a folder that `mulco {command}` did not write (it holds {shown}); "
+        raise UnsafeOutputError(f"{flag} {path} is a folder that `mulco {command}` did not write (it holds {_shown(entries)}); "
                                 f"choose a new or empty folder, or pass --force to replace it and delete what it holds")
     check_removable(path, flag)
     return OutputPlan(path, state)
@@ -261,27 +274,15 @@ def check_tool_output(path: Path, *, flag: str, program: str, marker: str, signs
             where = f"is {what}" if rel == "is" else f"{rel} {what} {other}"
             raise UnsafeOutputError(f"{flag} {path} {where}: refused (writing there would change it); "
                                     f"choose a folder outside {other}")
-    if path.is_symlink():
-        raise UnsafeOutputError(f"{flag} {path} is a symbolic link; pass the folder itself "
-                                f"({os.path.realpath(path)}) or a new path")
-    why = _forbidden_always(path)
-    if why:
-        raise UnsafeOutputError(f"{flag} {path} {why}: refused; choose a new folder inside it instead")
-    if path.exists() and not path.is_dir():
-        raise UnsafeOutputError(f"{flag} {path} is an existing file, not a folder: choose a new folder")
-    check_parent(path, flag)
+    _check_place(path, flag, always="refused; choose a new folder inside it instead", file="choose a new folder")
     if not path.exists():
         return OutputPlan(path, "new")
-    try:
-        entries = sorted(os.listdir(path))
-    except OSError as e:
-        raise UnsafeOutputError(f"{flag} {path}: cannot read it ({e.strerror})") from None
+    entries = _entries(path, flag)
     if not entries:
         return OutputPlan(path, "empty")
     if has_tool_marker(path, program, marker) or set(entries) & set(signs):
         return OutputPlan(path, "ours")
-    shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
-    raise UnsafeOutputError(f"{flag} {path} is a folder that {program} did not write (it holds {shown}); "
+    raise UnsafeOutputError(f"{flag} {path} is a folder that {program} did not write (it holds {_shown(entries)}); "
                             f"choose a new or empty folder")
 
 

@@ -71,18 +71,15 @@ def make_parser() -> "argparse.ArgumentParser":
 
 def parse_eval_args(argv: list[str]):
     """``EvalArguments`` from the command line; an unknown flag is one line with the closest ones."""
-    import difflib
 
     from .runner import EvalError
 
     parser = make_parser()
     args, rest = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     if rest:
-        opts = [o for a in parser._actions for o in a.option_strings]
-        bad = rest[0]
-        close = difflib.get_close_matches(bad.split("=")[0], opts, n=2)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise EvalError(f"unknown argument {bad}{hint}; see {PROG} --help")
+        from collama_train.args import unknown_argument
+
+        raise EvalError(f"{unknown_argument(parser, rest[0])}; see {PROG} --help")
     return args
 
 
