@@ -36,12 +36,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from .safeout import EXPORT_MARKER
 from .select import SPLITS, SelectionError
 
 #: Formats, in the order the help lists them.
 FORMATS = ("llamafactory", "axolotl", "trl", "alpaca-json", "jsonl")
 #: The marker an export writes into its destination (so the next export may replace it).
-MARKER = ".mulco-export"
+MARKER = EXPORT_MARKER
 ALPACA_FIELDS = ("instruction", "input", "output")
 DATASET_INFO = "dataset_info.json"
 AXOLOTL_LOCAL = "axolotl.yaml"

@@ -23,6 +23,7 @@ from typing import Iterable
 
 #: The marker ``mulco build`` writes into its output folder (a dotfile: never uploaded as data).
 BUILD_MARKER = ".mulco-build"
+EXPORT_MARKER = ".mulco-export"  # mulco export's (mulco.export.MARKER)
 
 
 class UnsafeOutputError(ValueError):
@@ -47,18 +48,18 @@ def marker_text(command: str, version: str, origin: str | None = None) -> str:
 
 
 def write_marker(folder: Path, command: str, version: str, marker: str = BUILD_MARKER, origin: str | None = None) -> Path:
+    return _write_marker(folder, marker, marker_text(command, version, origin))
+
+
+def _write_marker(folder: Path, marker: str, text: str) -> Path:
     path = Path(folder) / marker
-    path.write_text(marker_text(command, version, origin), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
 def marker_origin(folder: Path, marker: str = BUILD_MARKER) -> str | None:
     """The ``origin`` the marker in ``folder`` records (None: no marker, or one that records none)."""
-    try:
-        data = json.loads((Path(folder) / marker).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    origin = data.get("origin") if isinstance(data, dict) else None
+    origin = (_read_marker(Path(folder) / marker) or {}).get("origin")
     return origin if isinstance(origin, str) else None
 
 
@@ -73,16 +74,26 @@ def check_origin(path: Path, origin: str, *, marker: str = BUILD_MARKER, force: 
                             f"replace it; pass --force to replace it, or choose another {flag}")
 
 
-def has_marker(folder: Path, marker: str = BUILD_MARKER) -> bool:
-    """True when ``folder`` holds a marker file written by mulco (a JSON object naming mulco)."""
-    path = Path(folder) / marker
-    if path.is_symlink() or not path.is_file():
-        return False
+def _read_marker(path: Path) -> dict | None:
+    """The JSON object a marker file holds; None when it is missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and str(data.get("written_by", "")).startswith("mulco ")
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _marker_writer(folder: Path, marker: str) -> str | None:
+    """``written_by`` of the marker file in ``folder`` (a regular file, not a link), or None."""
+    path = Path(folder) / marker
+    if path.is_symlink() or not path.is_file():
+        return None
+    return str((_read_marker(path) or {}).get("written_by", ""))
+
+
+def has_marker(folder: Path, marker: str = BUILD_MARKER) -> bool:
+    """True when ``folder`` holds a marker file written by mulco (a JSON object naming mulco)."""
+    return (_marker_writer(folder, marker) or "").startswith("mulco ")
 
 
 def _resolve(p: Path) -> Path:
@@ -221,27 +232,19 @@ def check_writable_into(folder: Path, *, flag: str) -> None:
 # ---- the same rules for the commands outside mulco (collama-train, collama-eval, merge) ----
 
 #: The markers of folders that ``mulco build`` and ``mulco export`` write (and replace on their next run).
-DATA_MARKERS = (BUILD_MARKER, ".mulco-export")
+DATA_MARKERS = (BUILD_MARKER, EXPORT_MARKER)
 
 
 def write_tool_marker(folder: Path, program: str, version: str, marker: str) -> Path:
     """The marker of a folder written by ``program`` (e.g. ``collama-train``); JSON like mulco's."""
-    path = Path(folder) / marker
-    path.write_text(json.dumps({"written_by": program, "version": version,
-                                "note": "written by this command; its next run may replace it"}, indent=1) + "\n",
-                    encoding="utf-8")
-    return path
+    return _write_marker(folder, marker, json.dumps({"written_by": program, "version": version,
+                                                     "note": "written by this command; its next run may replace it"},
+                                                    indent=1) + "\n")
 
 
 def has_tool_marker(folder: Path, program: str, marker: str) -> bool:
-    path = Path(folder) / marker
-    if path.is_symlink() or not path.is_file():
-        return False
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("written_by") == program
+    """True when ``folder`` holds ``program``'s marker (see :func:`write_tool_marker`)."""
+    return _marker_writer(folder, marker) == program
 
 
 def data_folder_of(path: Path) -> Path | None:
