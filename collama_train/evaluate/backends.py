@@ -116,10 +116,10 @@ class TransformersBackend:
         own = [[m["content"] for m in r.messages or []] for r in requests] if chat else None
         return encode_prompts(self.tokenizer, [r.prompt for r in requests], chat=chat, own=own)
 
-    def _left_padded(self, requests: list[Request], max_prompt: int) -> dict:
+    def _left_padded(self, prompts: list[list[int]], max_prompt: int) -> dict:
         import torch
 
-        ids = [p[-max_prompt:] for p in self.prompt_ids(requests)]  # too long: keep the end, next to the answer
+        ids = [p[-max_prompt:] for p in prompts]  # too long: keep the end, next to the answer
         longest = max(len(p) for p in ids)
         input_ids = torch.full((len(ids), longest), self.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(ids), longest), dtype=torch.long)
@@ -132,9 +132,6 @@ class TransformersBackend:
         import torch
 
         tok, model = self.tokenizer, self.model
-        sides = (tok.padding_side, tok.truncation_side)  # put back afterwards (training pads right)
-        tok.padding_side = "left"
-        tok.truncation_side = "left"
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
         max_pos = getattr(model.config, "max_position_embeddings", None) or 4096
@@ -150,6 +147,7 @@ class TransformersBackend:
             gen_kwargs.update(temperature=None, top_p=None, top_k=None)
         # longest first: similar lengths share a batch, so there is little padding
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt))
+        prompts = self.prompt_ids(requests)  # once for all batches (the tokenizer checks and pattern too)
         out: list[list[str]] = [[] for _ in requests]
         was_training = model.training
         model.eval()
@@ -158,7 +156,7 @@ class TransformersBackend:
         try:
             for b in range(0, len(order), cfg.batch_size):
                 idx = order[b:b + cfg.batch_size]
-                enc = self._left_padded([requests[i] for i in idx], max_prompt)
+                enc = self._left_padded([prompts[i] for i in idx], max_prompt)
                 with torch.inference_mode():
                     gen = model.generate(**enc, **gen_kwargs)
                 new = gen[:, enc["input_ids"].shape[1]:]
@@ -172,7 +170,6 @@ class TransformersBackend:
         finally:
             bar.close()
             self.stats.seconds += time.perf_counter() - start
-            tok.padding_side, tok.truncation_side = sides
             if was_training:
                 model.train()
         return out
