@@ -145,11 +145,13 @@ def not_code(text: str) -> str | None:
     if not body or "```" in body:
         return None
     lines = [ln for ln in body.splitlines() if ln.strip()]
-    if _CODE_LINE.search(body) and not all(_PROSE_LINE.match(ln) for ln in lines):
+    code = _CODE_LINE.search(body) is not None
+    prose = all(_PROSE_LINE.match(ln) for ln in lines)
+    if code and not prose:
         return None
-    if len(lines) <= 3 and len(body) <= 80 and not _CODE_LINE.search(body):
+    if len(lines) <= 3 and len(body) <= 80 and not code:
         return "value"
-    if len(_WORDS.findall(body)) >= 4 and all(_PROSE_LINE.match(ln) for ln in lines):
+    if len(_WORDS.findall(body)) >= 4 and prose:
         return "prose"
     return None
 

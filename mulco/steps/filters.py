@@ -13,12 +13,9 @@ from .spec import Inputs, Settings, StepSpec
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 
 
-#: --zh-twins values (parsed here, where the flag lives; the zh_twins step in mulco.steps.twins applies them)
-POLICIES = ("paper", "all", "none")
-
-
 def policy(value) -> Union[str, float]:
-    """``'paper'``, or the share of every twin kept: 'all' -> 1.0, 'none' -> 0.0, '0.25' -> 0.25."""
+    """A --zh-twins value (parsed here, where the flag lives; the zh_twins step in mulco.steps.twins applies
+    it): ``'paper'``, or the share of every twin kept: 'all' -> 1.0, 'none' -> 0.0, '0.25' -> 0.25."""
     if isinstance(value, float):
         return value  # already a policy
     v = str(value).strip().lower()

@@ -29,10 +29,9 @@ import numpy as np
 from ..record import Record
 from .pipeline import Corpus, Outcome
 from .filters import SETTINGS as FILTER_SETTINGS
-from .filters import POLICIES, FilterConfig, keeps_all, policy  # noqa: F401  (the policy is parsed where the flag lives)
+from .filters import FilterConfig, keeps_all, policy  # the policy is parsed where the flag lives
 from .spec import Section, StepSpec, ran_stats, row
 
-#: the choices besides a fraction, the default first
 @functools.lru_cache(maxsize=1)
 def paper_shares() -> dict[tuple, float]:
     """(task, subtask, source) -> share of its ZH template twins the paper's table implies: the
