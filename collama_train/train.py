@@ -216,6 +216,14 @@ def _load_config_and_tokenizer(model: str):
     if tokenizer.eos_token_id is None:
         raise ArgsError(f"--model {model}: the tokenizer has no eos token (set eos_token in tokenizer_config.json); "
                         "training needs one to end every answer")
+    vocab = getattr(config, "vocab_size", None) or getattr(getattr(config, "text_config", None), "vocab_size", None)
+    if vocab and len(tokenizer) > vocab:
+        # e.g. a tokenizer class that adds its default pad token (Qwen2's <|endoftext|>) to a vocabulary that has
+        # none: training would stop at the first such id with "index out of range" in the embedding
+        extra = tokenizer.convert_ids_to_tokens(list(range(vocab, min(len(tokenizer), vocab + 3))))
+        raise ArgsError(f"--model {model}: the tokenizer has {len(tokenizer)} tokens but the model's embedding only "
+                        f"{vocab} (ids {vocab}+ such as {', '.join(map(repr, extra))} would be out of range); resize "
+                        f"the embeddings (model.resize_token_embeddings(len(tokenizer))) and save, or fix the tokenizer")
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token  # labels of padding are -100, so pad=eos is safe
     return config, tokenizer

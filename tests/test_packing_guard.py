@@ -51,7 +51,10 @@ def test_collama_train_refuses_packing_for_opt_before_training(tiny_model, mulco
     config and a tokenizer is enough to be refused; the same flags without --packing pass the checks."""
     from collama_train import train
 
+    from transformers import AutoTokenizer
+
     _, _, bad = _configs()
+    bad.vocab_size = len(AutoTokenizer.from_pretrained(tiny_model))  # the embedding holds every token, as a real model's
     opt = tmp_path / "opt"
     opt.mkdir()
     bad.save_pretrained(opt)

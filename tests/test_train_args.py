@@ -111,6 +111,16 @@ def test_bad_model_side_input_one_line_nothing_written(tmp_path, tiny_model, mul
     assert AutoTokenizer.from_pretrained(no_eos).eos_token_id is None
     assert "no eos token" in _fail(argv(model=no_eos), capsys)
 
+    # a tokenizer with more tokens than the model's embedding (a tokenizer class that adds its default pad
+    # token, as Qwen2's does to a vocabulary without <|endoftext|>): one line, not "index out of range"
+    bigger = tmp_path / "bigger_tokenizer"
+    shutil.copytree(tiny_model, bigger)
+    tok = AutoTokenizer.from_pretrained(bigger)
+    tok.add_special_tokens({"additional_special_tokens": ["<|endoftext|>"]})
+    tok.save_pretrained(bigger)
+    msg = _fail(argv(model=bigger), capsys)
+    assert "tokens but the model's embedding only" in msg and "'<|endoftext|>'" in msg, msg
+
     # a DeepSpeed config that does not parse: the file is named, with the line
     ds = tmp_path / "ds_config.json"
     ds.write_text('{"zero_optimization": {"stage": 2,}\n')
