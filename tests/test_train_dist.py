@@ -111,3 +111,52 @@ def test_torchrun_on_cpu_without_deepspeed_is_data_parallel(tmp_path, tiny_model
     wa, wb = _weights(one), _weights(two)
     for name in wa:
         assert torch.allclose(wa[name], wb[name], atol=1e-5), name
+
+
+def _starcoder2_without_pad(folder, texts) -> None:
+    """A tiny random Starcoder2 (another family than the suite's Llama) whose tokenizer is shaped like
+    Llama-3's or Mistral's: no pad token, BOS added and EOS appended by a ``<s> $A </s>`` post-processor,
+    and a chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast, Starcoder2Config, Starcoder2ForCausalLM
+
+    from collama_train import tiny
+
+    raw = Tokenizer(models.BPE(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, special_tokens=["<s>", "</s>", "<unk>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                       show_progress=False))
+    raw.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 1)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    tok.chat_template = tiny.CHAT_TEMPLATE
+    config = Starcoder2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                              bos_token_id=0, eos_token_id=1, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    Starcoder2ForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+
+
+def test_two_processes_zero3_packing_chat_on_another_family_without_a_pad_token(tmp_path, mulco_sample, cache_dir):
+    """The shapes users bring, together: torchrun x2, ZeRO-3, --packing, the chat template, a Starcoder2
+    whose tokenizer has no pad token and adds BOS/EOS itself, and --eval-configs afterwards."""
+    from transformers import AutoTokenizer
+
+    from collama_train.cli import folder_texts, template_texts
+
+    model = tmp_path / "starcoder2"
+    _starcoder2_without_pad(model, [*folder_texts(mulco_sample), *template_texts()])
+    tok = AutoTokenizer.from_pretrained(model)
+    assert tok.pad_token_id is None and tok("a")["input_ids"][0] == tok.bos_token_id
+    assert tok("a")["input_ids"][-1] == tok.eos_token_id
+    out = tmp_path / "run"
+    argv = base_argv(model, mulco_sample, out, cache_dir, "--deepspeed", "zero3", "--packing", "--template", "chat",
+                     "--max_steps", "2", "--per_device_train_batch_size", "2", *EVAL)
+    run_cli(["0", "-", *argv], nproc=2, script=SLOW_EVAL)
+    _check_eval_and_report(out, 2)
+    rep = run_report(out)
+    assert rep["data_args"]["packing"] is True and rep["data_args"]["template"] == "chat"
+    assert len(losses(out)) == 2 and all(0 < x < 10 for x in losses(out))
