@@ -17,6 +17,7 @@ import collections
 import hashlib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
@@ -29,20 +30,108 @@ class Flag(str):
 
 
 @dataclass
+class Bulk:
+    """Drops that share one reason naming another record: record ``idx[k]`` is dropped with
+    ``reason.format(id=ID)`` and ``matched`` ID, ID being the id of record ``matched[k]`` (no string
+    per drop is made before the quarantine is written)."""
+
+    idx: np.ndarray
+    reason: str
+    matched: np.ndarray
+
+
+@dataclass
 class Outcome:
     drops: list[tuple[int, str, Optional[str]]] = field(default_factory=list)  # (index, reason, matched)
     flags: list[tuple[int, str]] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    bulk: list[Bulk] = field(default_factory=list)  # drops in bulk (dedup): see Bulk
+
+    def drop_bulk(self, idx, reason: str, matched) -> None:
+        """Drop the records ``idx``, each as a duplicate of record ``matched[k]`` (see :class:`Bulk`)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx):
+            self.bulk.append(Bulk(idx, reason, np.asarray(matched, dtype=np.int64)))
+
+
+class Labels(Sequence):
+    """A label per record (its split, its source) as small integer codes and the names they stand
+    for: ``labels[i]`` is a name; ``labels[i] = name`` recodes. No Python object per record."""
+
+    def __init__(self, codes: np.ndarray, names: list[str], on_set: Callable[[int, str], None] | None = None):
+        self.codes, self.names, self._on_set = codes, list(names), on_set
+
+    @classmethod
+    def of(cls, values: Iterable[str], n: int, first: Sequence[str] = (), on_set=None) -> "Labels":
+        names: dict = {v: k for k, v in enumerate(first)}
+        codes = np.fromiter((names.setdefault(v, len(names)) for v in values), dtype=np.int16, count=n)
+        return cls(codes, list(names), on_set)
+
+    def code(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            self.names.append(name)
+            return len(self.names) - 1
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.names[c] for c in self.codes[i].tolist()]
+        return self.names[self.codes[i]]
+
+    def __setitem__(self, i, name: str) -> None:
+        self.codes[i] = self.code(name)
+        if self._on_set is not None:
+            self._on_set(i, name)
+
+    def __iter__(self):
+        names = self.names
+        return (names[c] for c in self.codes.tolist())
+
+    def array(self) -> np.ndarray:
+        """The names as a numpy array of strings (one per record)."""
+        return np.array(self.names, dtype=object)[self.codes] if len(self.codes) else np.zeros(0, dtype=object)
+
+    def mask(self, names: Iterable[str]) -> np.ndarray:
+        """Records whose label is one of ``names``."""
+        want = [k for k, v in enumerate(self.names) if v in set(names)]
+        return np.isin(self.codes, want)
+
+
+SPLITS = ("test", "validation", "train")
+LEAF_FIELDS = ("task", "subtask", "lang", "plang")
 
 
 class Corpus:
-    def __init__(self, records: Sequence[dict], splits: Sequence[str], sources: Sequence[str], threads: int = 2,
-                 feature_args: dict | None = None):
-        self.records = list(records)
-        n = len(self.records)
-        self.splits = list(splits)
-        self.split_rank = np.fromiter((SPLIT_RANK.get(s, 2) for s in self.splits), dtype=np.int8, count=n)
-        self.sources = list(sources)
+    """The records of the quality steps and what the steps share about them.
+
+    The records live in a :class:`mulco.store.RecordStore` (on disk in a build; ``Corpus(list, ...)``
+    makes one in memory). Per record only arrays stay in memory: alive, split, source, leaf. Read the
+    records sequentially (:meth:`iter_records`, :meth:`column`, :meth:`content_blocks`);
+    ``corpus.records[i]`` works but decodes the record's batch."""
+
+    def __init__(self, records, splits: Sequence[str] | None = None, sources: Sequence[str] | None = None,
+                 threads: int = 2, feature_args: dict | None = None, spill_dir: Path | None = None):
+        from ..store import RecordStore
+
+        if isinstance(records, RecordStore):
+            self.store = records
+        else:
+            records = list(records)
+            self.store = RecordStore.from_records(records, list(splits))
+        n = len(self.store)
+        if splits is None:
+            splits = self.store.column("split")
+        self.split_rank = np.empty(n, dtype=np.int8)
+        self.splits = Labels.of(splits, n, SPLITS, on_set=self._split_set)
+        ranks = np.array([SPLIT_RANK.get(s, 2) for s in self.splits.names], dtype=np.int8)
+        self.split_rank[:] = ranks[self.splits.codes] if n else 0
+        if sources is None:
+            raise ValueError("Corpus needs the source of every record")
+        self.sources = sources if isinstance(sources, Labels) else Labels.of(sources, n)
         self.alive = np.ones(n, dtype=bool)
         self.threads = threads
         #: shingle_n, word_n, num_perm, seed of :meth:`features` (set from the build settings)
@@ -54,11 +143,76 @@ class Corpus:
         #: the records :meth:`features` and a step's ``prepare`` look at: those the ``early`` steps
         #: kept (None: all); the others get the features of an empty record (two field separators)
         self.early_alive: np.ndarray | None = None
+        self._spill_dir = spill_dir
+        self._own_spill: Optional[str] = None
         self._cache: dict = {}
         self._pending: dict = {}
+        leaves: dict = {}
+        codes = np.empty(n, dtype=np.int32)
+        for start, rb in self.store.iter_batches(LEAF_FIELDS):
+            cols = [rb.column(k).to_pylist() for k in range(len(LEAF_FIELDS))]
+            codes[start:start + rb.num_rows] = [leaves.setdefault(k, len(leaves)) for k in zip(*cols)]
+        #: per record the index of its (task, subtask, lang, plang) in :attr:`leaf_names`
+        self.leaf_codes = codes
+        self.leaf_names: list[tuple] = list(leaves)
+
+    def _split_set(self, i, name: str) -> None:
+        self.split_rank[i] = SPLIT_RANK.get(name, 2)
+
+    @property
+    def records(self):
+        """The records (a :class:`mulco.store.RecordStore`: ``records[i]`` decodes a batch; prefer
+        :meth:`iter_records`)."""
+        return self.store
+
+    @property
+    def spill_dir(self) -> Path:
+        """A folder for the steps' large arrays on disk (the build's staging folder, or a temporary
+        folder removed with the corpus)."""
+        if self._spill_dir is None:
+            import tempfile
+            import weakref
+
+            self._own_spill = tempfile.mkdtemp(prefix="mulco-spill-")
+            self._spill_dir = Path(self._own_spill)
+            import shutil
+
+            weakref.finalize(self, shutil.rmtree, self._own_spill, True)
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        return self._spill_dir
+
+    def iter_records(self, indices: np.ndarray | None = None, columns: Sequence[str] | None = None):
+        """(i, record) for the sorted ``indices`` (default: the alive records), read batch by batch;
+        only ``columns`` when given."""
+        idx = np.flatnonzero(self.alive) if indices is None else np.asarray(indices, dtype=np.int64)
+        return self.store.iter_records(idx, columns)
+
+    def column(self, name: str, indices: np.ndarray | None = None) -> list:
+        """One field of every record (or of the sorted ``indices``), read column by column."""
+        return self.store.column(name, indices)
+
+    def leaf_of(self, i: int) -> tuple:
+        """(task, subtask, lang, plang) of record ``i``."""
+        return self.leaf_names[self.leaf_codes[i]]
+
+    def content_blocks(self, mask: np.ndarray | None = None, block: int | None = None):
+        """(indices, content texts, code fields) of the records in ``mask`` (default: all), in order,
+        ``block`` records at a time (default :data:`FEATURE_BLOCK`)."""
+        from .text import code_fields, content
+
+        block = block or FEATURE_BLOCK
+        idx_all = np.arange(len(self)) if mask is None else np.flatnonzero(mask)
+        cols = ("instruction", "input", "output", "lang", "task", "subtask")
+        for a in range(0, len(idx_all), block):
+            idx = idx_all[a:a + block]
+            texts, fields = [], []
+            for _, r in self.store.iter_records(idx, cols):
+                texts.append(content(r))
+                fields.append(code_fields(r))
+            yield idx, texts, fields
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.store)
 
     def cached(self, key, make: Callable[[], Any]):
         if key not in self._cache:
@@ -66,29 +220,35 @@ class Corpus:
         return self._cache[key]
 
     def ids(self) -> list[str]:
-        return self.cached("ids", lambda: [str(r.get("id")) for r in self.records])
+        """Every record's id (a list of strings: prefer :meth:`column` of the indices needed)."""
+        return [str(v) for v in self.column("id")]
 
     def preference(self) -> np.ndarray:
         """rank[i]: position of record i when records are ordered test < validation < train, then id."""
         def make():
-            ids = np.array(self.ids())
-            order = np.lexsort((ids, self.split_rank))
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            n = len(self)
+            if not n:
+                return np.zeros(0, dtype=np.int64)
+            ids = pc.fill_null(self.store.arrow_column("id"), "None")
+            order = pc.sort_indices(pa.table({"r": self.split_rank, "id": ids}),
+                                    sort_keys=[("r", "ascending"), ("id", "ascending")]).to_numpy()
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
             return rank
         return self.cached("preference", make)
 
     def content(self) -> list[str]:
-        """The :func:`mulco.steps.text.content` of every record (cached; the features are computed
-        without it, block by block, so a large corpus never holds all of them)."""
-        from .text import content
-
-        return self.cached("content", lambda: [content(r) for r in self.records])
+        """The :func:`mulco.steps.text.content` of every record (a list of every text: prefer
+        :meth:`content_blocks`)."""
+        return self.cached("content", lambda: [t for _, texts, _ in self.content_blocks() for t in texts])
 
     def content_of(self, i: int) -> str:
         from .text import content
 
-        return self._cache["content"][i] if "content" in self._cache else content(self.records[i])
+        return self._cache["content"][i] if "content" in self._cache else content(self.store[i])
 
     def keep_anchors(self, hashes: np.ndarray) -> None:
         """Keep only these anchors in the features computed from now on (see :attr:`anchor_filter`);
@@ -122,30 +282,11 @@ class Corpus:
         return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())), filt)
 
     def _make_features(self, overrides: dict):
-        """:func:`mulco.steps.text.features` of the content of all records, computed block by
-        block (the same arrays as one call, without holding every content text nor, with
-        :attr:`anchor_filter`, every anchor)."""
-        from .text import SEP, Features, code_fields, content, features
+        """:func:`mulco.steps.text.features` of the content of all records, block by block
+        (:func:`mulco.steps.featurize.corpus_features`)."""
+        from .featurize import corpus_features
 
-        args = dict(self.feature_args, **overrides)
-        filt = self.anchor_filter
-        recs = self.records
-        if not recs:
-            return features([], threads=self.threads, **args)
-        parts = []
-        for a in range(0, len(recs), FEATURE_BLOCK):
-            block = recs[a:a + FEATURE_BLOCK]
-            live = np.ones(len(block), dtype=bool) if self.early_alive is None else self.early_alive[a:a + FEATURE_BLOCK]
-            f = features([content(r) if ok else SEP * 2 for r, ok in zip(block, live.tolist())], threads=self.threads,
-                         fields=[code_fields(r) for r in block],
-                         anchor_filter=filt, **args)
-            ah, at = f.anchors
-            off = np.int32(a)
-            parts.append({"ah": ah, "at": at + off, "wh": f.word_ngrams[0], "wt": f.word_ngrams[1] + off,
-                          "keys": f.exact_keys, "sig": f.signatures})
-            del f
-        cols = {k: _concat_pop(parts, k) for k in ("ah", "at", "wh", "wt", "keys", "sig")}
-        return Features((cols["ah"], cols["at"]), (cols["wh"], cols["wt"]), cols["keys"], cols["sig"])
+        return corpus_features(self, overrides)
 
     def features(self, **overrides):
         """:class:`mulco.steps.text.Features` of the content of every record (computed once for
@@ -160,23 +301,8 @@ class Corpus:
         return self.cached(key, lambda: self._make_features(overrides))
 
 
-#: records per block of :meth:`Corpus._make_features`
+#: records per block of :meth:`Corpus.content_blocks` (and of the features)
 FEATURE_BLOCK = 1 << 17
-
-
-def _concat_pop(parts: list[dict], key: str):
-    """Concatenate ``part[key]`` of every part, dropping each from its part once copied (so the
-    result and the parts are never both whole in memory)."""
-    if parts[0][key] is None:
-        return None
-    first = parts[0][key]
-    out = np.empty((sum(len(p[key]) for p in parts),) + first.shape[1:], dtype=first.dtype)
-    i = 0
-    for p in parts:
-        x = p.pop(key)
-        out[i:i + len(x)] = x
-        i += len(x)
-    return out
 
 
 @dataclass
@@ -187,16 +313,31 @@ class RecordStep:
     fn: Callable[[dict], Optional[str]]
 
     def run(self, corpus: Corpus) -> Outcome:
-        out = Outcome()
-        fn, recs = self.fn, corpus.records
-        for i in np.flatnonzero(corpus.alive).tolist():
-            reason = fn(recs[i])
+        return run_record_steps(corpus, [self])[0]
+
+
+def run_record_steps(corpus: Corpus, steps: Sequence[RecordStep], on_done=None) -> list[Outcome]:
+    """Run record steps in one pass over the alive records (each record read once): a record a step
+    drops is not seen by the later ones, as if they ran one after another. ``on_done(k, outcome)`` is
+    called for step ``k`` once the pass is over, in order."""
+    outs = [Outcome() for _ in steps]
+    fns = [s.fn for s in steps]
+    spent = [0.0] * len(steps)
+    clock = time.perf_counter
+    for i, r in corpus.iter_records():
+        for k, fn in enumerate(fns):
+            t = clock()
+            reason = fn(r)
+            spent[k] += clock() - t
             if reason:
                 if isinstance(reason, Flag):
-                    out.flags.append((i, str(reason)))
+                    outs[k].flags.append((i, str(reason)))
                 else:
-                    out.drops.append((i, reason, None))
-        return out
+                    outs[k].drops.append((i, reason, None))
+                    break
+    for k, o in enumerate(outs):
+        o.stats["_seconds"] = spent[k]
+    return outs
 
 
 def reason_key(reason: str) -> str:
@@ -225,16 +366,104 @@ class Dropped:
     matched: Optional[str]
 
 
-def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None = None) -> tuple[list[StepResult], dict[int, Dropped]]:
-    """Run ``steps`` in order; a record dropped by a step is not seen by the next ones."""
-    dropped: dict[int, Dropped] = {}
+class Drops:
+    """Which step dropped each record, and why: ``i in drops``, ``drops[i]`` (a :class:`Dropped`),
+    ``sorted(drops)``. Kept as an array of step numbers and, per step, its drops (in bulk where the
+    step gave them so), so a large corpus holds no object per dropped record."""
+
+    def __init__(self, corpus: Corpus):
+        self.corpus = corpus
+        self.step = np.full(len(corpus), -1, dtype=np.int16)
+        self.names: list[str] = []
+        self._single: list[dict[int, tuple[str, Optional[str]]]] = []
+        self._bulk: list[list[Bulk]] = []
+
+    def add(self, name: str, single: dict, bulk: list[Bulk]) -> None:
+        k = len(self.names)
+        self.names.append(name)
+        self._single.append(single)
+        self._bulk.append(bulk)
+        for i in single:
+            self.step[i] = k
+        for b in bulk:
+            self.step[b.idx] = k
+
+    def __contains__(self, i) -> bool:
+        return 0 <= i < len(self.step) and self.step[i] >= 0
+
+    def __len__(self) -> int:
+        return int((self.step >= 0).sum())
+
+    def __iter__(self):
+        return iter(np.flatnonzero(self.step >= 0).tolist())
+
+    def items(self):
+        return self.in_order()
+
+    def keys(self):
+        return list(self)
+
+    def _raw(self, i: int):
+        k = int(self.step[i])
+        if k < 0:
+            raise KeyError(i)
+        if i in self._single[k]:
+            reason, matched = self._single[k][i]
+            return k, reason, matched, None
+        for b in self._bulk[k]:
+            pos = np.flatnonzero(b.idx == i)
+            if len(pos):
+                return k, b.reason, None, int(b.matched[pos[0]])
+        raise KeyError(i)
+
+    def __getitem__(self, i: int) -> Dropped:
+        k, reason, matched, m = self._raw(i)
+        if m is None:
+            return Dropped(self.names[k], reason, matched)
+        rid = self.corpus.column("id", np.array([m]))[0]
+        return Dropped(self.names[k], reason.format(id=rid), rid)
+
+    def in_order(self, indices: np.ndarray | None = None):
+        """(i, :class:`Dropped`) of every dropped record (or of the sorted ``indices``), in index order;
+        the ids the bulk reasons name are read once, column by column."""
+        idx = np.flatnonzero(self.step >= 0) if indices is None else np.asarray(indices, dtype=np.int64)
+        pos: list[dict] = []
+        want = []
+        for k, bulks in enumerate(self._bulk):
+            m: dict = {}
+            for bn, b in enumerate(bulks):
+                for j, i in enumerate(b.idx.tolist()):
+                    m[i] = (bn, j)
+                want.append(b.matched)
+            pos.append(m)
+        ids = {}
+        if want:
+            need = np.unique(np.concatenate(want))
+            if len(need):
+                ids = dict(zip(need.tolist(), self.corpus.column("id", need)))
+        for i in idx.tolist():
+            k = int(self.step[i])
+            if i in self._single[k]:
+                reason, matched = self._single[k][i]
+                yield i, Dropped(self.names[k], reason, matched)
+            else:
+                bn, j = pos[k][i]
+                b = self._bulk[k][bn]
+                rid = ids[int(b.matched[j])]
+                yield i, Dropped(self.names[k], b.reason.format(id=rid), rid)
+
+
+def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None = None) -> tuple[list[StepResult], Drops]:
+    """Run ``steps`` in order; a record dropped by a step is not seen by the next ones. Consecutive
+    record steps run in one pass over the records."""
+    dropped = Drops(corpus)
     steps = list(steps)
     n_early = 0
     while n_early < len(steps) and getattr(steps[n_early], "early", False):
         n_early += 1
     # the leading "early" steps (e.g. zh_twins: a record's own fields decide) run before any work
     # is started on the corpus, so that work skips what they drop
-    results = [_run_one(corpus, step, dropped, log) for step in steps[:n_early]]
+    results = _run_all(corpus, steps[:n_early], dropped, log)
     if n_early:
         corpus.early_alive = corpus.alive.copy()
     for step in steps[n_early:]:  # e.g. start work in another process (before any thread exists: fork)
@@ -243,35 +472,80 @@ def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None
             prepare(corpus)
     if any(not isinstance(s, RecordStep) for s in steps[n_early:]):
         corpus.prefetch()  # shingles and signatures are computed while the record steps run
-    results += [_run_one(corpus, step, dropped, log) for step in steps[n_early:]]
+    results += _run_all(corpus, steps[n_early:], dropped, log)
     return results, dropped
 
 
-def _run_one(corpus: Corpus, step, dropped: dict[int, Dropped], log: Callable[[str], None] | None) -> StepResult:
+def _run_all(corpus: Corpus, steps: list, dropped: Drops, log) -> list:
+    """Run ``steps`` in order, each run of consecutive record steps in one pass."""
+    results = []
+    k = 0
+    while k < len(steps):
+        if not isinstance(steps[k], RecordStep):
+            results.append(_run_one(corpus, steps[k], dropped, log))
+            k += 1
+            continue
+        j = k
+        while j < len(steps) and isinstance(steps[j], RecordStep):
+            j += 1
+        group = steps[k:j]
+        n_in = int(corpus.alive.sum())
+        outs = run_record_steps(corpus, group)
+        for step, out in zip(group, outs):
+            seconds = out.stats.pop("_seconds", 0.0)
+            res = _account(corpus, step, out, dropped, n_in, seconds, log)
+            n_in -= res.dropped
+            results.append(res)
+        k = j
+    return results
+
+
+def _run_one(corpus: Corpus, step, dropped: Drops, log: Callable[[str], None] | None) -> StepResult:
     """Run one step on what is alive, mark its drops (into ``dropped``) and count them."""
     t0 = time.perf_counter()
     n_in = int(corpus.alive.sum())
     out = step.run(corpus)
+    return _account(corpus, step, out, dropped, n_in, time.perf_counter() - t0, log)
+
+
+def _account(corpus: Corpus, step, out: Outcome, dropped: Drops, n_in: int, seconds: float, log) -> StepResult:
     by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
+    single: dict[int, tuple[str, Optional[str]]] = {}
     for i, reason, matched in out.drops:
-        if not corpus.alive[i]:
+        if not corpus.alive[i] or i in single:
             continue  # a step must not drop twice; keep the first
-        corpus.alive[i] = False
-        dropped[i] = Dropped(step.name, reason, matched)
-        r = corpus.records[i]
+        single[i] = (reason, matched)
+    keep_bulk = []
+    for b in out.bulk:
+        ok = corpus.alive[b.idx]
+        if not ok.all():
+            b = Bulk(b.idx[ok], b.reason, b.matched[ok])
+        corpus.alive[b.idx] = False
+        keep_bulk.append(b)
+        by_reason[reason_key(b.reason)] += len(b.idx)
+    for i, (reason, _) in single.items():
         by_reason[reason_key(reason)] += 1
-        by_source[corpus.sources[i]] += 1
-        by_leaf[(r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang"))] += 1
+    idx = np.fromiter(single, dtype=np.int64, count=len(single))
+    corpus.alive[idx] = False
+    every = np.concatenate([idx] + [b.idx for b in keep_bulk]) if keep_bulk else idx
+    for code, c in zip(*np.unique(corpus.sources.codes[every], return_counts=True)):
+        by_source[corpus.sources.names[code]] += int(c)
+    for code, c in zip(*np.unique(corpus.leaf_codes[every], return_counts=True)):
+        by_leaf[corpus.leaf_names[code]] += int(c)
+    dropped.add(step.name, single, keep_bulk)
     flagged = collections.Counter(reason_key(reason) for _, reason in out.flags)
     res = StepResult(step.name, n_in, sum(by_reason.values()), len(out.flags), dict(sorted(by_reason.items())),
-                     dict(sorted(by_source.items())), dict(sorted(flagged.items())), dict(by_leaf), out.stats,
-                     time.perf_counter() - t0)
+                     dict(sorted(by_source.items())), dict(sorted(flagged.items())), dict(by_leaf), out.stats, seconds)
     if out.flags:
         examples = collections.defaultdict(list)
+        want = []
         for i, reason in out.flags:
             k = reason_key(reason)
             if len(examples[k]) < 5:
-                examples[k].append(corpus.records[i].get("id"))
+                examples[k].append(i)
+                want.append(i)
+        ids = dict(zip(sorted(set(want)), corpus.column("id", np.array(sorted(set(want)), dtype=np.int64))))
+        examples = {k: [ids[i] for i in v] for k, v in examples.items()}
         res.stats = dict(res.stats, flag_examples=dict(sorted(examples.items())))
     if log:
         log(f"{step.name}: {res.dropped} dropped, {res.flagged} flagged of {n_in} ({res.seconds:.2f} s)")
