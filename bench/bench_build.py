@@ -149,7 +149,11 @@ def main(argv=None) -> int:
             orig = B.apply_quality
 
             def spy(results, cfg_, raw_dir, log=None, **kw):
-                captured["records"] = [r for res in results for _, r in res.records]
+                from mulco.store import RecordStore
+
+                # the records as the steps see them: on disk, in the store files of each source
+                parts = [p for res in results for p in res.parts]
+                captured["records"] = list(RecordStore([p for p, _ in parts], [ls for _, ls in parts]))
                 return orig(results, cfg_, raw_dir, log, **kw)
 
             B.apply_quality = spy

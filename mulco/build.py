@@ -24,6 +24,10 @@ from .steps import registry as steps_registry
 from .steps.pipeline import reason_key as _reason_key
 
 SAMPLE_RAW = "sample/raw"
+#: folders of the staging folder that are not part of the output: the records on disk
+#: (:mod:`mulco.store`) and the steps' arrays on disk; removed before the swap
+STORE = ".records"
+SPILL = ".spill"
 
 
 @dataclass
@@ -110,7 +114,10 @@ class SourceResult:
     records_dropped: collections.Counter = field(default_factory=collections.Counter)
     records_kept: int = 0
     # not reported: the data
-    records: list[tuple[str, dict]] = field(default_factory=list, repr=False)  # (split, record)
+    records: list[tuple[str, dict]] = field(default_factory=list, repr=False)  # (split, record), without a store
+    #: the store files holding this source's records (:mod:`mulco.store`) and their batch lengths,
+    #: when the records were written to disk instead of ``records``
+    parts: list[tuple[str, list[int]]] = field(default_factory=list, repr=False)
     pending: list[tuple[str, dict]] = field(default_factory=list, repr=False)
     quarantine: list[dict] = field(default_factory=list, repr=False)
 
@@ -221,8 +228,9 @@ def check_strict_rows(results: list[SourceResult], raw_dir: Path) -> None:
                              f"`mulco sources --raw-dir {raw_dir}` says what it lacks")
 
 
-def _convert_unit(mod, res: SourceResult, unit) -> None:
-    """Convert one raw unit into ``res``'s records (or pending translations), or quarantine it."""
+def _convert_unit(mod, res: SourceResult, unit, sink=None) -> None:
+    """Convert one raw unit into ``res``'s records (or pending translations), or quarantine it;
+    ``sink``: a :class:`mulco.store.PartWriter` taking the records instead of ``res.records``."""
     if isinstance(unit, Rejected):
         _quarantine(res, unit.file, unit.line, unit.reason, unit.field, unit.excerpt, unit.weight)
         return
@@ -243,11 +251,19 @@ def _convert_unit(mod, res: SourceResult, unit) -> None:
     split = unit.split or hash_split(f"{res.name}\x1f{unit.file}\x1f{unit.line}")
     for r in made:
         res.records_made += 1
-        (res.pending if TRANSLATE_KEY in r else res.records).append((split, r))
+        if TRANSLATE_KEY in r:
+            res.pending.append((split, r))
+        elif sink is not None:
+            sink.add(split, r)
+        else:
+            res.records.append((split, r))
 
 
-def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: bool = False, progress: bool = True) -> SourceResult:
-    """Read and convert one source: all its records and quarantined units, with counts."""
+def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: bool = False, progress: bool = True,
+                   store: Path | None = None) -> SourceResult:
+    """Read and convert one source: all its records and quarantined units, with counts. ``store``: a
+    file to write the records to (:class:`mulco.store.PartWriter`, listed in ``parts``) instead of
+    holding them in ``records``."""
     mod = registry.get(name)
     res = SourceResult(name)
     files = _find_files(mod, res, raw_dir, strict, explicit)
@@ -258,11 +274,22 @@ def convert_source(name: str, raw_dir: Path, strict: bool = False, explicit: boo
     from tqdm.auto import tqdm
 
     bar = tqdm(desc=f"{name:>26}", unit=" rows", disable=None if progress else True, file=sys.stderr, leave=False)
-    for unit in mod.read(raw_dir, files):
-        res.units_read += unit.weight
-        bar.update(unit.weight)
-        _convert_unit(mod, res, unit)
+    sink = None
+    if store is not None:
+        from .store import PartWriter
+
+        sink = PartWriter(store)
+    try:
+        for unit in mod.read(raw_dir, files):
+            res.units_read += unit.weight
+            bar.update(unit.weight)
+            _convert_unit(mod, res, unit, sink)
+    finally:
+        if sink is not None:
+            sink.close()
     bar.close()
+    if sink is not None and sink.rows:
+        res.parts.append((str(store), sink.lengths))
     return res
 
 
@@ -270,8 +297,14 @@ def _convert_job(args):
     return convert_source(*args)
 
 
-def resolve_translations(res: SourceResult, translator) -> None:
-    """Fill records that need English->Chinese translation, or skip and count them."""
+def _part(store_dir: Path | None, k: int, name: str, kind: str = "records") -> Path | None:
+    """The store file of source number ``k`` (None without a store folder)."""
+    return None if store_dir is None else store_dir / f"{k:03d}-{name}.{kind}.arrow"
+
+
+def resolve_translations(res: SourceResult, translator, store: Path | None = None) -> None:
+    """Fill records that need English->Chinese translation, or skip and count them. ``store``: the
+    file the translated records go to when the source's records are on disk."""
     if not res.pending:
         return
     if translator is None:
@@ -286,9 +319,17 @@ def resolve_translations(res: SourceResult, translator) -> None:
     out = translator.translate(texts)
     for (i, f), t in zip(where, out):
         res.pending[i][1][f] = t
-    for split, r in res.pending:
+    for _, r in res.pending:
         del r[TRANSLATE_KEY]
-        res.records.append((split, r))
+    if store is not None and (res.parts or not res.records):
+        from .store import PartWriter
+
+        sink = PartWriter(store)
+        sink.extend(res.pending)
+        sink.close()
+        res.parts.append((str(store), sink.lengths))
+    else:
+        res.records.extend(res.pending)
     res.pending = []
 
 
@@ -298,17 +339,29 @@ def quality_steps(cfg: BuildConfig, raw_dir: Path | None, results: list[SourceRe
     return steps_registry.make_steps(cfg, steps_registry.Inputs(raw_dir, {r.name: r.status for r in results}))
 
 
-def _pool(results: list[SourceResult]) -> tuple[list[dict], list[str], list[int]]:
-    """All sources' records in one list, with their split and source (index into ``results``); the
-    sources' own lists are emptied (one copy of the records, not two)."""
-    records, splits, owners = [], [], []
+def _store_of(results: list[SourceResult]):
+    """All sources' records as one :class:`mulco.store.RecordStore` (their store files in order, or,
+    for sources converted without a store, their lists, which are emptied) and each record's source."""
+    import numpy as np
+
+    from .steps.pipeline import Labels
+    from .store import PartWriter, RecordStore
+
+    parts, lengths, owners = [], [], []
     for k, res in enumerate(results):
-        for split, r in res.records:
-            records.append(r)
-            splits.append(split)
-            owners.append(k)
-        res.records = []
-    return records, splits, owners
+        if res.records:  # converted in memory (a caller without a store folder)
+            sink = PartWriter(None)
+            sink.extend(res.records)
+            sink.close()
+            res.parts.insert(0, (sink.buffer, sink.lengths))
+            res.records = []
+        for src, lens in res.parts:
+            parts.append(src)
+            lengths.append(lens)
+            owners.append(np.full(sum(lens), k, dtype=np.int16))
+    store = RecordStore(parts, lengths)
+    codes = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int16)
+    return store, Labels(codes, [r.name for r in results])
 
 
 def _quarantine_row(res: SourceResult, d, r: dict) -> dict:
@@ -320,54 +373,80 @@ def _quarantine_row(res: SourceResult, d, r: dict) -> dict:
             "field": None, "record_id": r.get("id"), "matched": d.matched, "excerpt": excerpt(r.get("output"))}
 
 
-def _account_drops(results: list[SourceResult], records: list[dict], owners: list[int], dropped: dict, quarantine=None) -> None:
+def _account_drops(results: list[SourceResult], store, owners, dropped, quarantine=None) -> None:
     """Count the drops per source and send each dropped record to its source's quarantine (or write
-    it, after what the source's conversion quarantined, to the ``quarantine`` file)."""
+    it, after what the source's conversion quarantined, to the ``quarantine`` file), reading the
+    dropped records' id, provenance and output column by column."""
+    import numpy as np
+
     from .writer import quarantine_line
 
-    drop_order = sorted(dropped)
-    p = 0
+    drop_idx = np.fromiter(iter(dropped), dtype=np.int64)
+    of = owners.codes[drop_idx] if len(drop_idx) else np.zeros(0, dtype=np.int16)
     for k, res in enumerate(results):  # records are in source order: the drops of source k follow its own quarantine
         if quarantine is not None:
             quarantine.writelines(quarantine_line(q) for q in res.quarantine)
             res.quarantine = []
-        while p < len(drop_order) and owners[drop_order[p]] == k:
-            i = drop_order[p]
-            p += 1
-            q = _quarantine_row(res, dropped[i], records[i])
+        mine = drop_idx[of == k]
+        if not len(mine):
+            continue
+        recs = store.iter_records(mine, ("id", "source_id", "output"))
+        for (i, d), (j, r) in zip(dropped.in_order(mine), recs):
+            q = _quarantine_row(res, d, r)
             if quarantine is not None:
                 quarantine.write(quarantine_line(q))
             else:
                 res.quarantine.append(q)
 
 
-def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None, quarantine=None) -> list:
+@dataclass
+class Kept:
+    """The records a build writes: its store, which records are kept, and their (final) splits."""
+
+    store: Any  # mulco.store.RecordStore
+    keep: Any  # numpy bool per record
+    splits: Any  # mulco.steps.pipeline.Labels
+    leaf_codes: Any  # numpy int per record: index into leaf_names
+    leaf_names: list  # (task, subtask, lang, plang)
+    cleanup: Any = None  # called once the writer has read every record (removes the store files)
+
+    def __len__(self) -> int:
+        return int(self.keep.sum())
+
+
+def apply_quality(results: list[SourceResult], cfg: BuildConfig, raw_dir: Path | None, log=None, quarantine=None,
+                  spill_dir: Path | None = None):
     """Run the quality steps over the records of all sources; count drops per source and send the
     dropped records to each source's quarantine (with the step, the reason and what they matched).
 
     ``quarantine``: a text file to write every source's quarantine to instead (``quarantine.jsonl``
     lines, source by source: what its conversion quarantined, then its dropped records), so a large
-    build never holds them; each source's ``quarantine`` list is then emptied."""
+    build never holds them; each source's ``quarantine`` list is then emptied. ``spill_dir``: where
+    the steps keep their large arrays on disk (default: a temporary folder).
+
+    Returns (step results, records in per leaf, :class:`Kept`); each source's ``records_kept`` is set."""
+    import numpy as np
+
     from .steps.pipeline import Corpus, run_steps
 
     steps = quality_steps(cfg, raw_dir, results)
-    records, splits, owners = _pool(results)
-    corpus = Corpus(records, splits, [results[k].name for k in owners], threads=max(1, cfg.threads),
-                    feature_args=steps_registry.feature_args(cfg))
+    store, owners = _store_of(results)
+    corpus = Corpus(store, sources=owners, threads=max(1, cfg.threads),
+                    feature_args=steps_registry.feature_args(cfg), spill_dir=spill_dir)
     if not any(getattr(s, "reads_anchors", False) for s in steps):
         corpus.keep_anchors([])  # no step reads the anchors: keep none
     step_results, dropped = run_steps(corpus, steps, log=log)
-    splits = corpus.splits  # a step may move a record to another split (answer groups)
-    del corpus
-    leaf_in = collections.Counter((r.get("task"), r.get("subtask"), r.get("lang"), r.get("plang")) for r in records)
-    kept: list[list] = [[] for _ in results]
-    for i, (r, split, k) in enumerate(zip(records, splits, owners)):
-        if i not in dropped:
-            kept[k].append((split, r))
-    _account_drops(results, records, owners, dropped, quarantine)
-    for res, recs in zip(results, kept):
-        res.records = recs
-    return step_results, leaf_in
+    counts = np.bincount(corpus.leaf_codes, minlength=len(corpus.leaf_names)) if len(corpus) else []
+    leaf_in = collections.Counter({leaf: int(c) for leaf, c in zip(corpus.leaf_names, counts)})
+    keep = corpus.alive.copy()
+    keep[dropped.step >= 0] = False
+    _account_drops(results, store, owners, dropped, quarantine)
+    per_source = np.bincount(owners.codes[keep], minlength=len(results)) if len(keep) else [0] * len(results)
+    for res, n in zip(results, per_source):
+        res.records_kept = int(n)
+    kept = Kept(store, keep, corpus.splits, corpus.leaf_codes, corpus.leaf_names)
+    del corpus, dropped
+    return step_results, leaf_in, kept
 
 
 class NothingBuilt(ValueError):
@@ -389,9 +468,10 @@ def check_raw_dir(raw_dir: Path) -> None:
         raise FileNotFoundError(f"raw folder {raw_dir} does not exist (expected the raw sources; see docs/sources.md)")
 
 
-def _convert_all(jobs: list, cfg: BuildConfig, log) -> list[SourceResult]:
+def _convert_all(jobs: list, cfg: BuildConfig, log, store_dir: Path | None = None) -> list[SourceResult]:
     """Convert every source; on a terminal one bar over the sources (with rows and records so far),
-    elsewhere one line when done. Worker processes draw no bars of their own."""
+    elsewhere one line when done. Worker processes draw no bars of their own. ``store_dir``: the
+    folder the records are written to (one store file per source) instead of being returned."""
     from .progress import Phase
 
     phase = Phase("convert", total=len(jobs), unit="sources", enabled=cfg.progress and log is not None, log=log)
@@ -407,14 +487,14 @@ def _convert_all(jobs: list, cfg: BuildConfig, log) -> list[SourceResult]:
     if cfg.workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        jobs = [(n, raw, strict, explicit, False) for n, raw, strict, explicit, _ in jobs]
+        jobs = [(n, raw, strict, explicit, False, _part(store_dir, k, n)) for k, (n, raw, strict, explicit, _) in enumerate(jobs)]
         with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
             for res in pool.map(_convert_job, jobs):
                 results.append(res)
                 done(res)
     else:
-        for j in jobs:
-            results.append(convert_source(*j[:4], progress=phase.bars))
+        for k, j in enumerate(jobs):
+            results.append(convert_source(*j[:4], progress=phase.bars, store=_part(store_dir, k, j[0])))
             done(results[-1])
     found = sum(r.status == "built" for r in results)
     phase.close(f"{found} of {len(jobs)} sources found, {rows:,} rows read -> {made:,} records")
@@ -440,21 +520,15 @@ def _jobs(cfg: BuildConfig, raw_dir: Path) -> list[tuple]:
     return [(n, raw_dir, cfg.strict, explicit, cfg.progress) for n in names]
 
 
-def _records_to_write(results: list[SourceResult], out: Path, raw_dir: Path) -> list[tuple[str, dict]]:
-    """The kept records of every source, in order (each source's count set); none is an error."""
-    all_records: list[tuple[str, dict]] = []
-    for res in results:
-        res.records_kept = len(res.records)
-        all_records.extend(res.records)
-        res.records = []
-    if not all_records:
+def _check_kept(results: list[SourceResult], kept: Kept, out: Path, raw_dir: Path) -> None:
+    """None kept is an error."""
+    if not len(kept):
         made = sum(r.records_made for r in results)
         skipped = sum(sum(r.records_skipped.values()) for r in results)
         raise NothingBuilt(
             f"0 records left to write ({made:,} made, {skipped:,} skipped for want of a translator, "
             f"{made - skipped:,} dropped by the quality steps): nothing was written{_kept(out)}; "
             f"`mulco sources --raw-dir {raw_dir}` shows what is expected where")
-    return all_records
 
 
 def _staging(out: Path) -> Path:
@@ -469,17 +543,19 @@ def _staging(out: Path) -> Path:
 
 def _quality_and_report(results, cfg: BuildConfig, raw_dir: Path, out: Path, tmp: Path, translator, log, timings: dict):
     """Run the quality steps (the quarantine written into ``tmp``) and make the report:
-    (records to write, sources by name, report, step results, records in per leaf)."""
+    (the :class:`Kept` records to write, sources by name, report, step results, records in per leaf)."""
     from .progress import Phase
     from .report import make_report
     from .safeout import write_marker
 
     steps_phase = Phase("quality", total=None, unit="steps", enabled=log is not None, log=log, bar=False)
     with open(tmp / "quarantine.jsonl", "w", encoding="utf-8") as qf:
-        step_results, leaf_in = apply_quality(results, cfg, raw_dir, log=steps_phase.line, quarantine=qf)
+        step_results, leaf_in, all_records = apply_quality(results, cfg, raw_dir, log=steps_phase.line, quarantine=qf,
+                                                           spill_dir=tmp / SPILL)
+    shutil.rmtree(tmp / SPILL, ignore_errors=True)
     for st in step_results:
         timings[f"step:{st.name}"] = st.seconds
-    all_records = _records_to_write(results, out, raw_dir)
+    _check_kept(results, all_records, out, raw_dir)
     by_source = {res.name: res for res in results}
     report = make_report(raw_dir=raw_dir, sample=raw_dir.resolve() == sample_raw_dir().resolve(), by_source=by_source,
                          translator=translator, steps=step_results, leaf_in=leaf_in,
@@ -507,6 +583,7 @@ def _write(all_records, out: Path, tmp: Path, report: dict, by_source: dict, cfg
     from .writer import write_folder
 
     token = _SWAP_CHECK.set(lambda: _check_out(out, cfg, forbidden, raw_dir))
+    all_records.cleanup = lambda: shutil.rmtree(tmp / STORE, ignore_errors=True)  # not part of the output
     try:
         return write_folder(all_records, out, report=report, quarantine=None, sources=by_source, tmp=tmp,
                             repo_id=cfg.repo_id)
@@ -534,17 +611,19 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
     out = Path(cfg.out)
     forbidden = _forbidden(cfg, raw_dir)
     _check_out(out, cfg, forbidden, raw_dir)
-    results = _convert_all(_jobs(cfg, raw_dir), cfg, log)
-    if not any(r.status == "built" for r in results):
-        raise NothingBuilt(f"no source found under {raw_dir}: nothing was built{_kept(out)}; "
-                           f"`mulco sources --raw-dir {raw_dir}` shows what is expected where (docs/sources.md)")
-    if cfg.strict:
-        check_strict_rows(results, raw_dir)
-    for res in results:
-        resolve_translations(res, translator)
-    timings["convert"] = time.perf_counter() - t0
-    tmp = _staging(out)
+    tmp = _staging(out)  # the records go to disk there as they are made
     try:
+        store_dir = tmp / STORE
+        store_dir.mkdir()
+        results = _convert_all(_jobs(cfg, raw_dir), cfg, log, store_dir)
+        if not any(r.status == "built" for r in results):
+            raise NothingBuilt(f"no source found under {raw_dir}: nothing was built{_kept(out)}; "
+                               f"`mulco sources --raw-dir {raw_dir}` shows what is expected where (docs/sources.md)")
+        if cfg.strict:
+            check_strict_rows(results, raw_dir)
+        for k, res in enumerate(results):
+            resolve_translations(res, translator, store=_part(store_dir, k, res.name, "translated"))
+        timings["convert"] = time.perf_counter() - t0
         all_records, by_source, report, step_results, leaf_in = _quality_and_report(
             results, cfg, raw_dir, out, tmp, translator, log, timings)
     except BaseException:
@@ -559,7 +638,7 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
             f"({timings['write']:.1f} s)")
     seconds = time.perf_counter() - t0
     for res in results:  # free memory; keep the counts
-        res.records, res.quarantine = [], []
+        res.records, res.quarantine, res.parts = [], [], []
     return BuildResult(out=out, sources=by_source, leaves=leaves, configs=configs, seconds=seconds, report=report,
                        steps=step_results, warnings=list(report.get("warnings", [])), timings=timings,
                        records_in=sum(leaf_in.values()))

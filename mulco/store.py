@@ -63,6 +63,7 @@ class PartWriter:
         self._buf: list[tuple[str, dict]] = []
         self.batch = batch
         self.rows = 0
+        self.lengths: list[int] = []  # rows per batch written
         self.buffer = None  # the bytes of an in-memory part, once closed
 
     def add(self, split: str, rec: dict) -> None:
@@ -78,6 +79,7 @@ class PartWriter:
         if self._buf:
             self._writer.write_batch(_batch_of(self._buf))
             self.rows += len(self._buf)
+            self.lengths.append(len(self._buf))
             self._buf = []
 
     def close(self) -> int:

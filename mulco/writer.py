@@ -30,15 +30,91 @@ def staging_dir(out: Path) -> Path:
     return tmp
 
 
-def write_parquet(rows: list[dict], path: Path):
-    """Write rows as one Parquet file; return the Arrow table written (its ``nbytes`` are the
-    card's num_bytes; the card's figures are counted from it)."""
+def write_parquet(rows, path: Path):
+    """Write rows (dicts, or an Arrow table of the record schema) as one Parquet file; return the
+    Arrow table written (its ``nbytes`` are the card's num_bytes; the card's figures are counted
+    from it). A table is written as ``from_pylist`` of its rows would be: one chunk, the same buffers."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows, schema=rec_mod.arrow_schema())
+    if isinstance(rows, list):
+        table = pa.Table.from_pylist(rows, schema=rec_mod.arrow_schema())
+    else:
+        table = _as_from_pylist(rows.combine_chunks())
     pq.write_table(table, path, compression="zstd", use_dictionary=True, write_statistics=True)
     return table
+
+
+def _as_from_pylist(table):
+    """``table`` with the buffers ``pa.Table.from_pylist`` would give it: a column without a null has
+    no validity bitmap (a ``take`` keeps one), so ``nbytes``, the card's num_bytes, is the same."""
+    import pyarrow as pa
+
+    cols = []
+    for col in table.columns:
+        arr = col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
+        bufs = arr.buffers()
+        if arr.null_count == 0 and bufs[0] is not None:
+            arr = pa.Array.from_buffers(arr.type, len(arr), [None, *bufs[1:]], null_count=0, offset=arr.offset)
+        cols.append(arr)
+    return pa.Table.from_arrays(cols, schema=table.schema)
+
+
+def _leaf_tables(records, tmp: Path):
+    """(leaf key, its records as an Arrow table sorted by id) for every leaf, in :func:`_sort_key`
+    order. ``records``: (split, record) pairs, or a :class:`mulco.build.Kept` whose records are on
+    disk: those are sorted into one spill file per leaf in one pass over the store, and each leaf is
+    read back alone, so only one leaf is ever in memory."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = rec_mod.arrow_schema()
+    if not hasattr(records, "store"):
+        groups: dict[tuple, list[dict]] = collections.defaultdict(list)
+        for split, r in records:
+            groups[leaf_key(r, split)].append(r)
+        for key in sorted(groups, key=_sort_key):
+            rows = sorted(groups.pop(key), key=lambda r: r["id"])
+            yield key, pa.Table.from_pylist(rows, schema=schema)
+        return
+    import numpy as np
+
+    kept = records
+    spill = tmp / ".leaves"
+    spill.mkdir(exist_ok=True)
+    n_splits = max(1, len(kept.splits.names))
+    code = kept.leaf_codes.astype(np.int64) * n_splits + kept.splits.codes
+    names = {}
+    writers: dict[int, object] = {}
+    cols = list(schema.names)
+    try:
+        idx = np.flatnonzero(kept.keep)
+        for start, rb, local in kept.store.iter_batches(None, idx):
+            c = code[local + start]
+            rb = rb.select(cols)
+            for k in np.unique(c).tolist():
+                w = writers.get(k)
+                if w is None:
+                    leaf = kept.leaf_names[k // n_splits]
+                    names[k] = (*leaf, kept.splits.names[k % n_splits])
+                    w = writers[k] = pa.ipc.new_file(pa.OSFile(str(spill / f"{k}.arrow"), "wb"), rb.schema)
+                w.write_batch(rb.take(local[c == k]))
+        for w in writers.values():
+            w.close()
+        writers = {}
+        for k in sorted(names, key=lambda k: _sort_key(names[k])):
+            path = spill / f"{k}.arrow"
+            with pa.OSFile(str(path), "rb") as f:
+                table = pa.ipc.open_file(f).read_all()
+            path.unlink()
+            table = table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+            yield names[k], pa.Table.from_batches(table.to_batches(), schema=schema)
+    finally:
+        for w in writers.values():
+            w.close()
+        shutil.rmtree(spill, ignore_errors=True)
+        if getattr(kept, "cleanup", None):
+            kept.cleanup()
 
 
 def quarantine_line(q: dict) -> str:
@@ -60,31 +136,28 @@ def write_folder(records: Iterable[tuple[str, dict]], out: Path, *, report: dict
     if tmp is None:
         tmp = staging_dir(out)
     try:
-        groups: dict[tuple, list[dict]] = collections.defaultdict(list)
-        for split, r in records:
-            groups[leaf_key(r, split)].append(r)
         leaf_files: dict[tuple, list[str]] = {}
         leaves: dict[tuple, int] = {}
         nbytes: dict[tuple, int] = {}
         tally = Tally()  # what the card shows about the records, counted from the tables as they are written
-        for key in sorted(groups, key=_sort_key):
-            rows = sorted(groups[key], key=lambda r: r["id"])
+        for key, table in _leaf_tables(records, tmp):
             task, subtask, lang, plang, split = key
             d = leaf_dir(task, subtask, lang, plang)
             (tmp / d).mkdir(parents=True, exist_ok=True)
-            n_shards = max(1, -(-len(rows) // ROWS_PER_SHARD))
+            n = table.num_rows
+            n_shards = max(1, -(-n // ROWS_PER_SHARD))
             files = []
             nbytes[key] = 0
             for i in range(n_shards):
                 rel = f"{d}/{split}-{i:05d}-of-{n_shards:05d}.parquet"
-                table = write_parquet(rows[i * ROWS_PER_SHARD:(i + 1) * ROWS_PER_SHARD], tmp / rel)
-                nbytes[key] += table.nbytes
-                tally.add(table)
-                del table
+                shard = write_parquet(table.slice(i * ROWS_PER_SHARD, ROWS_PER_SHARD), tmp / rel)
+                nbytes[key] += shard.nbytes
+                tally.add(shard)
+                del shard
                 files.append(rel)
+            del table
             leaf_files[key] = files
-            leaves[key] = len(rows)
-        del groups
+            leaves[key] = n
         configs = taxonomy.config_names(k[:4] for k in leaves)
         config_entries = config_table(leaves, leaf_files, configs, nbytes)
         (tmp / rec_mod.SCHEMA_FILE).write_text(schema_text(repo_id), encoding="utf-8")

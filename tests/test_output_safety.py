@@ -232,9 +232,9 @@ def test_a_file_put_into_the_output_during_the_build_is_not_lost(tmp_path, monke
     out.mkdir()
     real = mulco.build.resolve_translations
 
-    def meanwhile(res, translator):
+    def meanwhile(res, translator, **kw):
         (out / "notes.txt").write_text("written while the build ran\n")
-        return real(res, translator)
+        return real(res, translator, **kw)
 
     monkeypatch.setattr(mulco.build, "resolve_translations", meanwhile)
     with pytest.raises(UnsafeOutputError, match="notes.txt"):
