@@ -123,8 +123,8 @@ class Corpus:
             records = list(records)
             self.store = RecordStore.from_records(records, list(splits))
         n = len(self.store)
-        if splits is None:
-            splits = self.store.column("split")
+        if splits is None:  # read batch by batch: no list of every split
+            splits = (v for _, rb in self.store.iter_batches(["split"]) for v in rb.column(0).to_pylist())
         self.split_rank = np.empty(n, dtype=np.int8)
         self.splits = Labels.of(splits, n, SPLITS, on_set=self._split_set)
         ranks = np.array([SPLIT_RANK.get(s, 2) for s in self.splits.names], dtype=np.int8)
@@ -377,12 +377,14 @@ class Drops:
         self.names: list[str] = []
         self._single: list[dict[int, tuple[str, Optional[str]]]] = []
         self._bulk: list[list[Bulk]] = []
+        self._table = None
 
     def add(self, name: str, single: dict, bulk: list[Bulk]) -> None:
         k = len(self.names)
         self.names.append(name)
         self._single.append(single)
         self._bulk.append(bulk)
+        self._table = None
         for i in single:
             self.step[i] = k
         for b in bulk:
@@ -403,54 +405,42 @@ class Drops:
     def keys(self):
         return list(self)
 
-    def _raw(self, i: int):
-        k = int(self.step[i])
-        if k < 0:
-            raise KeyError(i)
-        if i in self._single[k]:
-            reason, matched = self._single[k][i]
-            return k, reason, matched, None
-        for b in self._bulk[k]:
-            pos = np.flatnonzero(b.idx == i)
-            if len(pos):
-                return k, b.reason, None, int(b.matched[pos[0]])
-        raise KeyError(i)
-
     def __getitem__(self, i: int) -> Dropped:
-        k, reason, matched, m = self._raw(i)
-        if m is None:
-            return Dropped(self.names[k], reason, matched)
-        rid = self.corpus.column("id", np.array([m]))[0]
-        return Dropped(self.names[k], reason.format(id=rid), rid)
+        if i not in self:
+            raise KeyError(i)
+        return next(self.in_order(np.array([i], dtype=np.int64)))[1]
+
+    def _bulk_table(self):
+        """Every bulk drop as arrays sorted by record: (idx, step, bulk number, matched record)."""
+        if self._table is None:
+            parts = [(b.idx, np.full(len(b.idx), k, np.int32), np.full(len(b.idx), n, np.int32), b.matched)
+                     for k, bulks in enumerate(self._bulk) for n, b in enumerate(bulks)]
+            if parts:
+                cols = [np.concatenate([p[c] for p in parts]) for c in range(4)]
+                o = np.argsort(cols[0], kind="stable")
+                self._table = tuple(c[o] for c in cols)
+            else:
+                z = np.zeros(0, dtype=np.int64)
+                self._table = (z, z, z, z)
+        return self._table
 
     def in_order(self, indices: np.ndarray | None = None):
         """(i, :class:`Dropped`) of every dropped record (or of the sorted ``indices``), in index order;
         the ids the bulk reasons name are read once, column by column."""
         idx = np.flatnonzero(self.step >= 0) if indices is None else np.asarray(indices, dtype=np.int64)
-        pos: list[dict] = []
-        want = []
-        for k, bulks in enumerate(self._bulk):
-            m: dict = {}
-            for bn, b in enumerate(bulks):
-                for j, i in enumerate(b.idx.tolist()):
-                    m[i] = (bn, j)
-                want.append(b.matched)
-            pos.append(m)
-        ids = {}
-        if want:
-            need = np.unique(np.concatenate(want))
-            if len(need):
-                ids = dict(zip(need.tolist(), self.corpus.column("id", need)))
-        for i in idx.tolist():
+        bi, bs, bn, bm = self._bulk_table()
+        pos = np.minimum(np.searchsorted(bi, idx), max(len(bi) - 1, 0))
+        found = (bi[pos] == idx) & (bs[pos] == self.step[idx]) if len(bi) else np.zeros(len(idx), dtype=bool)
+        need = np.unique(bm[pos[found]]) if found.any() else np.zeros(0, dtype=np.int64)
+        ids = dict(zip(need.tolist(), self.corpus.column("id", need))) if len(need) else {}
+        for i, p, f in zip(idx.tolist(), pos.tolist(), found.tolist()):
             k = int(self.step[i])
-            if i in self._single[k]:
+            if not f:
                 reason, matched = self._single[k][i]
                 yield i, Dropped(self.names[k], reason, matched)
             else:
-                bn, j = pos[k][i]
-                b = self._bulk[k][bn]
-                rid = ids[int(b.matched[j])]
-                yield i, Dropped(self.names[k], b.reason.format(id=rid), rid)
+                rid = ids[int(bm[p])]
+                yield i, Dropped(self.names[k], self._bulk[k][int(bn[p])].reason.format(id=rid), rid)
 
 
 def run_steps(corpus: Corpus, steps: Iterable, log: Callable[[str], None] | None = None) -> tuple[list[StepResult], Drops]:
