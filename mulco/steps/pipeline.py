@@ -10,6 +10,13 @@ cluster, or the benchmark item).
 :class:`Corpus` holds the records with their split and source, which are alive, and the shared,
 lazily computed views the corpus steps use (content text, tokens, shingles, signatures), so
 each is computed once.
+
+Memory stays flat as the corpus grows (docs/scale.md): the records stay on disk in a
+:class:`mulco.store.RecordStore` and are read batch by batch (consecutive record steps share one
+pass); per record the corpus keeps only small arrays (alive, split, source and leaf codes, the
+preference rank, the step that dropped it), and steps that drop many records name what they
+matched by record number (:meth:`Outcome.drop_bulk`), the ids being read only when the
+quarantine is written.
 """
 from __future__ import annotations
 
