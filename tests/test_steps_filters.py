@@ -46,7 +46,7 @@ def test_filters_run_in_order_and_count():
     results, dropped = run_steps(corpus, [RecordStep(n, f) for n, f in record_filters(FilterConfig())])
     assert [r.name for r in results] == ["empty_output", "broken_output", "length", "zh_without_cjk", "en_mostly_cjk"]
     assert [r.dropped for r in results] == [1, 0, 1, 0, 0]
-    assert {d.step for d in dropped.values()} == {"empty_output", "length"}
+    assert {d.step for _, d in dropped.items()} == {"empty_output", "length"}
 
 
 def test_parse_check_per_language():
@@ -189,7 +189,7 @@ def test_zh_twins_follow_the_paper_by_default():
     kept_q2c = [r for r in kept if r["subtask"] == "query_to_code"]
     assert 160 <= len(kept_q2c) <= 240 and native in kept and en in kept
     assert not [r for r in kept if r in code_to_code]
-    reasons = {d.reason for d in dropped.values()}
+    reasons = {d.reason for _, d in dropped.items()}
     assert "ZH template twin not kept (--zh-twins paper): the paper has no Chinese code_search.code_repair" in reasons
     assert "ZH template twin not kept (--zh-twins paper): Chinese code_search.query_to_code at 0.5 of English" in reasons
 
