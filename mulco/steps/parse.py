@@ -26,11 +26,14 @@ the summary and the report; an error under ``--strict``).
 """
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Mapping
+
+import numpy as np
 
 from ..taxonomy import PLANG_TABLE
 from .pipeline import Corpus, Flag, Outcome
@@ -213,38 +216,59 @@ def check_record(record: dict, drop_tasks: frozenset) -> str | None:
     return None
 
 
-_JOB: tuple | None = None  # (records, drop tasks, alive or None) for a forked worker
+#: the fields :func:`check_record` reads (all a worker reads of a record)
+COLUMNS = ("task", "subtask", "plang", "target_plang", "input", "output")
+_JOB: tuple | None = None  # (store, drop tasks, indices to check) for a forked worker
 
 
-def _check_all() -> list[tuple[int, str, bool]]:
-    records, drop, alive = _JOB
-    out = []
-    for i, r in enumerate(records):
-        if alive is not None and not alive[i]:
-            continue  # dropped by an early step (zh_twins): its result would not be read
+
+def checked(corpus: Corpus, alive) -> np.ndarray:
+    """The sorted indices of the records in ``alive`` that :func:`check_record` may fault: their
+    (task or subtask) is in :data:`CHECKS` and they have a plang (from the corpus's leaf codes: no
+    record read)."""
+    want = np.array([bool(leaf[3]) and (leaf[1] or leaf[0]) in CHECKS for leaf in corpus.leaf_names], dtype=bool)
+    return np.flatnonzero(np.asarray(alive, dtype=bool) & want[corpus.leaf_codes])
+
+
+def _check_all() -> tuple[np.ndarray, np.ndarray, list[tuple[str, bool]]]:
+    """Check the records of :data:`_JOB`, read from its store in index order (only :data:`COLUMNS`):
+    the indices of the faulty ones, a code per fault and the (reason, is a flag) each code stands
+    for (all a forked worker sends back). The store is a copy with its own lock: its files are
+    reopened in a forked worker, and a lock a thread of the parent held at the fork is not the copy's."""
+    store, drop, indices = _JOB
+    store = copy.copy(store)
+    hits, codes = [], []
+    kinds: dict[tuple[str, bool], int] = {}
+    for i, r in store.iter_records(indices, COLUMNS):
         reason = check_record(r, drop)
         if reason:
-            out.append((i, str(reason), isinstance(reason, Flag)))
-    return out
+            hits.append(i)
+            codes.append(kinds.setdefault((str(reason), isinstance(reason, Flag)), len(kinds)))
+    return np.array(hits, dtype=np.int64), np.array(codes, dtype=np.int32), list(kinds)
 
 
 @dataclass
 class ParseCheck:
     """The parse check as a corpus step. :meth:`prepare` starts it in a forked process (where
-    fork exists), so it runs on the second core while the main process computes the shingles
-    and signatures the later steps need."""
+    fork exists and the corpus has ``fork_min`` records), so it runs on the second core while the
+    main process computes the shingles and signatures the later steps need. The worker reads the
+    records it checks from the corpus's store itself and sends back only its faults (indices and
+    reason codes); what it gets from the parent at the fork is the store's file names and the
+    indices to check."""
 
     cfg: ParseConfig
     name: str = "parse"
+    fork_min: int = 2000
 
     def prepare(self, corpus: Corpus) -> None:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        if "fork" not in mp.get_all_start_methods() or len(corpus) < 2000:
+        if "fork" not in mp.get_all_start_methods() or len(corpus) < max(1, self.fork_min):
             return
         global _JOB
-        _JOB = (corpus.records, frozenset(self.cfg.parse_drop), corpus.early_alive)
+        alive = corpus.alive if corpus.early_alive is None else corpus.early_alive
+        _JOB = (corpus.store, frozenset(self.cfg.parse_drop), checked(corpus, alive))
         self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
         self._future = self._pool.submit(_check_all)
         _JOB = None  # the child has its copy
@@ -267,14 +291,15 @@ class ParseCheck:
                 self._future = None
         if results is None:
             global _JOB
-            _JOB = (corpus.records, drop, corpus.alive.copy())
+            _JOB = (corpus.store, drop, checked(corpus, corpus.alive))
             try:
                 results = _check_all()
             finally:
                 _JOB = None
-        for i, reason, is_flag in results:
-            if not corpus.alive[i]:
-                continue
+        hits, codes, kinds = results
+        live = corpus.alive[hits]
+        for i, code in zip(hits[live].tolist(), codes[live].tolist()):
+            reason, is_flag = kinds[code]
             if is_flag:
                 out.flags.append((i, reason))
             else:
