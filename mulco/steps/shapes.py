@@ -22,6 +22,7 @@ records of each language:
 from __future__ import annotations
 
 import collections
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -78,16 +79,33 @@ def copies_input(record: Mapping) -> bool:
     return bool(a) and a == _SPACE.sub(" ", (record.get("output") or "").strip()).lower()
 
 
-def cap(sizes: list[int], max_share: float) -> int:
+def cap(sizes, max_share: float) -> int:
     """The largest ``c`` with ``c <= max_share * sum(min(n, c) for n in sizes)`` (at least 1)."""
-    lo, hi = 1, max(sizes, default=1)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    lo, hi = 1, int(sizes.max()) if len(sizes) else 1
     while lo < hi:  # the condition holds for small c and fails from some c on
         mid = (lo + hi + 1) // 2
-        if mid <= max_share * sum(min(n, mid) for n in sizes):
+        if mid <= max_share * int(np.minimum(sizes, mid).sum()):
             lo = mid
         else:
             hi = mid - 1
     return lo
+
+
+def shape_key(record: Mapping) -> tuple[str, str, str]:
+    """What a record's shape group is: (plang, target plang, :func:`shape` of its input)."""
+    return record.get("plang") or "", record.get("target_plang") or "", shape(record.get("input"))
+
+
+def _hash(key: tuple[str, str, str]) -> int:
+    """A 64-bit hash of a :func:`shape_key` (the step keeps this per record, not the shape)."""
+    data = "\x00".join(key).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+#: the fields the step reads of a translation record
+_COLUMNS = ("input", "output", "plang", "target_plang")
+_COPY = "translation output is its input (letter case and whitespace ignored)"
 
 
 @dataclass
@@ -96,58 +114,70 @@ class TranslationShapes:
     name: str = "translation_shapes"
 
     def run(self, corpus: Corpus) -> Outcome:
+        """The translation records (by their leaf code) are read once, in index order; per record
+        the step keeps a 64-bit hash of its shape key. The shapes over the cap are named again
+        from one record each, and only their records' ids are read (to keep the smallest)."""
         out = Outcome()
-        recs = corpus.records
-        groups: dict[str, list[int]] = collections.defaultdict(list)
-        copies = collections.Counter()
-        for i in np.flatnonzero(corpus.alive).tolist():
-            r = recs[i]
-            if r.get("subtask") not in SHAPED:
-                continue
+        shaped = np.array([leaf[1] in SHAPED for leaf in corpus.leaf_names], dtype=bool)
+        idx = np.flatnonzero(corpus.alive & shaped[corpus.leaf_codes])
+        keys = np.zeros(len(idx), dtype=np.uint64)
+        copy = np.zeros(len(idx), dtype=bool)
+        for k, (i, r) in enumerate(corpus.iter_records(idx, _COLUMNS)):
             if copies_input(r):
-                out.drops.append((i, "translation output is its input (letter case and whitespace ignored)", None))
-                copies[r.get("lang")] += 1
+                copy[k] = True
+                out.drops.append((i, _COPY, None))
             else:
-                groups[r.get("lang") or ""].append(i)
+                keys[k] = _hash(shape_key(r))
+        lang_names = [leaf[2] for leaf in corpus.leaf_names]
+        lang_code = corpus.leaf_codes[idx]
+        copies, groups = collections.Counter(), collections.defaultdict(list)
+        for code, n in zip(*np.unique(lang_code[copy], return_counts=True)):
+            copies[lang_names[code]] += int(n)
+        for code in np.unique(lang_code[~copy]).tolist():
+            groups[lang_names[code] or ""].append(code)
         by_lang = {}
         for lang in sorted(set(groups) | set(copies)):
-            by_lang[lang] = {"records": len(groups.get(lang, [])) + copies[lang], "copies_dropped": copies[lang],
-                             **self._cap(corpus, groups.get(lang, []), out)}
+            mine = ~copy & np.isin(lang_code, groups.get(lang, []))
+            by_lang[lang] = {"records": int(mine.sum()) + copies[lang], "copies_dropped": copies[lang],
+                             **self._cap(corpus, idx[mine], keys[mine], out)}
         out.drops.sort()
         out.stats.update(max_share=float(self.cfg.shape_max_share), by_lang=dict(sorted(by_lang.items())))
         return out
 
-    def _cap(self, corpus: Corpus, idx: list[int], out: Outcome) -> dict:
-        recs, splits = corpus.records, corpus.splits
-        shapes: dict[tuple, list[int]] = collections.defaultdict(list)
-        for i in idx:
-            r = recs[i]
-            shapes[(r.get("plang") or "", r.get("target_plang") or "", shape(r.get("input")))].append(i)
-        c = cap([len(v) for v in shapes.values()], float(self.cfg.shape_max_share))
+    def _cap(self, corpus: Corpus, idx: np.ndarray, keys: np.ndarray, out: Outcome) -> dict:
+        """Cap the shapes of one language's records ``idx`` (their shape hashes ``keys``)."""
+        share = float(self.cfg.shape_max_share)
+        uniq, first, inv, sizes = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+        c = cap(sizes, share)
+        over = np.flatnonzero(sizes > c)
+        reps = idx[first[over]]  # a record of each shape over the cap, read again for its shape key
+        order = np.argsort(reps)
+        names = {int(over[o]): shape_key(r) for o, (_, r) in zip(order.tolist(), corpus.iter_records(reps[order], _COLUMNS))}
+        member_mask = np.isin(inv, over)
+        ids = dict(zip(idx[member_mask].tolist(), corpus.column("id", idx[member_mask])))
+        codes, split_names = corpus.splits.codes, corpus.splits.names
         capped = []
-        for key in sorted(shapes, key=lambda k: (-len(shapes[k]), k)):
-            members = shapes[key]
-            if len(members) <= c:
-                continue
+        for s in sorted(over.tolist(), key=lambda s: (-int(sizes[s]), names[s])):
+            members = idx[inv == s]
             by_split: dict[str, list[int]] = collections.defaultdict(list)
-            for i in members:
-                by_split[splits[i]].append(i)
-            take = allocate(c, {s: len(v) for s, v in by_split.items()})
+            for i in members.tolist():
+                by_split[split_names[codes[i]]].append(i)
+            take = allocate(c, {sp: len(v) for sp, v in by_split.items()})
             kept, dropped = [], []
-            for s in sorted(by_split):
-                ordered = sorted(by_split[s], key=lambda i: recs[i]["id"])
-                kept += ordered[:take[s]]
-                dropped += ordered[take[s]:]
-            first = min(recs[i]["id"] for i in kept)
-            for i in dropped:
-                out.drops.append((i, f"code shape over its cap: {len(members):,} records share this name-abstracted "
-                                     f"shape, {c:,} kept ({self.cfg.shape_max_share:g} of the translation records)",
-                                  first))
+            for sp in sorted(by_split):
+                ordered = sorted(by_split[sp], key=ids.__getitem__)
+                kept += ordered[:take[sp]]
+                dropped += ordered[take[sp]:]
+            first_kept = min(kept, key=ids.__getitem__)
+            reason = (f"code shape over its cap: {len(members):,} records share this name-abstracted shape, {c:,} kept "
+                      f"({self.cfg.shape_max_share:g} of the translation records)")
+            out.drop_bulk(sorted(dropped), reason.replace("{", "{{").replace("}", "}}"), [first_kept] * len(dropped))
+            key = names[s]
             capped.append({"shape": key[2][:160], "plang": key[0], "target_plang": key[1], "before": len(members),
                            "kept": len(kept)})
-        after = sum(min(len(v), c) for v in shapes.values())
-        largest_before = max((len(v) for v in shapes.values()), default=0)
-        return {"shapes": len(shapes), "cap": c, "kept": after,
+        after = int(np.minimum(sizes, c).sum())
+        largest_before = int(sizes.max()) if len(sizes) else 0
+        return {"shapes": len(uniq), "cap": c, "kept": after,
                 "largest_share_before": round(largest_before / max(len(idx), 1), 4),
                 "largest_share_after": round(min(largest_before, c) / max(after, 1), 4),
                 "capped": capped[:10], "capped_shapes": len(capped)}
