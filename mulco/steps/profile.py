@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from .pipeline import Corpus, Outcome
+from .pipeline import LEAF_FIELDS, Corpus, Outcome
 from .spec import Section, StepSpec, ran_stats, row
 
 PROFILES = ("full", "seed")
@@ -105,39 +105,49 @@ class Profile:
     name: str = "profile"
 
     def run(self, corpus: Corpus) -> Outcome:
+        """Which cell a record is in follows from its leaf (task, subtask, lang, plang) and source
+        codes, so no record is read for it; the ids are read (as Arrow strings) only for the strata
+        cut to their share, to keep the smallest."""
         out = Outcome()
-        recs, sources = corpus.records, corpus.sources
-        members: dict[int, list[int]] = collections.defaultdict(list)
-        loose = []
-        for i in np.flatnonzero(corpus.alive).tolist():
-            for c, cell in enumerate(self.cells):
-                if cell.matches(recs[i], sources[i]):
-                    members[c].append(i)
-                    break
-            else:
-                loose.append(i)
+        alive = np.flatnonzero(corpus.alive)
+        n_src = max(1, len(corpus.sources.names))
+        pair = corpus.leaf_codes[alive].astype(np.int64) * n_src + corpus.sources.codes[alive]
+        pairs, inv = np.unique(pair, return_inverse=True)
+        leaf_of = [dict(zip(LEAF_FIELDS, corpus.leaf_names[p // n_src])) for p in pairs.tolist()]
+        source_of = [corpus.sources.names[p % n_src] for p in pairs.tolist()]
+        cell_of = np.array([next((c for c, cell in enumerate(self.cells) if cell.matches(r, src)), -1)
+                            for r, src in zip(leaf_of, source_of)], dtype=np.int64)
+        rec_cell = cell_of[inv] if len(alive) else np.zeros(0, dtype=np.int64)
         outside = collections.Counter()
-        for i in loose:
-            en_only = self._en_only(recs[i], sources[i])
-            if en_only:
-                outside[en_only.name] += 1
-                out.drops.append((i, f"profile seed: ZH twin of an EN-only cell ({en_only.name}; the paper has no "
-                                     f"Chinese row for it)", None))
-            else:
-                out.drops.append((i, "profile seed: not in a cell of the paper's MulCo", None))
+        en_only = [self._en_only(r, src) for r, src in zip(leaf_of, source_of)]
+        why = [f"profile seed: ZH twin of an EN-only cell ({e.name}; the paper has no Chinese row for it)" if e
+               else "profile seed: not in a cell of the paper's MulCo" for e in en_only]
+        loose = np.flatnonzero(rec_cell < 0)
+        for k, p in zip(loose.tolist(), inv[loose].tolist()):
+            if en_only[p]:
+                outside[en_only[p].name] += 1
+            out.drops.append((int(alive[k]), why[p], None))
         table = []
+        split_codes = corpus.splits.codes
         for c, cell in enumerate(self.cells):
-            idx = members.get(c, [])
-            strata: dict[tuple, list[int]] = collections.defaultdict(list)
-            for i in idx:
-                strata[(recs[i].get("plang") or "-", corpus.splits[i], recs[i].get("lang"))].append(i)
+            idx = alive[rec_cell == c]
+            strata: dict[tuple, np.ndarray] = {}
+            sub = corpus.leaf_codes[idx].astype(np.int64) * len(corpus.splits.names) + split_codes[idx]
+            kinds, kind_of = np.unique(sub, return_inverse=True)
+            for k, v in enumerate(kinds.tolist()):
+                leaf = corpus.leaf_names[v // len(corpus.splits.names)]
+                key = (leaf[3] or "-", corpus.splits.names[v % len(corpus.splits.names)], leaf[2])
+                part = idx[kind_of == k]
+                strata[key] = np.concatenate((strata[key], part)) if key in strata else part
             take = allocate(cell.size, {k: len(v) for k, v in strata.items()})
             by_plang, by_split = collections.Counter(), collections.Counter()
+            beyond = f"profile seed: beyond the size of {cell.name} ({cell.size:,})"
             for key in sorted(strata):
-                ordered = sorted(strata[key], key=lambda i: recs[i]["id"])
                 n = take.get(key, 0)
-                for i in ordered[n:]:
-                    out.drops.append((i, f"profile seed: beyond the size of {cell.name} ({cell.size:,})", None))
+                if n < len(strata[key]):
+                    members = np.sort(strata[key])
+                    for i in members[_by_id(corpus, members)[n:]].tolist():
+                        out.drops.append((i, beyond, None))
                 by_plang[key[0]] += n
                 by_split[key[1]] += n
             delivered = sum(take.values())
@@ -174,6 +184,14 @@ class Profile:
                 where = "codesearchnet/<plang>/{train,valid,test}.jsonl" if "codesearchnet" in cell.sources else "raw files"
                 why.append(f"no records for {', '.join(missing)} ({where})")
         return "; ".join(why) or "the raw files hold fewer records than the cell (a slice, not the full source)"
+
+
+def _by_id(corpus: Corpus, idx: np.ndarray) -> np.ndarray:
+    """The positions of the sorted record indices ``idx`` in the order of their ids (a stable sort:
+    equal ids keep index order), the ids read as Arrow strings (no Python object per record)."""
+    import pyarrow.compute as pc
+
+    return pc.sort_indices(corpus.store.take(idx, ["id"]), sort_keys=[("id", "ascending")]).to_numpy()
 
 
 def _section(results: list) -> dict | None:
