@@ -104,3 +104,30 @@ def test_short_near_duplicate_answers_form_a_group_by_their_exact_similarity():
     assert recs[4]["id"] not in dropped and stats["groups"] == 2
     u, v = _written_edges(tokenize([written(r) for r in recs]), np.zeros(5, dtype=np.int64), DedupConfig())
     assert sorted(zip(u.tolist(), v.tolist())) == [(0, 1), (2, 3)]
+
+
+def test_groups_do_not_depend_on_the_block_the_answers_are_hashed_in():
+    """Issue 21: answers are hashed block by block in index order and only the candidate pairs'
+    answers are read again; any block size gives the same groups, drops (naming the kept record)
+    and stats. A record whose split is its source's own cannot move: dropped, naming the split."""
+    recs = [rec(k, q, READ) for k, q in enumerate(["如何在Python中读取文件？", "用Python逐行读取一个文本文件"])]
+    recs.append(rec(2, "Python 读文件的方法是什么", READ.replace("line", "row")))
+    recs.append(rec(3, "怎样读取文本文件", READ, source="own_split"))  # not a hashed split: cannot move
+    js = "```python\nimport json\nprint(json.load(open('a.json')))\n```\n读取 JSON。"
+    recs += [rec(4, "如何读取JSON文件？", js), rec(5, "Python怎么加载一个JSON文件", js)]
+    recs += [rec(10 + k, f"第{k}个问题：如何打印列表？", f"```python\nitems = [{k}, 2, 3]\nfor item in items:\n"
+                 f"    print(item * {k})\n```\n逐个打印。") for k in range(6)]
+    splits = ["train", "test", "train", "validation", "test", "validation", *["train"] * 6]
+    runs = [run(recs, splits, prompts_per_answer=2) for _ in range(2)]
+    for block in (1, 3):
+        corpus = Corpus(recs, splits, [r["source"] for r in recs], threads=1)
+        results, dropped = run_steps(corpus, [AnswerDedup(DedupConfig(prompts_per_answer=2), block=block)])
+        runs.append((corpus, {recs[i]["id"]: d for i, d in dropped.items()}, results[0].stats))
+    (_, dropped, stats), others = runs[0], runs[1:]
+    for _, d, st in others:
+        assert d == dropped and st == stats
+    assert dropped[recs[3]["id"]].reason == f"answer duplicate: same answer as {recs[1]['id']}, in split test"
+    assert dropped[recs[0]["id"]].matched == recs[1]["id"]  # the third of the group, beyond the two kept
+    assert stats["moved"] == 1 and runs[0][0].splits[5] == "test"  # moved to the split of its group
+    assert runs[0][0].split_rank[5] == 0
+    assert stats["by_config"]["code_generation.zh.python"]["dropped"] == len(dropped)

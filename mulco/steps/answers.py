@@ -42,7 +42,7 @@ import numpy as np
 
 from . import minhash
 from .dedup import SETTINGS, DedupConfig
-from .pipeline import SPLIT_RANK, Corpus, Outcome
+from .pipeline import Corpus, Outcome
 from .spec import Section, StepSpec, ran_stats, row
 from .text import SEP, U64, Tokens, code_fields, features, mix, ngrams, separator_hash, strip_template
 
@@ -87,94 +87,255 @@ def _long(record: dict, min_words: int) -> bool:
     return len(_WORD.findall(f"{record.get('input') or ''} {record.get('output') or ''}")) >= min_words
 
 
+#: the fields the step reads of a record
+_COLUMNS = ("instruction", "input", "output", "lang", "task", "subtask")
+#: judged answers featurised at a time (at most this many, or about _BLOCK_CHARS characters): their
+#: tokens and shingles are the step's working set; per record it keeps hashes only
+_BLOCK = 1 << 15
+_BLOCK_CHARS = 1 << 23
+
+
+@dataclass
+class _Judged:
+    """What the step keeps per judged record (in index order): no text, no token."""
+
+    idx: np.ndarray  # int64: the record
+    short: np.ndarray  # bool: a code answer of fewer than answer_min_words words
+    keys: np.ndarray  # uint64: exact key of the answer
+    usable: np.ndarray  # bool: the answer has shingles
+    bands: np.ndarray  # (n, bands) uint64: LSH band hashes of its signature
+    written_bands: np.ndarray  # (n, bands) uint64: band hashes of its windows as written
+    written_sizes: np.ndarray  # int64: how many distinct windows as written
+
+
+def _answer_features(texts: list[str], fields: list[int], cfg, threads: int) -> dict:
+    """Features of a block of :func:`answer_text` texts: exact keys, signatures, and the sets of
+    :func:`written` windows (from the same tokens, without the field separators)."""
+    f = features(texts, shingle_n=cfg.dedup_ngram, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed, threads=threads,
+                 fields=fields, word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64), keep=True)
+    return {"keys": f.exact_keys, "sig": f.signatures, "windows": _window_sets(_without_separators(f.tokens), cfg.dedup_ngram)}
+
+
+def _block_hashes(texts: list[str], fields: list[int], cfg, threads: int) -> tuple:
+    """Per answer of a block: exact key, usable, band hashes, band hashes and size of its windows as written."""
+    fb = _answer_features(texts, fields, cfg, threads)
+    sig = fb["sig"]
+    h, t, starts = fb["windows"]
+    sizes = np.diff(starts)
+    wsig = minhash.signatures(h, t, len(texts), num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
+    return (fb["keys"], ~(sig == minhash.EMPTY).all(axis=1), minhash.band_hashes(sig, *cfg.lsh_params()),
+            minhash.band_hashes(wsig, *_written_lsh(cfg)), sizes)
+
+
+def _judge(corpus: Corpus, cfg, block: int = _BLOCK) -> _Judged:
+    """Read the alive records in index order (only :data:`_COLUMNS`) and hash the answers of the
+    judged ones block by block (per block its arrays: nothing per record outlives its block)."""
+    parts = []
+    idx, short, texts, fields, chars = [], [], [], [], 0
+
+    def flush():
+        nonlocal idx, short, texts, fields, chars
+        if texts:
+            parts.append((np.array(idx, dtype=np.int64), np.array(short, dtype=bool),
+                          *_block_hashes(texts, fields, cfg, corpus.threads)))
+        idx, short, texts, fields, chars = [], [], [], [], 0
+
+    for i, r in corpus.iter_records(columns=_COLUMNS):
+        if not judged(r, cfg.answer_min_words):
+            continue
+        idx.append(i)
+        short.append(code_answer(r) and not _long(r, cfg.answer_min_words))
+        texts.append(answer_text(r))
+        fields.append(code_fields(r))
+        chars += len(texts[-1])
+        if len(texts) >= block or chars >= _BLOCK_CHARS:
+            flush()
+    flush()
+    if not parts:
+        z = np.zeros(0, dtype=np.uint64)
+        return _Judged(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), z, np.zeros(0, dtype=bool),
+                       np.zeros((0, cfg.lsh_params()[0]), dtype=np.uint64),
+                       np.zeros((0, _written_lsh(cfg)[0]), dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    return _Judged(*(_concat_pop(parts, k) for k in range(7)))
+
+
+def _concat_pop(parts: list, k: int) -> np.ndarray:
+    """Concatenate item ``k`` of every part, letting go of each part's item once copied (the result
+    and the parts are never both whole in memory)."""
+    out = np.concatenate([p[k] for p in parts])
+    for j, p in enumerate(parts):
+        parts[j] = p[:k] + (None,) + p[k + 1:]
+    return out
+
+
+def _refetch(corpus: Corpus, rec_idx: np.ndarray, cfg, block: int = _BLOCK) -> tuple:
+    """Signatures and window sets (as written) of the answers of the records ``rec_idx`` (sorted),
+    computed again from their texts: those of the candidate pairs, the only ones compared."""
+    sigs, hs, sizes = [], [], []
+    texts, fields = [], []
+
+    def flush():
+        if texts:
+            fb = _answer_features(texts, fields, cfg, corpus.threads)
+            sigs.append(fb["sig"])
+            h, _, starts = fb["windows"]
+            hs.append(h)
+            sizes.append(np.diff(starts))
+            texts.clear()
+            fields.clear()
+
+    for _, r in corpus.iter_records(rec_idx, ("input", "output", "task", "subtask")):
+        texts.append(answer_text(r))
+        fields.append(code_fields(r))
+        if len(texts) >= block:
+            flush()
+    flush()
+    if not sigs:
+        return np.zeros((0, cfg.dedup_num_perm), dtype=np.uint32), np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
+    size = np.concatenate(sizes)
+    return np.concatenate(sigs), np.concatenate(hs), np.concatenate(([0], np.cumsum(size)))
+
+
 @dataclass
 class AnswerDedup:
     cfg: object  # DedupConfig
     name: str = "answer_dedup"
+    block: int = _BLOCK  # judged answers featurised at a time (the result does not depend on it)
 
     def run(self, corpus: Corpus) -> Outcome:
+        """Judged records are read once in index order and hashed block by block (:func:`_judge`);
+        the LSH runs on band hashes with the nodes in preference order; the answers of the
+        candidate pairs alone are read again to compare them (:func:`_refetch`). Drops are in bulk,
+        naming the kept record of their group."""
         out = Outcome()
         cfg = self.cfg
         keep_n = int(cfg.prompts_per_answer)
-        alive = np.flatnonzero(corpus.alive)
-        nodes = alive[np.argsort(corpus.preference()[alive], kind="stable")]  # preference order
-        recs = corpus.records
-        nodes = np.array([i for i in nodes.tolist() if judged(recs[i], cfg.answer_min_words)], dtype=np.int64)
-        short = sum(code_answer(recs[i]) and not _long(recs[i], cfg.answer_min_words) for i in nodes.tolist())
-        out.stats.update(records_judged=int(len(nodes)), short_code_answers=int(short), prompts_per_answer=keep_n,
+        j = _judge(corpus, cfg, self.block)
+        out.stats.update(records_judged=int(len(j.idx)), short_code_answers=int(j.short.sum()), prompts_per_answer=keep_n,
                          min_words=cfg.answer_min_words, threshold=cfg.dedup_threshold)
-        if len(nodes) < 2:
+        if len(j.idx) < 2:
             out.stats.update(groups=0, cross_split_groups=0, moved=0)
             return out
-        f = features([answer_text(recs[i]) for i in nodes.tolist()], shingle_n=cfg.dedup_ngram,
-                     num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed,
-                     threads=corpus.threads, fields=[code_fields(recs[i]) for i in nodes.tolist()],
-                     word_n=0, anchor_filter=np.zeros(0, dtype=np.uint64), keep=True)  # keys, signatures, tokens
-        vals = [(recs[i].get("lang") or "", recs[i].get("task") or "", recs[i].get("subtask") or "") for i in nodes.tolist()]
-        uniq = {v: k for k, v in enumerate(sorted(set(vals)))}
-        group = np.fromiter((uniq[v] for v in vals), dtype=np.int64, count=len(vals))
-        eu, ev = _exact_edges(f.exact_keys, group)
+        perm = np.argsort(corpus.preference()[j.idx], kind="stable")  # node k is judged record perm[k]
+        nodes = j.idx[perm]
+        n = len(nodes)
+        group = _groups(corpus, nodes)
+        eu, ev = _exact_edges(j.keys[perm], group)
         # near: MinHash LSH over the answers (variables abstracted), then the pairs whose answers as
         # written are near duplicates by their exact Jaccard similarity (short answers, where a few
-        # shingles make the estimate coarse)
+        # shingles make the estimate coarse); each array is put in node order as it is needed, the
+        # one in index order let go (a copy at a time)
         bands, rows = cfg.lsh_params()
-        usable = ~(f.signatures == minhash.EMPTY).all(axis=1)
-        u, v = minhash.candidate_edges(f.signatures, group, bands, rows, usable)
-        ok = minhash.similarity(f.signatures, u, v) >= cfg.dedup_threshold
-        xu, xv = _written_edges(_without_separators(f.tokens), group, cfg)
-        lab = minhash.components(len(nodes), np.concatenate((eu, u[ok], xu)), np.concatenate((ev, v[ok], xv)))
-        members: dict[int, list[int]] = collections.defaultdict(list)
-        for node in range(len(nodes)):  # nodes in preference order, so each list is too
-            members[int(lab[node])].append(node)
-        splits = corpus.splits
-        moved = cross = 0
-        sizes = collections.Counter()
-        largest = []
-        for mem in members.values():
-            if len(mem) < 2:
-                continue
-            idx = [int(nodes[m]) for m in mem]
-            sizes[len(mem)] += 1
-            if len({splits[i] for i in idx}) > 1:
-                cross += 1
-            kept_id = recs[idx[0]]["id"]
-            largest.append((-len(mem), kept_id, idx[0]))
-            target = splits[idx[0]]
-            for rank, i in enumerate(idx):
-                if rank >= keep_n:
-                    out.drops.append((i, f"answer duplicate: same answer as {kept_id}", kept_id))
-                elif splits[i] != target:
-                    if corpus.sources[i] in HASH_SPLIT_SOURCES:
-                        splits[i] = target
-                        corpus.split_rank[i] = SPLIT_RANK.get(target, 2)
-                        moved += 1
-                    else:
-                        out.drops.append((i, f"answer duplicate: same answer as {kept_id}, in split {target}",
-                                          kept_id))
-        out.drops.sort()
+        j.bands = j.bands[perm]
+        u, v = minhash.candidate_edges(None, group, bands, rows, j.usable[perm], bh=j.bands)
+        j.bands = None
+        j.written_bands = j.written_bands[perm]
+        sizes = j.written_sizes[perm]
+        wu, wv = _written_candidates(j.written_bands, sizes, group, cfg)
+        del j
+        need = np.unique(np.concatenate((u, v, wu, wv)))
+        row = np.full(n, -1, dtype=np.int64)
+        by_index = np.argsort(nodes[need])
+        row[need[by_index]] = np.arange(len(need))  # rows of _refetch: the records in index order
+        sig, h, starts = _refetch(corpus, nodes[need[by_index]], cfg, self.block)
+        ok = minhash.similarity(sig, row[u], row[v]) >= cfg.dedup_threshold
+        del sig
+        inter = _intersections(h, starts, row[wu], row[wv])
+        keep = inter >= cfg.dedup_threshold * (sizes[wu] + sizes[wv] - inter)
+        xu, xv = wu[keep], wv[keep]
+        del h, starts
+        lab = minhash.components(n, np.concatenate((eu, u[ok], xu)), np.concatenate((ev, v[ok], xv)))
+        moved, cross, grouped, dropped = self._groups_of(corpus, nodes, lab, keep_n, out)
         if moved:
             corpus._cache.pop("preference", None)
-        largest.sort()
+        heads, counts = np.unique(lab[grouped], return_counts=True)  # a group's label is its first node
+        sizes_hist = collections.Counter(counts.tolist())
         out.stats.update(
-            groups=int(sum(sizes.values())), records_in_groups=int(sum(k * n for k, n in sizes.items())),
-            size_histogram={str(k): n for k, n in sorted(sizes.items())}, cross_split_groups=cross, moved=moved,
+            groups=int(len(heads)), records_in_groups=int(len(grouped)),
+            size_histogram={str(k): c for k, c in sorted(sizes_hist.items())}, cross_split_groups=cross, moved=moved,
             exact_pairs=int(len(eu)), near_pairs=int(ok.sum()), near_pairs_as_written=int(len(xu)),
-            largest=[{"kept": kid, "size": -s, "source": corpus.sources[i], "task": recs[i].get("subtask") or recs[i]["task"],
-                      "lang": recs[i].get("lang"), "plang": recs[i].get("plang")} for s, kid, i in largest[:10]],
-            by_config=_by_config(recs, nodes, members, out.drops))
+            largest=_largest(corpus, nodes[heads], counts),
+            by_config=_by_config(corpus, nodes, nodes[grouped], dropped))
         return out
 
+    def _groups_of(self, corpus: Corpus, nodes: np.ndarray, lab: np.ndarray, keep_n: int, out: Outcome) -> tuple:
+        """Apply the policy to the groups (components of two nodes or more): each keeps its ``keep_n``
+        first nodes, in the split of its first; the others are dropped naming the first. Returns
+        (records moved, groups across splits, the grouped nodes, the dropped records)."""
+        in_group = np.bincount(lab, minlength=len(lab))[lab] >= 2
+        gn = np.flatnonzero(in_group)
+        gn = gn[np.argsort(lab[gn], kind="stable")]  # group by group, each in preference order
+        head = lab[gn]
+        pos = np.arange(len(gn))
+        first = np.ones(len(gn), dtype=bool)
+        first[1:] = head[1:] != head[:-1]
+        rank = pos - np.maximum.accumulate(np.where(first, pos, 0)) if len(gn) else pos
+        rec, head_rec = nodes[gn], nodes[head]
+        splits = corpus.splits
+        target = splits.codes[head_rec]
+        elsewhere = splits.codes[rec] != target
+        cross = int(len(np.unique(head[elsewhere])))
+        beyond = rank >= keep_n
+        out.drop_bulk(rec[beyond], "answer duplicate: same answer as {id}", head_rec[beyond])
+        hashed = np.isin(corpus.sources.codes[rec],
+                         [k for k, s in enumerate(corpus.sources.names) if s in HASH_SPLIT_SOURCES])
+        move = ~beyond & elsewhere & hashed
+        stuck = ~beyond & elsewhere & ~hashed
+        for code in np.unique(target[stuck]).tolist():
+            m = stuck & (target == code)
+            name = splits.names[code].replace("{", "{{").replace("}", "}}")
+            out.drop_bulk(rec[m], f"answer duplicate: same answer as {{id}}, in split {name}", head_rec[m])
+        for code in np.unique(target[move]).tolist():
+            splits[rec[move & (target == code)]] = splits.names[code]  # split_rank follows (Labels.on_set)
+        dropped = np.sort(rec[beyond | stuck])
+        return int(move.sum()), cross, gn, dropped
 
-def _by_config(recs: list, nodes: np.ndarray, members: dict, drops: list) -> dict:
+
+def _groups(corpus: Corpus, nodes: np.ndarray) -> np.ndarray:
+    """Per node the number of its (lang, task, subtask) among those of all nodes, sorted (any plang:
+    a wrong label must not hide a duplicate)."""
+    val = {c: (leaf[2] or "", leaf[0] or "", leaf[1] or "") for c, leaf in enumerate(corpus.leaf_names)}
+    codes = corpus.leaf_codes[nodes]
+    present = np.unique(codes).tolist()
+    uniq = {v: k for k, v in enumerate(sorted({val[c] for c in present}))}
+    lut = np.zeros(max(1, len(corpus.leaf_names)), dtype=np.int64)
+    for c in present:
+        lut[c] = uniq[val[c]]
+    return lut[codes]
+
+
+def _largest(corpus: Corpus, head_rec: np.ndarray, counts: np.ndarray, top: int = 10) -> list[dict]:
+    """The ``top`` largest groups (then the smallest id of their kept record): ids are read only for
+    the groups at least as large as the ``top``-th."""
+    if not len(counts):
+        return []
+    least = np.sort(counts)[::-1][min(top, len(counts)) - 1]
+    cand = np.flatnonzero(counts >= least)
+    cand = cand[np.argsort(head_rec[cand])]
+    ids = corpus.column("id", head_rec[cand])
+    best = sorted(zip((-counts[cand]).tolist(), ids, head_rec[cand].tolist()))[:top]
+    out = []
+    for s, kid, i in best:
+        task, subtask, lang, plang = corpus.leaf_of(i)
+        out.append({"kept": kid, "size": -s, "source": corpus.sources[i], "task": subtask or task, "lang": lang,
+                    "plang": plang})
+    return out
+
+
+def _by_config(corpus: Corpus, nodes: np.ndarray, grouped: np.ndarray, dropped: np.ndarray) -> dict:
     """Per config (task or subtask, lang, plang) of the judged records: how many were judged, how
     many shared their answer (equal or near) with another one before the step, how many it dropped."""
-    def name(i):
-        r = recs[i]
-        return ".".join(p for p in (r.get("subtask") or r.get("task"), r.get("lang"), r.get("plang") or "-") if p)
-    judged_n = collections.Counter(name(i) for i in nodes.tolist())
-    grouped = collections.Counter(name(int(nodes[m])) for mem in members.values() if len(mem) > 1 for m in mem)
-    dropped = collections.Counter(name(i) for i, _, _ in drops)
-    return {k: {"judged": n, "in_groups": grouped[k], "dropped": dropped[k]} for k, n in sorted(judged_n.items())}
+    names = [".".join(p for p in (subtask or task, lang, plang or "-") if p)
+             for task, subtask, lang, plang in corpus.leaf_names]
+
+    def count(idx):
+        c = collections.Counter()
+        for code, k in zip(*np.unique(corpus.leaf_codes[idx], return_counts=True)):
+            c[names[code]] += int(k)
+        return c
+
+    judged_n, in_groups, drops = count(nodes), count(grouped), count(dropped)
+    return {k: {"judged": n, "in_groups": in_groups[k], "dropped": drops[k]} for k, n in sorted(judged_n.items())}
 
 
 def _exact_edges(exact_keys: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,6 +352,12 @@ def _exact_edges(exact_keys: np.ndarray, group: np.ndarray) -> tuple[np.ndarray,
 _WRITTEN_CANDIDATES = 0.75
 
 
+def _written_lsh(cfg) -> tuple[int, int]:
+    """(bands, rows) of the LSH over the windows as written (tuned for a lower threshold, so few near
+    pairs are missed)."""
+    return minhash.optimal_bands(cfg.dedup_threshold * _WRITTEN_CANDIDATES, cfg.dedup_num_perm)
+
+
 def written(record: dict) -> str:
     """The answer as written: the input, a line break, the output (the tokens of
     :func:`answer_text` without its field separators)."""
@@ -203,25 +370,39 @@ def _without_separators(tok: Tokens) -> Tokens:
     return Tokens(tok.hash[keep], tok.text[keep], tok.word[keep], tok.n_texts)
 
 
+def _window_sets(tok: Tokens, n_gram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each text's set of ``n_gram``-token windows (no variable abstracted; a text shorter than that:
+    one window): (hashes, texts, starts), each text's hashes sorted and without repeats, texts in
+    order, text ``k``'s at ``starts[k]:starts[k + 1]``."""
+    h, t = ngrams(tok, n_gram, short=True)
+    order = np.lexsort((h, t))
+    h, t = h[order], t[order].astype(np.int64)
+    once = np.concatenate(([True], (h[1:] != h[:-1]) | (t[1:] != t[:-1]))) if len(h) else np.zeros(0, dtype=bool)
+    h, t = h[once], t[once]
+    return h, t, np.searchsorted(t, np.arange(tok.n_texts + 1))
+
+
+def _written_candidates(bh: np.ndarray, sizes: np.ndarray, group: np.ndarray, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs for the exact check: nodes sharing a band of their window signatures (band hashes
+    ``bh``) whose set sizes allow a Jaccard similarity of ``dedup_threshold``."""
+    bands, rows = _written_lsh(cfg)
+    u, v = minhash.candidate_edges(None, group, bands, rows, sizes > 0, bh=bh)
+    lo, hi = np.minimum(sizes[u], sizes[v]), np.maximum(sizes[u], sizes[v])
+    maybe = lo >= cfg.dedup_threshold * hi  # |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|)
+    return u[maybe], v[maybe]
+
+
 def _written_edges(tok: Tokens, group: np.ndarray, cfg) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of answers (tokens of :func:`written`) whose ``dedup_ngram``-token windows (no variable
     abstracted; a text shorter than that: one window) have an exact Jaccard similarity of at least
     ``dedup_threshold``; candidates from a MinHash LSH of those windows tuned for a lower threshold,
-    so few near pairs are missed."""
+    so few near pairs are missed. (All in memory: the step computes the same pairs from band hashes
+    kept per record and the windows of the candidates alone.)"""
     n = tok.n_texts
-    h, t = ngrams(tok, cfg.dedup_ngram, short=True)
-    order = np.lexsort((h, t))
-    h, t = h[order], t[order].astype(np.int64)
-    once = np.concatenate(([True], (h[1:] != h[:-1]) | (t[1:] != t[:-1]))) if len(h) else np.zeros(0, dtype=bool)
-    h, t = h[once], t[once]  # each text's set of windows, texts in order
-    starts = np.searchsorted(t, np.arange(n + 1))
+    h, t, starts = _window_sets(tok, cfg.dedup_ngram)
     sizes = np.diff(starts)
     sig = minhash.signatures(h, t, n, num_perm=cfg.dedup_num_perm, seed=cfg.dedup_seed)
-    bands, rows = minhash.optimal_bands(cfg.dedup_threshold * _WRITTEN_CANDIDATES, cfg.dedup_num_perm)
-    u, v = minhash.candidate_edges(sig, group, bands, rows, sizes > 0)
-    lo, hi = np.minimum(sizes[u], sizes[v]), np.maximum(sizes[u], sizes[v])
-    maybe = lo >= cfg.dedup_threshold * hi  # |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|)
-    u, v = u[maybe], v[maybe]
+    u, v = _written_candidates(minhash.band_hashes(sig, *_written_lsh(cfg)), sizes, group, cfg)
     inter = _intersections(h, starts, u, v)
     keep = inter >= cfg.dedup_threshold * (sizes[u] + sizes[v] - inter)
     return u[keep], v[keep]
