@@ -36,6 +36,78 @@ def signatures(h: np.ndarray, text: np.ndarray, n_texts: int, num_perm: int = 12
     return sig.reshape(n_texts, num_perm)
 
 
+class SignatureFile:
+    """(n, num_perm) uint32 signatures kept in a file instead of memory (512 bytes a record at 128
+    slots): appended block by block, read back by row ranges (``sig[a:b]``) or rows
+    (``sig[idx]``, :meth:`rows`). Reads are plain reads of the rows wanted, never a memory map:
+    mapped pages would count as the build's memory."""
+
+    #: rows read in one call when two wanted rows are at most this many rows apart (wasted reads
+    #: stay below 1 KB a gap; a run of near rows is one call)
+    GAP = 2
+
+    def __init__(self, path, num_perm: int):
+        self.path, self.num_perm, self.n = str(path), int(num_perm), 0
+        open(self.path, "wb").close()
+
+    def append(self, sig: np.ndarray) -> None:
+        sig = np.ascontiguousarray(sig, dtype=np.uint32)
+        assert sig.ndim == 2 and sig.shape[1] == self.num_perm, sig.shape
+        with open(self.path, "ab") as f:
+            f.write(memoryview(sig).cast("B"))
+        self.n += len(sig)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n, self.num_perm
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            a, b, step = key.indices(self.n)
+            if step != 1:
+                raise IndexError("signature rows: only contiguous slices")
+            return self._read_runs(np.array([a]), np.array([max(a, b)]))
+        return self.rows(np.asarray(key))
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        """The rows ``idx`` (any order, repeats allowed), read in file order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if not len(idx):
+            return np.empty((0, self.num_perm), dtype=np.uint32)
+        if idx.min() < 0 or idx.max() >= self.n:
+            raise IndexError(f"signature row out of range 0..{self.n - 1}")
+        uniq, inv = np.unique(idx, return_inverse=True)
+        brk = np.flatnonzero(np.diff(uniq) > self.GAP + 1) + 1
+        lo = uniq[np.concatenate(([0], brk))]
+        hi = uniq[np.append(brk - 1, len(uniq) - 1)] + 1
+        buf = self._read_runs(lo, hi)
+        run = np.searchsorted(lo, uniq, side="right") - 1
+        at = (np.cumsum(hi - lo) - (hi - lo))[run] + (uniq - lo[run])
+        return buf[at[inv]]
+
+    def _read_runs(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Rows [lo[k], hi[k]) of every run, one after another."""
+        width = 4 * self.num_perm
+        buf = np.empty((int((hi - lo).sum()), self.num_perm), dtype=np.uint32)
+        if not buf.size:
+            return buf
+        view = memoryview(buf).cast("B")
+        with open(self.path, "rb", buffering=0) as f:
+            at = 0
+            for a, b in zip(lo.tolist(), hi.tolist()):
+                end = at + (b - a) * width
+                f.seek(a * width)
+                while at < end:  # a raw read may return less than asked
+                    k = f.readinto(view[at:end])
+                    if not k:
+                        raise OSError(f"{self.path}: signature file shorter than its {self.n} rows")
+                    at += k
+        return buf
+
+
 def dense(sig: np.ndarray) -> np.ndarray:
     """A copy of ``sig`` whose empty slots take the value of the next non-empty slot to the right
     (circularly) plus an offset per step (rotation densification, Shrivastava & Li 2014), so
@@ -101,25 +173,33 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int, batch: int = 1 << 16) ->
 
 def band_keys(bh: np.ndarray, group: np.ndarray, band: int) -> np.ndarray:
     """LSH bucket key of ``band``: its band hash and the group (the bucket a step compares within)."""
-    return mix(bh[:, band] ^ mix(group.astype(np.uint64) * U64(0x9E3779B97F4A7C15) + U64(band)))
+    return _band_key(bh[:, band], group, band)
+
+
+def _band_key(col: np.ndarray, group: np.ndarray, band: int) -> np.ndarray:
+    return mix(col ^ mix(group.astype(np.uint64) * U64(0x9E3779B97F4A7C15) + U64(band)))
 
 
 def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, usable: np.ndarray | None = None,
-                    bh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    bh: np.ndarray | None = None, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (u < v) of nodes that share a band in the same group. Within one bucket each node is
     paired with the bucket's first node and with the node before it (linear in the bucket size).
-    ``bh``: ``band_hashes(sig, bands, rows)`` of the same nodes when already computed (then
-    ``sig`` is not read)."""
+    ``bh``: ``band_hashes(sig, bands, rows)`` when already computed (then ``sig`` is not read),
+    of the same nodes, or with ``at`` of the rows ``at[node]`` (the corpus' band hashes indexed in
+    place: one band of the nodes is copied at a time, not all of them)."""
     n = len(group)
     idx = np.arange(n) if usable is None else np.flatnonzero(usable)
     us, vs = [], []
     if len(idx) < 2:
         z = np.zeros(0, dtype=np.int64)
         return z, z
-    sub = band_hashes(sig[idx], bands, rows) if bh is None else bh[idx]
+    if bh is None:
+        sub, rows_of = band_hashes(sig[idx], bands, rows), slice(None)
+    else:
+        sub, rows_of = bh, (idx if at is None else at[idx])
     g = group[idx]
     for b in range(bands):
-        key = band_keys(sub, g, b)
+        key = _band_key(sub[rows_of, b], g, b)
         order = np.argsort(key, kind="stable")
         ks = key[order]
         same = ks[1:] == ks[:-1]
@@ -145,10 +225,15 @@ def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 
     """Estimated Jaccard similarity of the pairs (rows ``u``, rows ``v``) of one-permutation
     signatures (not densified): equal non-empty slots over slots non-empty in either (Li, Owen &
     Zhang 2012). ``batch`` pairs at a time: their two signature rows and the comparisons, ~1.5 KB a
-    pair, are the step's largest working set (16k pairs: ~25 MB)."""
+    pair, are the step's largest working set (16k pairs: ~25 MB). ``sig`` may be a
+    :class:`SignatureFile`: each batch reads just its rows."""
     out = np.empty(len(u), dtype=np.float64)
     for i in range(0, len(u), batch):
-        a, b = sig[u[i:i + batch]], sig[v[i:i + batch]]
+        if isinstance(sig, np.ndarray):
+            a, b = sig[u[i:i + batch]], sig[v[i:i + batch]]
+        else:  # one read of the batch's rows, in file order
+            both = sig.rows(np.concatenate((u[i:i + batch], v[i:i + batch])))
+            a, b = both[:len(both) // 2], both[len(both) // 2:]
         eq = ((a == b) & (a != EMPTY)).sum(axis=1)
         used = ((a != EMPTY) | (b != EMPTY)).sum(axis=1)
         out[i:i + batch] = eq / np.maximum(used, 1)
