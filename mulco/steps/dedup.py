@@ -23,6 +23,7 @@ Stages (datatrove style): signature -> buckets -> clusters -> filter.
 from __future__ import annotations
 
 import collections
+import heapq
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -82,50 +83,81 @@ class DedupConfig:
         return d
 
 
-def _str_key(values: list) -> np.ndarray:
-    """Small integer ids of hashable labels, numbered in sorted order (deterministic)."""
-    uniq = {v: i for i, v in enumerate(sorted(set(values)))}
-    return np.fromiter((uniq[v] for v in values), dtype=np.int64, count=len(values))
+def _sorted_codes(codes: np.ndarray, labels: dict) -> np.ndarray:
+    """``codes`` (first-seen numbers of the keys of ``labels``) renumbered in the sorted order of
+    the labels (deterministic, whatever the record order)."""
+    keys = list(labels)
+    rank = np.empty(len(keys), dtype=np.int32)
+    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys), dtype=np.int32)
+    return rank[codes] if len(codes) else codes
 
 
 def buckets(corpus: Corpus, with_task: bool = True) -> np.ndarray:
-    """Bucket id per record (see the module docstring)."""
+    """Bucket id per record (see the module docstring): int32 numbers of the sorted bucket labels,
+    both kinds made in one read of the columns they need."""
     def make():
-        vals = []
-        for r in corpus.records:
+        n = len(corpus)
+        full, lang = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+        full_of: dict = {}
+        lang_of: dict = {}
+        cols = ["lang", "task", "subtask", "plang", "output"]
+        for i, r in corpus.iter_records(np.arange(n), columns=cols):
             sub = r.get("subtask")
             ans = " ".join(str(r.get("output", "")).split()).lower() if sub in ANSWER_KEYED else ""
-            if with_task:
-                vals.append((r.get("lang") or "", r.get("task") or "", sub or "", r.get("plang") or "", ans))
-            else:
-                vals.append((r.get("lang") or "", ans))
-        return _str_key(vals)
-    return corpus.cached(("buckets", with_task), make)
+            lg = r.get("lang") or ""
+            full[i] = full_of.setdefault((lg, r.get("task") or "", sub or "", r.get("plang") or "", ans), len(full_of))
+            lang[i] = lang_of.setdefault((lg, ans), len(lang_of))
+        return {True: _sorted_codes(full, full_of), False: _sorted_codes(lang, lang_of)}
+    return corpus.cached("buckets", make)[with_task]
 
 
-def _cluster_stats(kept_of: dict[int, list[int]], corpus: Corpus, top: int = 10) -> dict:
-    sizes = collections.Counter(len(v) + 1 for v in kept_of.values())
-    largest = sorted(kept_of.items(), key=lambda kv: (-len(kv[1]), corpus.records[kv[0]]["id"]))[:top]
+def _cluster_stats(nodes: np.ndarray, lab: np.ndarray, corpus: Corpus, top: int = 10) -> dict:
+    """Clusters (a kept node and the nodes labelled with it), their size histogram and the ``top``
+    largest, ordered by size then kept id (only the ids of the clusters that may be among them
+    are read)."""
+    kept, size = np.unique(lab[lab != np.arange(len(lab))], return_counts=True)
+    size = size + 1
+    sizes = collections.Counter(size.tolist())
+    chosen: list[tuple[int, int, str]] = []  # (-size, record, id)
+    if len(kept):
+        cut = np.sort(size)[::-1][min(top, len(size)) - 1]  # the size of the top-th largest
+        sure, tied = size > cut, size == cut
+        for cand in (sure, tied):  # all clusters larger than the cut, then the ties by id
+            rec = np.sort(nodes[kept[cand]])
+            want = top - len(chosen)
+            if not len(rec) or want <= 0:
+                continue
+            sz = dict(zip(nodes[kept[cand]].tolist(), size[cand].tolist()))
+            best: list[tuple[int, str, int]] = []
+            for a in range(0, len(rec), 1 << 16):  # ids read in chunks: never one string per cluster
+                part = rec[a:a + (1 << 16)]
+                best = heapq.nsmallest(want, best + [(-sz[i], rid, i) for i, rid in
+                                                     zip(part.tolist(), corpus.column("id", part))])
+            chosen += [(s_, i, rid) for s_, rid, i in best]
+        chosen.sort(key=lambda c: (c[0], c[2]))
+    info = {}
+    if chosen:
+        want = np.array(sorted(i for _, i, _ in chosen), dtype=np.int64)
+        info = dict(corpus.iter_records(want, columns=["subtask", "task", "lang", "plang"]))
     return {
-        "clusters": len(kept_of),
-        "records_in_clusters": sum(len(v) + 1 for v in kept_of.values()),
+        "clusters": int(len(kept)),
+        "records_in_clusters": int(size.sum()),
         "size_histogram": {str(k): v for k, v in sorted(sizes.items())},
-        "largest": [{"kept": corpus.records[k]["id"], "size": len(v) + 1, "source": corpus.sources[k],
-                     "task": corpus.records[k].get("subtask") or corpus.records[k].get("task"),
-                     "lang": corpus.records[k].get("lang"), "plang": corpus.records[k].get("plang")}
-                    for k, v in largest],
+        "largest": [{"kept": rid, "size": -s_, "source": corpus.sources[i],
+                     "task": info[i].get("subtask") or info[i].get("task"),
+                     "lang": info[i].get("lang"), "plang": info[i].get("plang")}
+                    for s_, i, rid in chosen],
     }
 
 
 def _drops_from_labels(nodes: np.ndarray, lab: np.ndarray, corpus: Corpus, reason: str, outcome: Outcome) -> None:
-    """nodes: record index per node (preference order); lab: kept node per node."""
-    kept_of: dict[int, list[int]] = collections.defaultdict(list)
-    for node in np.flatnonzero(lab != np.arange(len(lab))).tolist():
-        k, i = int(nodes[lab[node]]), int(nodes[node])
-        kept_of[k].append(i)
-        outcome.drops.append((i, f"{reason}: duplicate of {corpus.records[k]['id']}", corpus.records[k]["id"]))
-    outcome.drops.sort()
-    outcome.stats.update(_cluster_stats(kept_of, corpus))
+    """nodes: record index per node (preference order); lab: kept node per node. Each other node is
+    dropped in bulk as a duplicate of its kept record."""
+    dup = np.flatnonzero(lab != np.arange(len(lab)))
+    idx, matched = nodes[dup], nodes[lab[dup]]
+    order = np.argsort(idx, kind="stable")
+    outcome.drop_bulk(idx[order], f"{reason}: duplicate of {{id}}", matched[order])
+    outcome.stats.update(_cluster_stats(nodes, lab, corpus))
 
 
 def _feats(corpus: Corpus, cfg: DedupConfig):
@@ -133,16 +165,25 @@ def _feats(corpus: Corpus, cfg: DedupConfig):
 
 
 def _bands(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
-    """The LSH band hashes of all records (:func:`minhash.band_hashes`), computed once."""
+    """The LSH band hashes of all records (:func:`minhash.band_hashes`): those the feature pass
+    computed (``lsh_bands``/``lsh_rows`` of :func:`_feature_args`), else computed once from the
+    signatures."""
     bands, rows = cfg.lsh_params()
+    f = _feats(corpus, cfg)
+    if f.lsh == (bands, rows) and f.band_hashes is not None:
+        return f.band_hashes
     return corpus.cached(("bands", cfg.dedup_ngram, cfg.dedup_num_perm, cfg.dedup_seed, bands, rows),
-                         lambda: minhash.band_hashes(_feats(corpus, cfg).signatures, bands, rows))
+                         lambda: minhash.band_hashes(f.signatures, bands, rows))
 
 
 def _usable(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     """Records with at least one shingle (the others are never near duplicates)."""
+    f = _feats(corpus, cfg)
+    if f.usable is not None:
+        return f.usable
+
     def make():
-        sig = _feats(corpus, cfg).signatures
+        sig = f.signatures
         out = np.empty(len(sig), dtype=bool)
         for i in range(0, len(sig), 1 << 16):
             out[i:i + (1 << 16)] = ~(sig[i:i + (1 << 16)] == minhash.EMPTY).all(axis=1)
@@ -192,7 +233,7 @@ class NearDedup:
         if len(nodes) < 2:
             return out
         group = buckets(corpus)[nodes]
-        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg)[nodes])
+        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg), nodes)
         sim = minhash.similarity(_feats(corpus, cfg).signatures, nodes[u], nodes[v])
         ok = sim >= cfg.dedup_threshold
         out.stats.update(candidate_pairs=int(len(u)), accepted_pairs=int(ok.sum()))
@@ -215,7 +256,6 @@ class Leakage:
             out.stats.update(test_records=int(is_test.sum()), exact=0, near=0)
             return out
         group = buckets(corpus, with_task=False)[nodes]
-        matched: dict[int, int] = {}  # non-test node -> test node
         # exact: same token sequence in the same language
         key = mix(_feats(corpus, self.cfg).exact_keys[nodes] ^ (group.astype(np.uint64) * U64(0x9E3779B97F4A7C15)))
         order = np.argsort(key, kind="stable")
@@ -223,23 +263,25 @@ class Leakage:
         start = np.concatenate(([True], ks[1:] != ks[:-1]))
         first = order[np.maximum.accumulate(np.where(start, np.arange(len(ks)), 0))]
         hit = is_test[first] & ~is_test[order]
-        for node, t in zip(order[hit].tolist(), first[hit].tolist()):
-            matched[node] = t
-        n_exact = len(matched)
+        ex_node, ex_test = order[hit], first[hit]  # non-test node -> test node (each node once)
+        del key, order, ks, start, first, hit
         # near: LSH over the whole language, pairs (test, non-test) only
         bands, rows = cfg.lsh_params()
-        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg)[nodes])
+        u, v = minhash.candidate_edges(None, group, bands, rows, _usable(corpus, cfg)[nodes], _bands(corpus, cfg), nodes)
         cross = is_test[u] & ~is_test[v]
         u, v = u[cross], v[cross]
         sim = minhash.similarity(_feats(corpus, cfg).signatures, nodes[u], nodes[v])
         ok = sim >= cfg.dedup_threshold
-        for a, b in sorted(zip(v[ok].tolist(), u[ok].tolist())):
-            matched.setdefault(a, b)
-        for node, t in sorted(matched.items()):
-            i, k = int(nodes[node]), int(nodes[t])
-            out.drops.append((i, f"leakage: duplicate of test record {corpus.records[k]['id']}", corpus.records[k]["id"]))
-        out.drops.sort()
-        out.stats.update(test_records=int(is_test.sum()), exact=n_exact, near=len(matched) - n_exact,
+        a, b = v[ok], u[ok]
+        o = np.lexsort((b, a))  # per non-test node its smallest test node, unless an exact one matched
+        a, b = a[o], b[o]
+        near = np.concatenate(([True], a[1:] != a[:-1])) & ~np.isin(a, ex_node) if len(a) else np.zeros(0, dtype=bool)
+        node = np.concatenate((ex_node, a[near]))
+        test = np.concatenate((ex_test, b[near]))
+        idx, matched = nodes[node], nodes[test]
+        o = np.argsort(idx, kind="stable")
+        out.drop_bulk(idx[o], "leakage: duplicate of test record {id}", matched[o])
+        out.stats.update(test_records=int(is_test.sum()), exact=int(len(ex_node)), near=int(near.sum()),
                          candidate_pairs=int(len(u)))
         return out
 
@@ -300,8 +342,11 @@ def _leakage_markdown(report) -> list[str]:
 
 
 def _feature_args(cfg: DedupConfig) -> dict:
-    """The shingles and signatures of the corpus (shared by dedup, answer dedup, leakage, decontamination)."""
-    return {"shingle_n": cfg.dedup_ngram, "num_perm": cfg.dedup_num_perm, "seed": cfg.dedup_seed}
+    """The shingles and signatures of the corpus (shared by dedup, answer dedup, leakage, decontamination)
+    and the LSH bands near dedup and leakage hash them into."""
+    bands, rows = cfg.lsh_params()  # the band hashes are computed in the same pass (the signatures go to disk)
+    return {"shingle_n": cfg.dedup_ngram, "num_perm": cfg.dedup_num_perm, "seed": cfg.dedup_seed,
+            "lsh_bands": bands, "lsh_rows": rows}
 
 
 def _dedup_card(report: Mapping) -> list[str]:

@@ -274,13 +274,21 @@ class Features:
     anchors: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``shingle_n``-token window as written
     word_ngrams: tuple[np.ndarray, np.ndarray]  # (hash, text) of every ``word_n``-word window
     exact_keys: np.ndarray  # one per text: its whole token sequence
-    signatures: np.ndarray | None  # (n_texts, num_perm) uint32 MinHash of ``shingles``, or None
+    #: (n_texts, num_perm) uint32 MinHash of ``shingles``, or None; the corpus' are a
+    #: :class:`mulco.steps.minhash.SignatureFile` (on disk: ``sig[a:b]``, ``sig[rows]``)
+    signatures: np.ndarray | None
     tokens: Tokens | None = None
     #: (hash, text): the near-dedup set of each text: every ``shingle_n``-token window, with the
     #: variables of code fields (identifiers used more than once in the field) replaced by one
     #: placeholder, plus each such variable alone (so renaming a variable changes a few
     #: elements, not every window it is in)
     shingles: tuple[np.ndarray, np.ndarray] | None = None
+    #: per text: it has at least one shingle (a signature not all EMPTY); None: read ``signatures``
+    usable: np.ndarray | None = None
+    #: (bands, rows) of ``band_hashes``, the (n_texts, bands) LSH band hashes of the signatures
+    #: (:func:`mulco.steps.minhash.band_hashes`) when computed with the features, else None
+    lsh: tuple[int, int] | None = None
+    band_hashes: np.ndarray | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -344,7 +352,7 @@ def _variables(h: np.ndarray, t: np.ndarray, ident: np.ndarray, fields, starts: 
 
 
 def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num_perm: int, seed: int, keep: bool,
-                    anchor_filter: np.ndarray | None = None):
+                    anchor_filter: np.ndarray | None = None, word_filter=None):
     from .minhash import signatures
 
     h, t, w, ident = _tokenize_chunk(texts)
@@ -375,6 +383,9 @@ def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num
         wh, wt = h[w], t[w]
         wc = np.bincount(wt, minlength=m)
         wn, wnt = _windows(wh, wt, wc, np.cumsum(wc) - wc, word_n, short=False)
+        if word_filter is not None:
+            ok = word_filter(wn, wnt + offset)
+            wn, wnt = wn[ok], wnt[ok]
     else:
         wn, wnt = h[:0], t[:0]
     sig = signatures(sh, st, m, num_perm=num_perm, seed=seed) if num_perm else None
@@ -389,20 +400,22 @@ def _features_chunk(texts, fields, offset: int, shingle_n: int, word_n: int, num
 
 def features(texts: Sequence[str], shingle_n: int = 5, word_n: int = 13, num_perm: int = 128, seed: int = 1,
              threads: int = 1, fields: Sequence[int] | None = None, keep: bool = False,
-             anchor_filter: np.ndarray | None = None) -> Features:
+             anchor_filter: np.ndarray | None = None, word_filter=None) -> Features:
     """Tokens, shingles, word n-grams, exact keys and MinHash signatures of ``texts``, computed
     chunk by chunk (bounded temporary memory); numpy releases the GIL, so ``threads`` > 1 runs
     chunks in parallel. The result does not depend on ``threads``. ``fields`` gives per text the
     fields holding code (bits INSTRUCTION, INPUT, OUTPUT of a :func:`content` text), whose
     identifiers are abstracted in the near-dedup shingles. ``anchor_filter`` (sorted uint64): keep
-    only these anchors (an empty one: none, not computed); ``word_n`` 0: no word n-grams."""
+    only these anchors (an empty one: none, not computed); ``word_n`` 0: no word n-grams;
+    ``word_filter(hashes, texts) -> bool mask``: keep only the word n-grams it marks (``texts``:
+    their index in ``texts``; called from the threads, so it must only read)."""
     texts = [t if len(t) < _CHUNK_CHARS else t[:_CHUNK_CHARS - 1] for t in texts]
     spans = _chunks(texts)
 
     def run(span):
         i, j = span
         return _features_chunk(texts[i:j], None if fields is None else fields[i:j], i, shingle_n, word_n, num_perm,
-                               seed, keep, anchor_filter)
+                               seed, keep, anchor_filter, word_filter)
 
     if threads > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
