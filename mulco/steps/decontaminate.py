@@ -37,9 +37,10 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from .featurize import WORD_FILTER, WordFilter, in_sorted, keep_word_ngrams
 from .pipeline import Corpus, Outcome
 from .spec import Section, Settings, StepSpec, ran_stats, row, table, total
-from .text import Tokens, ngrams, tokenize
+from .text import Tokens, features, ngrams, tokenize
 
 #: sources built from CodeXGLUE tasks: their test split is a benchmark
 BENCHMARKS = ("humaneval", "mbpp", "codexglue_test")
@@ -213,6 +214,37 @@ class Decontaminate:
         needles = _Needles(external, self.cfg.decontam_min_chars, int(corpus.feature_args["shingle_n"])) if external else None
         self._needles = needles
         corpus.keep_anchors(needles.first_anchor_hashes() if needles else np.zeros(0, dtype=np.uint64))
+        keep_word_ngrams(corpus, self._word_filter(corpus, external))
+
+    def _word_filter(self, corpus: Corpus, external: list[Item]) -> WordFilter:
+        """The word n-grams the n-gram checks look up (the others need not be kept: 0.5 KB a record):
+        those of the HumanEval/MBPP items, and, in the records that are not CodeXGLUE test records,
+        those found in a CodeXGLUE test record (their top 32 bits: a superset). The test records'
+        own n-grams are read again, for the few hashes that matter, when the step runs
+        (:meth:`_reference`)."""
+        n = self.cfg.decontam_ngram
+        exact = np.zeros(0, dtype=np.uint64)
+        if external:
+            exact = np.unique(ngrams(tokenize([it.text for it in external]).words(), n, short=False)[0])
+        prefixes = np.zeros(0, dtype=np.uint32)
+        tests = np.zeros(len(corpus), dtype=bool)
+        if "codexglue_test" in self.cfg.decontam_benchmarks:
+            tests = self._test_candidates(corpus)
+            for _, texts, _ in corpus.content_blocks(tests):
+                wh = _word_ngrams(texts, n, corpus.threads)[0]
+                prefixes = np.union1d(prefixes, (wh >> np.uint64(32)).astype(np.uint32))
+        return WordFilter(exact, prefixes, tests)
+
+    @staticmethod
+    def _test_candidates(corpus: Corpus) -> np.ndarray:
+        """The records that may be CodeXGLUE test records when the step runs (a superset): test
+        records of a CodeXGLUE source not dropped by the early steps. A later step drops records
+        but moves none of a CodeXGLUE source out of or into the test split (answer groups move only
+        the records of :data:`mulco.steps.answers.HASH_SPLIT_SOURCES`); :meth:`run` checks it."""
+        from .. import sources as registry
+
+        live = corpus.alive if corpus.early_alive is None else corpus.early_alive
+        return live & (corpus.split_rank == 0) & corpus.sources.mask(registry.codexglue())
 
     def run(self, corpus: Corpus) -> Outcome:
         cfg = self.cfg
@@ -230,7 +262,7 @@ class Decontaminate:
             from .. import sources as registry
 
             codexglue = registry.codexglue()
-            ref = alive & (corpus.split_rank == 0) & np.isin(np.array(corpus.sources), codexglue)
+            ref = alive & (corpus.split_rank == 0) & corpus.sources.mask(codexglue)
             n_ref = int(ref.sum())
             info["codexglue_test"] = {"status": "used" if n_ref else "missing", "from": "test split of this build's "
                                       + ", ".join(codexglue), "items": n_ref}
@@ -240,25 +272,31 @@ class Decontaminate:
                                 "CodeXGLUE source in this build")
             else:
                 h, t = corpus.features(word_n=n).word_ngrams
-                is_ref = ref[t]
                 cand = alive[t] & (corpus.split_rank[t] != 0) & ~_mask(len(corpus), hit)[t]
-                pairs, seen = self._pairs(corpus, h, t, cand, h[is_ref], t[is_ref].astype(np.int64))
+                ref_h, ref_t = self._reference(corpus, ref, h, t, cand)
+                # the reference n-grams join the corpus' (a pair already there counts once)
+                pairs, seen = self._pairs(corpus, np.concatenate((h, ref_h)), np.concatenate((t, ref_t)),
+                                          np.concatenate((cand, np.zeros(len(ref_h), dtype=bool))), ref_h, ref_t)
+                del ref_h, ref_t
                 recs = sorted({i for i, _, _ in pairs} | {o for _, o, _ in pairs})
-                sets = dict(zip(recs, shingle_sets([corpus.content_of(i) for i in recs])))
+                sets = dict(zip(recs, shingle_sets(_contents(corpus, recs))))
                 best: dict[int, tuple[float, int, int]] = {}
                 for i, o, k in pairs:
                     sim = jaccard(sets[i], sets[o])
                     if i not in best or sim > best[i][0]:
                         best[i] = (sim, o, k)
+                del sets
+                chosen = {i: v for i, v in best.items() if v[0] >= cfg.decontam_min_similarity}
+                owners = np.array(sorted({o for _, o, _ in chosen.values()}), dtype=np.int64)
+                ids = dict(zip(owners.tolist(), corpus.column("id", owners)))
                 counts = collections.Counter()
                 sims = []
-                for i, (sim, o, k) in sorted(best.items()):
-                    if sim >= cfg.decontam_min_similarity:
-                        rid = corpus.records[o]["id"]
-                        hit[i] = (f"codexglue_test overlap: test record {rid} (token 5-gram Jaccard {sim:.2f}, "
-                                  f"{k} shared {n}-grams)", rid)
-                        counts[corpus.sources[o]] += 1
-                        sims.append(sim)
+                for i, (sim, o, k) in sorted(chosen.items()):
+                    rid = ids[o]
+                    hit[i] = (f"codexglue_test overlap: test record {rid} (token 5-gram Jaccard {sim:.2f}, "
+                              f"{k} shared {n}-grams)", rid)
+                    counts[corpus.sources[o]] += 1
+                    sims.append(sim)
                 info["codexglue_test"]["hits"] = {"ngram": sum(counts.values())}
                 info["codexglue_test"]["hits_by_test_source"] = dict(sorted(counts.items()))
                 info["codexglue_test"].update(_judged(seen, len(best), sims, "token 5-gram Jaccard to the test record"))
@@ -271,6 +309,31 @@ class Decontaminate:
                          min_ngrams=cfg.decontam_min_ngrams, min_similarity=cfg.decontam_min_similarity,
                          warnings=warnings)
         return out
+
+    def _reference(self, corpus: Corpus, ref: np.ndarray, h: np.ndarray, t: np.ndarray,
+                   cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(hash, record) of the word n-grams of the test records ``ref`` that the checked records
+        (positions ``cand`` of the corpus n-grams ``h``/``t``) hold too: the only ones
+        :meth:`_pairs` looks up or counts. Read from the test records' content (the corpus pass kept
+        no other n-gram of theirs, see :meth:`_word_filter`)."""
+        words = getattr(corpus, WORD_FILTER, None)
+        if words is None:  # prepare did not run: the corpus kept every n-gram
+            is_ref = ref[t]
+            return h[is_ref], t[is_ref].astype(np.int64)
+        checked = np.zeros(len(corpus), dtype=bool)
+        checked[t[cand]] = True
+        if (ref & ~words.only_exact).any() or (checked & words.only_exact).any():
+            raise RuntimeError("decontamination: a record moved into or out of a CodeXGLUE test split after the "
+                               "n-grams were filtered (see Decontaminate._test_candidates)")
+        del checked
+        shared = np.unique(h[cand])
+        parts_h, parts_t = [np.zeros(0, dtype=np.uint64)], [np.zeros(0, dtype=np.int64)]
+        for idx, texts, _ in corpus.content_blocks(ref):
+            wh, wt = _word_ngrams(texts, self.cfg.decontam_ngram, corpus.threads,
+                                  lambda hh, tt: in_sorted(hh, shared))
+            parts_h.append(wh)
+            parts_t.append(idx[wt])
+        return np.concatenate(parts_h), np.concatenate(parts_t)
 
     def _pairs(self, corpus: Corpus, h: np.ndarray, t: np.ndarray, cand: np.ndarray, ref_h: np.ndarray,
                ref_o: np.ndarray) -> tuple[list[tuple[int, int, int]], int]:
@@ -299,9 +362,11 @@ class Decontaminate:
         hu = np.unique(ph)
         aidx = np.flatnonzero(corpus.alive[t])
         p2, o2 = _Lookup(hu, np.arange(len(hu))).find(h[aidx])
-        rows = _row_ids(corpus)
+        holders = t[aidx[p2]]
+        recs = np.unique(holders)
+        rows = _row_ids(corpus, recs)[np.searchsorted(recs, holders)]
         span = np.int64(rows.max() + 1)
-        key = np.unique(o2.astype(np.int64) * span + rows[t[aidx[p2]]])
+        key = np.unique(o2.astype(np.int64) * span + rows)
         df = np.bincount(key // span, minlength=len(hu))
         ok = df[np.searchsorted(hu, ph)] <= cfg.decontam_max_df
         ph, pt = ph[ok], pt[ok]
@@ -343,7 +408,7 @@ class Decontaminate:
         per = collections.defaultdict(collections.Counter)
         sims = collections.defaultdict(list)
         recs = sorted({i for i, _, _ in pairs})
-        rsets = dict(zip(recs, shingle_sets([corpus.content_of(i) for i in recs])))
+        rsets = dict(zip(recs, shingle_sets(_contents(corpus, recs))))
         nsets: dict[int, list[np.ndarray]] = {}
         best: dict[int, tuple[float, int, int]] = {}
         for i, o, k in pairs:
@@ -422,16 +487,16 @@ def _substring_hits(corpus: Corpus, anchors: tuple, nd: "_Needles", items: list[
     by_anchor = collections.defaultdict(list)
     for j in nid.tolist():
         by_anchor[int(nd.ah[nd.first_win[j]])].append(j)
-    segs: dict[int, np.ndarray] = {}
+    found = sorted(zip(recs.tolist(), h[cand][pos].tolist()))
+    todo = sorted({i for i, _ in found if i not in hit})
+    segs = dict(zip(todo, (tokenize([c]).hash for c in _contents(corpus, todo))))  # read in index order
     per = collections.defaultdict(collections.Counter)
     checked = set()
-    for i, hh in sorted(zip(recs.tolist(), h[cand][pos].tolist())):
+    for i, hh in found:
         for j in by_anchor[int(hh)]:
             if (i, j) in checked or i in hit:
                 continue
             checked.add((i, j))
-            if i not in segs:
-                segs[i] = tokenize([corpus.content_of(i)]).hash
             if _contains(segs[i], nd.inner.hash[nd.istarts[j]:nd.istarts[j] + nd.icounts[j]]):
                 it = items[nd.owners[j]]
                 hit[i] = (f"{it.benchmark} substring: {it.id}", it.id)
@@ -515,13 +580,39 @@ def _mask(n: int, chosen) -> np.ndarray:
     return m
 
 
-def _row_ids(corpus: Corpus) -> np.ndarray:
-    """A number per raw row (source, source_id): the EN/ZH records and subtasks of one row share it."""
-    def make():
-        seen: dict = {}
-        return np.fromiter((seen.setdefault((s, r.get("source_id")), len(seen))
-                            for s, r in zip(corpus.sources, corpus.records)), dtype=np.int64, count=len(corpus))
-    return corpus.cached("row_ids", make)
+def _row_ids(corpus: Corpus, recs: np.ndarray) -> np.ndarray:
+    """A number per record of ``recs`` (sorted) for its raw row (source, source_id): the EN/ZH
+    records and subtasks of one row share it. Rows are told apart by a 128-bit hash of (source,
+    source_id), numbered in hash order (only which records share a row matters), so no Python
+    object per record is kept; only the records holding a shared n-gram are read."""
+    import hashlib
+
+    names = corpus.sources.names
+    codes = corpus.sources.codes
+    digest = np.empty((len(recs), 16), dtype=np.uint8)
+    for k, (i, r) in enumerate(corpus.iter_records(recs, columns=["source_id"])):
+        sid = r.get("source_id")
+        key = f"{names[codes[i]]}\x00" + ("\x00" if sid is None else "\x01" + str(sid))
+        digest[k] = np.frombuffer(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
+                                  dtype=np.uint8)
+    _, inv = np.unique(digest.view(np.dtype((np.void, 16))).ravel(), return_inverse=True)
+    return inv.ravel().astype(np.int32)
+
+
+def _contents(corpus: Corpus, recs) -> list[str]:
+    """The :func:`mulco.steps.text.content` of the records ``recs`` (sorted), read in index order."""
+    if not len(recs):
+        return []
+    mask = np.zeros(len(corpus), dtype=bool)
+    mask[np.asarray(recs, dtype=np.int64)] = True
+    return [c for _, texts, _ in corpus.content_blocks(mask) for c in texts]
+
+
+def _word_ngrams(texts: list[str], n: int, threads: int, keep=None) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, text) of the word ``n``-grams of ``texts`` (the corpus features' own), those ``keep`` marks."""
+    f = features(texts, word_n=n, num_perm=0, threads=threads, anchor_filter=np.zeros(0, dtype=np.uint64),
+                 word_filter=keep)
+    return f.word_ngrams[0], f.word_ngrams[1].astype(np.int64)
 
 
 def _judged(candidates: int, compared: int, sims: list[float], measure: str, substring: int = 0) -> dict:
