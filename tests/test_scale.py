@@ -65,8 +65,11 @@ def _steps_peak(records, splits, warm_up: bool = False) -> int:
 def test_quality_steps_memory_per_record_is_bounded(replicated, monkeypatch):
     """Features, dedup, decontamination and leakage over ~17k and ~67k records: what the steps
     need beyond a fixed working set (traced; the records themselves excluded) grows by less than
-    BOUND bytes a record (measured: 534-570 bytes with one thread and 8k-record blocks;
-    the 1M build of docs/scale.md relies on it)."""
+    BOUND bytes a record (measured: 114 bytes with one thread and 8k-record blocks, 534-570 while
+    the signatures and every word 13-gram stayed in memory). What is left is what the steps look
+    up per record: 9 band hashes (72), the exact key (8), the preference rank (8), two bucket ids
+    (8), the corpus' own arrays (alive, split, source, leaf: 10) and a few flags and kept
+    n-grams; the 1M build of docs/scale.md relies on it."""
     from mulco.steps import pipeline
 
     # Blocks of 8k records, as a 1M build sees blocks of 131k: the texts of one block are a fixed
