@@ -83,31 +83,32 @@ class DedupConfig:
         return d
 
 
-def _sorted_codes(codes: np.ndarray, labels: dict) -> np.ndarray:
-    """``codes`` (first-seen numbers of the keys of ``labels``) renumbered in the sorted order of
-    the labels (deterministic, whatever the record order)."""
-    keys = list(labels)
-    rank = np.empty(len(keys), dtype=np.int32)
-    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys), dtype=np.int32)
-    return rank[codes] if len(codes) else codes
-
-
 def buckets(corpus: Corpus, with_task: bool = True) -> np.ndarray:
-    """Bucket id per record (see the module docstring): int32 numbers of the sorted bucket labels,
-    both kinds made in one read of the columns they need."""
+    """Bucket id per record (see the module docstring): int32 numbers of the sorted bucket labels.
+    Both kinds are made at once from the corpus' leaf codes; only the records whose subtask is
+    bucketed by answer are read (their output)."""
     def make():
         n = len(corpus)
-        full, lang = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
-        full_of: dict = {}
-        lang_of: dict = {}
-        cols = ["lang", "task", "subtask", "plang", "output"]
-        for i, r in corpus.iter_records(np.arange(n), columns=cols):
-            sub = r.get("subtask")
-            ans = " ".join(str(r.get("output", "")).split()).lower() if sub in ANSWER_KEYED else ""
-            lg = r.get("lang") or ""
-            full[i] = full_of.setdefault((lg, r.get("task") or "", sub or "", r.get("plang") or "", ans), len(full_of))
-            lang[i] = lang_of.setdefault((lg, ans), len(lang_of))
-        return {True: _sorted_codes(full, full_of), False: _sorted_codes(lang, lang_of)}
+        leaves = corpus.leaf_names  # (task, subtask, lang, plang)
+        keyed = np.array([sub in ANSWER_KEYED for _, sub, _, _ in leaves], dtype=bool)
+        ans = np.zeros(n, dtype=np.int64)
+        answers: dict = {"": 0}
+        if n and keyed.any():
+            for i, r in corpus.iter_records(np.flatnonzero(keyed[corpus.leaf_codes]), columns=["output"]):
+                ans[i] = answers.setdefault(" ".join(str(r.get("output", "")).split()).lower(), len(answers))
+        pair, inv = np.unique(corpus.leaf_codes.astype(np.int64) * len(answers) + ans, return_inverse=True)
+        text = list(answers)
+        out = {}
+        for with_task_ in (True, False):
+            labels = []
+            for p in pair.tolist():
+                task, sub, lang, plang = leaves[p // len(answers)]
+                a = text[p % len(answers)]
+                labels.append((lang or "", task or "", sub or "", plang or "", a) if with_task_ else (lang or "", a))
+            rank = {v: k for k, v in enumerate(sorted(set(labels)))}
+            code = np.array([rank[v] for v in labels], dtype=np.int32)
+            out[with_task_] = code[inv.ravel()] if n else np.zeros(0, dtype=np.int32)
+        return out
     return corpus.cached("buckets", make)[with_task]
 
 
