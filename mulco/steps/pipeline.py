@@ -150,6 +150,9 @@ class Corpus:
         #: the records :meth:`features` and a step's ``prepare`` look at: those the ``early`` steps
         #: kept (None: all); the others get the features of an empty record (two field separators)
         self.early_alive: np.ndarray | None = None
+        #: the word n-grams :meth:`features` keeps (a :class:`mulco.steps.featurize.WordFilter`, set
+        #: by a step's ``prepare`` with :func:`mulco.steps.featurize.keep_word_ngrams`); None keeps all
+        self.word_filter = None
         self._spill_dir = spill_dir
         self._own_spill: Optional[str] = None
         self._cache: dict = {}
@@ -286,7 +289,7 @@ class Corpus:
 
     def _features_key(self, overrides: dict):
         filt = None if self.anchor_filter is None else hashlib.blake2b(self.anchor_filter.tobytes()).hexdigest()
-        return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())), filt)
+        return ("features", tuple(sorted(dict(self.feature_args, **overrides).items())), filt, id(self.word_filter))
 
     def _make_features(self, overrides: dict):
         """:func:`mulco.steps.text.features` of the content of all records, block by block
