@@ -131,3 +131,21 @@ def test_groups_do_not_depend_on_the_block_the_answers_are_hashed_in():
     assert stats["moved"] == 1 and runs[0][0].splits[5] == "test"  # moved to the split of its group
     assert runs[0][0].split_rank[5] == 0
     assert stats["by_config"]["code_generation.zh.python"]["dropped"] == len(dropped)
+
+
+def test_window_intersections_are_counted_in_batches_of_pairs():
+    """The exact check counts |A ∩ B| a batch of pairs at a time (bounded memory); pairs of large
+    sets span several batches and every count is the count of the sets."""
+    from mulco.steps.answers import _PAIR_ELEMENTS, _intersections
+
+    rng = np.random.default_rng(0)
+    pool = rng.integers(0, 2**63, size=_PAIR_ELEMENTS, dtype=np.uint64)
+    sets = [np.unique(rng.choice(pool, size=n, replace=False)) for n in (_PAIR_ELEMENTS // 2, _PAIR_ELEMENTS // 3, 7, 1)]
+    sets.append(sets[0][::3].copy())
+    h = np.concatenate(sets)
+    starts = np.concatenate(([0], np.cumsum([len(s) for s in sets])))
+    u = np.array([0, 1, 0, 2, 3, 4, 0, 1], dtype=np.int64)
+    v = np.array([1, 2, 4, 3, 0, 1, 0, 4], dtype=np.int64)
+    want = [len(set(sets[a].tolist()) & set(sets[b].tolist())) for a, b in zip(u.tolist(), v.tolist())]
+    assert _intersections(h, starts, u, v).tolist() == want
+    assert want[2] == len(sets[4]) and want[6] == len(sets[0])

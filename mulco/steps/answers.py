@@ -90,9 +90,10 @@ def _long(record: dict, min_words: int) -> bool:
 #: the fields the step reads of a record
 _COLUMNS = ("instruction", "input", "output", "lang", "task", "subtask")
 #: judged answers featurised at a time (at most this many, or about _BLOCK_CHARS characters): their
-#: tokens and shingles are the step's working set; per record it keeps hashes only
+#: tokens and shingles are the step's working set (the tokeniser's arrays take ~30 bytes a
+#: character: ~35 MB a block); per record it keeps hashes only
 _BLOCK = 1 << 15
-_BLOCK_CHARS = 1 << 23
+_BLOCK_CHARS = 1 << 20
 
 
 @dataclass
@@ -172,9 +173,10 @@ def _refetch(corpus: Corpus, rec_idx: np.ndarray, cfg, block: int = _BLOCK) -> t
     """Signatures and window sets (as written) of the answers of the records ``rec_idx`` (sorted),
     computed again from their texts: those of the candidate pairs, the only ones compared."""
     sigs, hs, sizes = [], [], []
-    texts, fields = [], []
+    texts, fields, chars = [], [], 0
 
     def flush():
+        nonlocal chars
         if texts:
             fb = _answer_features(texts, fields, cfg, corpus.threads)
             sigs.append(fb["sig"])
@@ -183,11 +185,13 @@ def _refetch(corpus: Corpus, rec_idx: np.ndarray, cfg, block: int = _BLOCK) -> t
             sizes.append(np.diff(starts))
             texts.clear()
             fields.clear()
+            chars = 0
 
     for _, r in corpus.iter_records(rec_idx, ("input", "output", "task", "subtask")):
         texts.append(answer_text(r))
         fields.append(code_fields(r))
-        if len(texts) >= block:
+        chars += len(texts[-1])
+        if len(texts) >= block or chars >= _BLOCK_CHARS:
             flush()
     flush()
     if not sigs:
@@ -408,20 +412,35 @@ def _written_edges(tok: Tokens, group: np.ndarray, cfg) -> tuple[np.ndarray, np.
     return u[keep], v[keep]
 
 
+#: set elements compared at a time by :func:`_intersections` (its working set: ~60 bytes each)
+_PAIR_ELEMENTS = 1 << 18
+
+
 def _intersections(h: np.ndarray, starts: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """|set u ∩ set v| for each pair, the sets being ``h[starts[i]:starts[i + 1]]`` (each without
-    repeats): the elements of both sets of a pair, tagged with the pair, counted twice."""
+    repeats), for batches of pairs holding about :data:`_PAIR_ELEMENTS` elements (a pair of large
+    sets is a batch of its own)."""
     if not len(u):
         return np.zeros(0, dtype=np.int64)
+    total = np.cumsum(starts[u + 1] - starts[u] + starts[v + 1] - starts[v])
+    cuts = np.searchsorted(total, np.arange(_PAIR_ELEMENTS, int(total[-1]), _PAIR_ELEMENTS), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [len(u)])))
+    return np.concatenate([_pair_intersections(h, starts, u[a:b], v[a:b], a)
+                           for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
+
+
+def _pair_intersections(h: np.ndarray, starts: np.ndarray, u: np.ndarray, v: np.ndarray, first: int) -> np.ndarray:
+    """:func:`_intersections` of one batch, pairs ``first``, ``first + 1``, ...: the elements of both
+    sets of a pair, tagged with the pair, counted twice."""
     lengths = np.concatenate((starts[u + 1] - starts[u], starts[v + 1] - starts[v]))
     firsts = np.concatenate((starts[u], starts[v]))
-    pair = np.concatenate((np.arange(len(u)), np.arange(len(v))))
+    pair = np.concatenate((np.arange(len(u)), np.arange(len(v)))) + first
     pos = np.repeat(firsts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
     tag = np.repeat(pair, lengths)
     key = mix(h[pos] ^ mix(tag.astype(np.uint64) + U64(1)))
     order = np.argsort(key, kind="stable")
     ks = key[order]
-    return np.bincount(tag[order][np.flatnonzero(ks[1:] == ks[:-1])], minlength=len(u))
+    return np.bincount(tag[order][np.flatnonzero(ks[1:] == ks[:-1])] - first, minlength=len(u))
 
 
 def _section(results: list) -> dict | None:
