@@ -227,15 +227,12 @@ class AnswerDedup:
         eu, ev = _exact_edges(j.keys[perm], group)
         # near: MinHash LSH over the answers (variables abstracted), then the pairs whose answers as
         # written are near duplicates by their exact Jaccard similarity (short answers, where a few
-        # shingles make the estimate coarse); each array is put in node order as it is needed, the
-        # one in index order let go (a copy at a time)
+        # shingles make the estimate coarse); the band hashes stay in index order, indexed in place
+        # (at=perm: one band of the nodes copied at a time)
         bands, rows = cfg.lsh_params()
-        j.bands = j.bands[perm]
-        u, v = minhash.candidate_edges(None, group, bands, rows, j.usable[perm], bh=j.bands)
-        j.bands = None
-        j.written_bands = j.written_bands[perm]
+        u, v = minhash.candidate_edges(None, group, bands, rows, j.usable[perm], bh=j.bands, at=perm)
         sizes = j.written_sizes[perm]
-        wu, wv = _written_candidates(j.written_bands, sizes, group, cfg)
+        wu, wv = _written_candidates(j.written_bands, sizes, group, cfg, at=perm)
         del j
         need = np.unique(np.concatenate((u, v, wu, wv)))
         row = np.full(n, -1, dtype=np.int64)
@@ -386,11 +383,13 @@ def _window_sets(tok: Tokens, n_gram: int) -> tuple[np.ndarray, np.ndarray, np.n
     return h, t, np.searchsorted(t, np.arange(tok.n_texts + 1))
 
 
-def _written_candidates(bh: np.ndarray, sizes: np.ndarray, group: np.ndarray, cfg) -> tuple[np.ndarray, np.ndarray]:
+def _written_candidates(bh: np.ndarray, sizes: np.ndarray, group: np.ndarray, cfg,
+                        at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs for the exact check: nodes sharing a band of their window signatures (band hashes
-    ``bh``) whose set sizes allow a Jaccard similarity of ``dedup_threshold``."""
+    ``bh``, of node ``k`` at row ``at[k]`` when given) whose set sizes allow a Jaccard similarity of
+    ``dedup_threshold``."""
     bands, rows = _written_lsh(cfg)
-    u, v = minhash.candidate_edges(None, group, bands, rows, sizes > 0, bh=bh)
+    u, v = minhash.candidate_edges(None, group, bands, rows, sizes > 0, bh=bh, at=at)
     lo, hi = np.minimum(sizes[u], sizes[v]), np.maximum(sizes[u], sizes[v])
     maybe = lo >= cfg.dedup_threshold * hi  # |A ∩ B| / |A ∪ B| <= min(|A|, |B|) / max(|A|, |B|)
     return u[maybe], v[maybe]
