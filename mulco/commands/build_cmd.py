@@ -30,9 +30,10 @@ def main(args) -> int:
     if args.raw_dir is None and not args.sample:  # a forgotten --raw-dir must not build (and replace with) the toy sample
         raise ValueError("no --raw-dir: name the folder holding the raw sources (--raw-dir DIR; `mulco sources` says "
                          "what goes there), or ask for the small sample bundled with mulco with --sample")
-    from ..build import build
+    from ..build import build, limit_malloc_arenas
     from ..summary import build_summary, last_line
 
+    limit_malloc_arenas()
     verbosity = getattr(args, "verbosity", 1)
     if verbosity == 0:
         args.progress = False

@@ -311,8 +311,9 @@ class Corpus:
         return self.cached(key, lambda: self._make_features(overrides))
 
 
-#: records per block of :meth:`Corpus.content_blocks` (and of the features)
-FEATURE_BLOCK = 1 << 17
+#: records per block of :meth:`Corpus.content_blocks` (and of the features): the texts, tokens and
+#: signatures of one block are the feature pass's working set (131k records a block made it ~0.4 GB)
+FEATURE_BLOCK = 1 << 14
 
 
 @dataclass
