@@ -392,6 +392,7 @@ def _account_drops(results: list[SourceResult], store, owners, dropped, quaranti
             continue
         recs = store.iter_records(mine, ("id", "source_id", "output"))
         for (i, d), (j, r) in zip(dropped.in_order(mine), recs):
+            assert i == j, (i, j)  # the same records, in the same order
             q = _quarantine_row(res, d, r)
             if quarantine is not None:
                 quarantine.write(quarantine_line(q))

@@ -40,7 +40,8 @@ class Flag(str):
 class Bulk:
     """Drops that share one reason naming another record: record ``idx[k]`` is dropped with
     ``reason.format(id=ID)`` and ``matched`` ID, ID being the id of record ``matched[k]`` (no string
-    per drop is made before the quarantine is written)."""
+    per drop is made before the quarantine is written); where ``matched[k]`` is :data:`NO_MATCH`,
+    with ``reason`` as it is and no ``matched``."""
 
     idx: np.ndarray
     reason: str
@@ -59,6 +60,16 @@ class Outcome:
         idx = np.asarray(idx, dtype=np.int64)
         if len(idx):
             self.bulk.append(Bulk(idx, reason, np.asarray(matched, dtype=np.int64)))
+
+    def drop_many(self, idx, reason: str) -> None:
+        """Drop the records ``idx`` with one ``reason`` that names no record."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx):
+            self.bulk.append(Bulk(idx, reason, np.full(len(idx), NO_MATCH, dtype=np.int64)))
+
+
+#: :attr:`Bulk.matched` of a drop that names no record (its reason is used as it is)
+NO_MATCH = -1
 
 
 class Labels(Sequence):
@@ -413,6 +424,9 @@ class Drops:
     def items(self):
         return self.in_order()
 
+    def values(self):
+        return (d for _, d in self.in_order())
+
     def keys(self):
         return list(self)
 
@@ -443,12 +457,15 @@ class Drops:
         pos = np.minimum(np.searchsorted(bi, idx), max(len(bi) - 1, 0))
         found = (bi[pos] == idx) & (bs[pos] == self.step[idx]) if len(bi) else np.zeros(len(idx), dtype=bool)
         need = np.unique(bm[pos[found]]) if found.any() else np.zeros(0, dtype=np.int64)
+        need = need[need != NO_MATCH]
         ids = dict(zip(need.tolist(), self.corpus.column("id", need))) if len(need) else {}
         for i, p, f in zip(idx.tolist(), pos.tolist(), found.tolist()):
             k = int(self.step[i])
             if not f:
                 reason, matched = self._single[k][i]
                 yield i, Dropped(self.names[k], reason, matched)
+            elif bm[p] == NO_MATCH:
+                yield i, Dropped(self.names[k], self._bulk[k][int(bn[p])].reason, None)
             else:
                 rid = ids[int(bm[p])]
                 yield i, Dropped(self.names[k], self._bulk[k][int(bn[p])].reason.format(id=rid), rid)
@@ -509,25 +526,42 @@ def _run_one(corpus: Corpus, step, dropped: Drops, log: Callable[[str], None] | 
     return _account(corpus, step, out, dropped, n_in, time.perf_counter() - t0, log)
 
 
-def _account(corpus: Corpus, step, out: Outcome, dropped: Drops, n_in: int, seconds: float, log) -> StepResult:
-    by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
+def _take_drops(corpus: Corpus, out: Outcome) -> tuple[dict, list[Bulk]]:
+    """Mark the drops of ``out`` (not alive any more) and return them compactly: the drops naming a
+    matched item of their own (record -> (reason, matched)) and bulks (the step's, and one per reason
+    of its other drops, so no object per dropped record is kept). A record is dropped once: the
+    first drop counts."""
     single: dict[int, tuple[str, Optional[str]]] = {}
+    plain: dict[str, list[int]] = {}  # reason -> records: drops with a reason and nothing matched
     for i, reason, matched in out.drops:
-        if not corpus.alive[i] or i in single:
-            continue  # a step must not drop twice; keep the first
-        single[i] = (reason, matched)
-    keep_bulk = []
+        if not corpus.alive[i]:
+            continue
+        corpus.alive[i] = False
+        if matched is None:
+            plain.setdefault(reason, []).append(i)
+        else:
+            single[i] = (reason, matched)
+    out.drops = []
+    bulks = []
     for b in out.bulk:
         ok = corpus.alive[b.idx]
         if not ok.all():
             b = Bulk(b.idx[ok], b.reason, b.matched[ok])
         corpus.alive[b.idx] = False
-        keep_bulk.append(b)
+        bulks.append(b)
+    for reason, rows in plain.items():
+        bulks.append(Bulk(np.array(rows, dtype=np.int64), reason, np.full(len(rows), NO_MATCH, dtype=np.int64)))
+    return single, bulks
+
+
+def _account(corpus: Corpus, step, out: Outcome, dropped: Drops, n_in: int, seconds: float, log) -> StepResult:
+    by_reason, by_source, by_leaf = collections.Counter(), collections.Counter(), collections.Counter()
+    single, keep_bulk = _take_drops(corpus, out)
+    for b in keep_bulk:
         by_reason[reason_key(b.reason)] += len(b.idx)
-    for i, (reason, _) in single.items():
+    for reason, _ in single.values():
         by_reason[reason_key(reason)] += 1
     idx = np.fromiter(single, dtype=np.int64, count=len(single))
-    corpus.alive[idx] = False
     every = np.concatenate([idx] + [b.idx for b in keep_bulk]) if keep_bulk else idx
     for code, c in zip(*np.unique(corpus.sources.codes[every], return_counts=True)):
         by_source[corpus.sources.names[code]] += int(c)
