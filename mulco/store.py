@@ -164,7 +164,8 @@ class RecordStore(Sequence):
 
     # -- reading
     def batch(self, b: int, columns: Sequence[str] | None = None):
-        """Batch ``b`` (all columns, or only ``columns``), read from its file."""
+        """Batch ``b`` (all columns, or only ``columns``), read from its file. Its columns share one
+        buffer (the batch as read): keep a copy of a column, not the column, beyond the batch."""
         k, j = self._where[b]
         with self._lock:
             rb = self._parts[k].reader().get_batch(j)
@@ -243,10 +244,11 @@ class RecordStore(Sequence):
         return out
 
     def arrow_column(self, name: str):
-        """One column of every record as a pyarrow ChunkedArray (compact: no Python objects)."""
+        """One column of every record as a pyarrow ChunkedArray (compact: no Python objects). Each
+        chunk is a copy: a column of a batch read from a file shares the memory of the whole batch."""
         import pyarrow as pa
 
-        chunks = [rb.column(0) for _, rb in self.iter_batches([name])]
+        chunks = [pa.concat_arrays([rb.column(0)]) for _, rb in self.iter_batches([name])]
         return pa.chunked_array(chunks, type=pa.string())
 
     def take(self, indices: np.ndarray, columns: Sequence[str] | None = None):

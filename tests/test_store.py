@@ -71,3 +71,23 @@ def test_the_writer_batches_and_counts(tmp_path):
     assert w.close() == 10 and w.lengths == [4, 4, 2]
     s = RecordStore([tmp_path / "x.arrow"])  # lengths read from the file when not given
     assert s.n_batches == 3 and len(s) == 10
+
+
+def test_a_column_kept_does_not_keep_its_batches(tmp_path):
+    """A column of a batch read from a file is a slice of the whole batch's buffer: arrow_column
+    copies it, so keeping the ids does not keep every record in memory."""
+    import gc
+
+    import pyarrow as pa
+
+    w = PartWriter(tmp_path / "x.arrow", batch=1000)
+    w.extend(_records(5000))
+    w.close()
+    s = RecordStore([tmp_path / "x.arrow"], [w.lengths])
+    gc.collect()
+    before = pa.total_allocated_bytes()
+    ids = s.arrow_column("id")
+    gc.collect()
+    held = pa.total_allocated_bytes() - before
+    assert ids.to_pylist() == [r["id"] for _, r in _records(5000)]
+    assert held < 3 * ids.nbytes, (held, ids.nbytes)
