@@ -58,16 +58,34 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-class TreeSampler(threading.Thread):
-    """Largest sum of PSS over a process and its descendants, sampled."""
+def _tree_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
 
-    def __init__(self, pid: int, every: float = 0.1):
+
+class TreeSampler(threading.Thread):
+    """Largest sum of PSS over a process and its descendants, sampled; with ``staging`` (the output
+    folder of a build) also the largest size on disk of its staging folders (``.NAME.tmp-*``, where
+    the build keeps its records and spill files)."""
+
+    def __init__(self, pid: int, every: float = 0.1, staging: Path | None = None):
         super().__init__(daemon=True)
         self.pid, self.every, self.peak_kib = pid, every, 0
+        self.staging, self.peak_disk, self._n = staging, 0, 0
         self._halt = threading.Event()
 
     def run(self):
         while not self._halt.is_set():
+            self._n += 1
+            if self.staging is not None and self._n % 10 == 0:
+                size = sum(_tree_bytes(d) for d in self.staging.parent.glob(f".{self.staging.name}.tmp-*"))
+                self.peak_disk = max(self.peak_disk, size)
             pids, todo = [], [self.pid]
             while todo:
                 p = todo.pop()
@@ -81,13 +99,14 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> dict:
+def run_measured(cmd: list[str], env: dict | None = None, staging: Path | None = None) -> dict:
     """Run ``cmd``; wall seconds, its peak RSS (MiB, ``os.wait4``: the process and the children it
-    waited for) and the peak PSS of its process tree (MiB, sampled)."""
+    waited for), the peak PSS of its process tree (MiB, sampled) and, with ``staging``, the peak
+    size of the build's staging folder (MiB)."""
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-        sampler = TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid, staging=staging)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -99,7 +118,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
         sys.stderr.write(out)
         raise SystemExit(f"{' '.join(cmd[:4])} ... failed with exit status {proc.returncode}")
     return {"seconds": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "peak_pss_mib": sampler.peak_kib / 1024,
-            "stdout": out}
+            "peak_staging_mib": sampler.peak_disk / 2**20, "stdout": out}
 
 
 _LOAD = r"""
@@ -157,7 +176,7 @@ def main(argv=None) -> int:
         mulco = [sys.executable, "-m", "mulco.cli"]
         print(f"mulco build --raw-dir {raw} --out {out} --workers {args.workers} --threads {args.threads} ...", flush=True)
         b = run_measured(mulco + ["build", "--raw-dir", str(raw), "--out", str(out), "--workers", str(args.workers),
-                                  "--threads", str(args.threads), "--no-progress"])
+                                  "--threads", str(args.threads), "--no-progress"], staging=Path(out))
         report = json.loads((out / "build_report.json").read_text(encoding="utf-8"))
         totals = report["totals"]
         records_in = sum(s["records_in"] for s in report["steps"][:1]) if report.get("steps") else totals["records_made"]
@@ -174,13 +193,15 @@ def main(argv=None) -> int:
             "raw_dir": str(raw), "raw_mib": sum(f.stat().st_size for f in raw.rglob("*") if f.is_file()) / 2**20,
             "records_made": totals["records_made"], "records_in": records_in, "records_kept": totals["records_kept"],
             "build_seconds": b["seconds"], "build_peak_rss_mib": b["peak_rss_mib"], "build_peak_pss_mib": b["peak_pss_mib"],
+            "build_peak_staging_mib": b["peak_staging_mib"],
             "output_mib": size / 2**20, "config": name,
             "load_dataset": {k: v for k, v in res["load"].items()},
             "streaming": {k: v for k, v in res["stream"].items()},
             "cpus": os.cpu_count(), "workers": args.workers, "threads": args.threads,
         }
         print(f"\n{records_in:,} records into the quality steps ({totals['records_made']:,} made), "
-              f"{totals['records_kept']:,} kept; raw {numbers['raw_mib']:,.0f} MiB, output {numbers['output_mib']:,.0f} MiB; "
+              f"{totals['records_kept']:,} kept; raw {numbers['raw_mib']:,.0f} MiB, output {numbers['output_mib']:,.0f} MiB, "
+              f"staging folder at most {numbers['build_peak_staging_mib']:,.0f} MiB; "
               f"{os.cpu_count()} CPUs\n")
         rows = [("mulco build", b["seconds"], b["peak_rss_mib"], b["peak_pss_mib"], records_in),
                 (f"load_dataset({name!r})", res["load"]["seconds"], res["load"]["peak_rss_mib"], res["load"]["peak_pss_mib"],
