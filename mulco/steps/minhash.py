@@ -198,27 +198,30 @@ def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, u
     else:
         sub, rows_of = bh, (idx if at is None else at[idx])
     g = group[idx]
+    pairs = np.zeros(0, dtype=np.int64)  # u * n + v of the pairs so far, sorted and unique
     for b in range(bands):
         key = _band_key(sub[rows_of, b], g, b)
         order = np.argsort(key, kind="stable")
         ks = key[order]
         same = ks[1:] == ks[:-1]
+        del key
         if not same.any():
             continue
         pos = np.arange(len(ks))
         run_start = np.maximum.accumulate(np.where(np.concatenate(([True], ~same)), pos, 0))
         p = np.flatnonzero(np.concatenate(([False], same)))
-        first = idx[order[run_start[p]]]
-        prev = idx[order[p - 1]]
-        cur = idx[order[p]]
-        us.extend((first, prev))
-        vs.extend((cur, cur))
-    if not us:
+        del pos, ks, same
+        cur = idx[order[p]].astype(np.int64)
+        first = idx[order[run_start[p]]].astype(np.int64) * n + cur
+        prev = idx[order[p - 1]].astype(np.int64) * n + cur
+        del cur, run_start, order, p
+        # merged band by band: the pairs of all bands are never held at once before the unique
+        pairs = np.unique(np.concatenate((pairs, first, prev)))
+        del first, prev
+    if not len(pairs):
         z = np.zeros(0, dtype=np.int64)
         return z, z
-    u, v = np.concatenate(us), np.concatenate(vs)
-    pair = np.unique(u.astype(np.int64) * n + v)
-    return pair // n, pair % n
+    return pairs // n, pairs % n
 
 
 def similarity(sig: np.ndarray, u: np.ndarray, v: np.ndarray, batch: int = 1 << 14) -> np.ndarray:
