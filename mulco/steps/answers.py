@@ -128,30 +128,33 @@ def _block_hashes(texts: list[str], fields: list[int], cfg, threads: int) -> tup
             minhash.band_hashes(wsig, *_written_lsh(cfg)), sizes)
 
 
-def _judge(corpus: Corpus, cfg, block: int = _BLOCK) -> _Judged:
-    """Read the alive records in index order (only :data:`_COLUMNS`) and hash the answers of the
-    judged ones block by block (per block its arrays: nothing per record outlives its block)."""
-    parts = []
-    idx, short, texts, fields, chars = [], [], [], [], 0
-
-    def flush():
-        nonlocal idx, short, texts, fields, chars
-        if texts:
-            parts.append((np.array(idx, dtype=np.int64), np.array(short, dtype=bool),
-                          *_block_hashes(texts, fields, cfg, corpus.threads)))
-        idx, short, texts, fields, chars = [], [], [], [], 0
-
-    for i, r in corpus.iter_records(columns=_COLUMNS):
-        if not judged(r, cfg.answer_min_words):
+def _answer_blocks(corpus: Corpus, indices, columns, block: int, keep=None):
+    """(records, answer texts, code fields) of the records ``indices`` (None: the alive ones) that
+    ``keep`` accepts, read in index order, ``block`` answers or :data:`_BLOCK_CHARS` characters at a time."""
+    rows, texts, fields, chars = [], [], [], 0
+    for i, r in corpus.iter_records(indices, columns):
+        if keep is not None and not keep(r):
             continue
-        idx.append(i)
-        short.append(code_answer(r) and not _long(r, cfg.answer_min_words))
+        rows.append((i, r))
         texts.append(answer_text(r))
         fields.append(code_fields(r))
         chars += len(texts[-1])
         if len(texts) >= block or chars >= _BLOCK_CHARS:
-            flush()
-    flush()
+            yield rows, texts, fields
+            rows, texts, fields, chars = [], [], [], 0
+    if texts:
+        yield rows, texts, fields
+
+
+def _judge(corpus: Corpus, cfg, block: int = _BLOCK) -> _Judged:
+    """Read the alive records in index order (only :data:`_COLUMNS`) and hash the answers of the
+    judged ones block by block (per block its arrays: nothing per record outlives its block)."""
+    parts = []
+    for rows, texts, fields in _answer_blocks(corpus, None, _COLUMNS, block,
+                                              keep=lambda r: judged(r, cfg.answer_min_words)):
+        parts.append((np.array([i for i, _ in rows], dtype=np.int64),
+                      np.array([code_answer(r) and not _long(r, cfg.answer_min_words) for _, r in rows], dtype=bool),
+                      *_block_hashes(texts, fields, cfg, corpus.threads)))
     if not parts:
         z = np.zeros(0, dtype=np.uint64)
         return _Judged(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), z, np.zeros(0, dtype=bool),
@@ -173,27 +176,12 @@ def _refetch(corpus: Corpus, rec_idx: np.ndarray, cfg, block: int = _BLOCK) -> t
     """Signatures and window sets (as written) of the answers of the records ``rec_idx`` (sorted),
     computed again from their texts: those of the candidate pairs, the only ones compared."""
     sigs, hs, sizes = [], [], []
-    texts, fields, chars = [], [], 0
-
-    def flush():
-        nonlocal chars
-        if texts:
-            fb = _answer_features(texts, fields, cfg, corpus.threads)
-            sigs.append(fb["sig"])
-            h, _, starts = fb["windows"]
-            hs.append(h)
-            sizes.append(np.diff(starts))
-            texts.clear()
-            fields.clear()
-            chars = 0
-
-    for _, r in corpus.iter_records(rec_idx, ("input", "output", "task", "subtask")):
-        texts.append(answer_text(r))
-        fields.append(code_fields(r))
-        chars += len(texts[-1])
-        if len(texts) >= block or chars >= _BLOCK_CHARS:
-            flush()
-    flush()
+    for _, texts, fields in _answer_blocks(corpus, rec_idx, ("input", "output", "task", "subtask"), block):
+        fb = _answer_features(texts, fields, cfg, corpus.threads)
+        sigs.append(fb["sig"])
+        h, _, starts = fb["windows"]
+        hs.append(h)
+        sizes.append(np.diff(starts))
     if not sigs:
         return np.zeros((0, cfg.dedup_num_perm), dtype=np.uint32), np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
     size = np.concatenate(sizes)
