@@ -189,7 +189,6 @@ def candidate_edges(sig: np.ndarray, group: np.ndarray, bands: int, rows: int, u
     place: one band of the nodes is copied at a time, not all of them)."""
     n = len(group)
     idx = np.arange(n) if usable is None else np.flatnonzero(usable)
-    us, vs = [], []
     if len(idx) < 2:
         z = np.zeros(0, dtype=np.int64)
         return z, z
