@@ -24,20 +24,10 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def eos_tok():
     """A tiny byte-level BPE whose post-processor wraps every text as ``<s> $A </s>``, without a pad token."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from tokenizers.processors import TemplateProcessing
-    from transformers import PreTrainedTokenizerFast
+    from train_fixtures import bos_eos_tokenizer
 
     texts = [v for r in RECORDS for v in r.values()] * 20 + ["Below is an instruction that describes a task."] * 20
-    raw = Tokenizer(models.BPE(unk_token="<unk>"))
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    raw.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, special_tokens=["<s>", "</s>", "<unk>"],
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                       show_progress=False))
-    raw.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 1)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
-    tok.chat_template = tiny.CHAT_TEMPLATE
+    tok = bos_eos_tokenizer(texts, 400)
     assert tok.pad_token_id is None and tok("a")["input_ids"][-1] == tok.eos_token_id
     return tok
 

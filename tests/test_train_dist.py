@@ -15,7 +15,7 @@ import json
 import pytest
 
 from train_fixtures import *  # noqa: F401,F403
-from train_fixtures import REPO, base_argv, losses, run_cli, run_report
+from train_fixtures import REPO, base_argv, bos_eos_tokenizer, losses, run_cli, run_report
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("deepspeed")
@@ -117,21 +117,9 @@ def _starcoder2_without_pad(folder, texts) -> None:
     """A tiny random Starcoder2 (another family than the suite's Llama) whose tokenizer is shaped like
     Llama-3's or Mistral's: no pad token, BOS added and EOS appended by a ``<s> $A </s>`` post-processor,
     and a chat template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from tokenizers.processors import TemplateProcessing
-    from transformers import PreTrainedTokenizerFast, Starcoder2Config, Starcoder2ForCausalLM
+    from transformers import Starcoder2Config, Starcoder2ForCausalLM
 
-    from collama_train import tiny
-
-    raw = Tokenizer(models.BPE(unk_token="<unk>"))
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    raw.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, special_tokens=["<s>", "</s>", "<unk>"],
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                       show_progress=False))
-    raw.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 1)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
-    tok.chat_template = tiny.CHAT_TEMPLATE
+    tok = bos_eos_tokenizer(texts, 600)
     config = Starcoder2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                               bos_token_id=0, eos_token_id=1, tie_word_embeddings=False)

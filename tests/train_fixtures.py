@@ -95,3 +95,24 @@ def losses(out: Path) -> list[float]:
 
 __all__ = ["mulco_sample", "tiny_model", "cache_dir", "base_argv", "run_cli", "run_report", "losses", "free_port",
            "TINY", "REPO"]
+
+
+def bos_eos_tokenizer(texts, vocab_size: int):
+    """A tiny byte-level BPE trained on ``texts``, shaped like Llama-3's or Mistral's tokenizer: no pad
+    token, BOS added and EOS appended by a ``<s> $A </s>`` post-processor, and the tiny chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    from collama_train import tiny
+
+    raw = Tokenizer(models.BPE(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<s>", "</s>", "<unk>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                       show_progress=False))
+    raw.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 1)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    tok.chat_template = tiny.CHAT_TEMPLATE
+    return tok
